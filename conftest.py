@@ -1,0 +1,1 @@
+pytest_plugins = ["govdata_shared.testing"]

@@ -1,0 +1,74 @@
+"""Async database access through SQLModel: Postgres (asyncpg) in production, SQLite (aiosqlite) embedded.
+
+One database per service. `Database.session()` is the one place that commits on success and rolls back on
+error; when the committed transaction wrote outbox rows it wakes the relay, so events leave right after the
+domain change is durable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+OUTBOX_DIRTY = "outbox_dirty"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets readers run beside the single writer; busy_timeout waits for the write lock
+    # instead of failing at once when the relay and a request write together.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Database:
+    """An engine, its session factory and the after-commit hooks of one service."""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.is_postgres = parsed.get_backend_name() == "postgresql"
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite and parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs: dict = {"echo": echo, "pool_pre_ping": True}
+        if self.is_postgres:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessionmaker = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._after_outbox_commit: list[Callable[[], None]] = []
+
+    def on_outbox_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after every commit that wrote outbox rows (the relay's wake-up)."""
+        self._after_outbox_commit.append(callback)
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commit on success, roll back on any error."""
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+            if session.info.pop(OUTBOX_DIRTY, False):
+                for callback in self._after_outbox_commit:
+                    callback()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

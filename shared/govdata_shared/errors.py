@@ -1,0 +1,141 @@
+"""The error model: every 4xx/5xx is `application/problem+json` (RFC 9457).
+
+A problem carries `type`, `title`, `status`, `detail` (Chinese, for people) and `code` (stable English, for
+programs). Validation problems also name each failing `field` and the `rule` it broke.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://govdata.yichuan.gov.cn/problems/"
+
+log = logging.getLogger("govdata.errors")
+
+_STATUS_CODES = {
+    400: ("bad_request", "请求无效"),
+    401: ("unauthenticated", "未认证或令牌无效"),
+    403: ("forbidden", "无权执行此操作"),
+    404: ("not_found", "资源不存在"),
+    405: ("method_not_allowed", "不支持的请求方法"),
+    409: ("conflict", "与现有数据冲突"),
+    413: ("payload_too_large", "请求体过大"),
+    415: ("unsupported_media_type", "不支持的内容类型"),
+    422: ("validation_failed", "输入数据不符合规则"),
+    429: ("rate_limited", "请求过于频繁"),
+    500: ("internal_error", "服务器内部错误"),
+    502: ("bad_gateway", "上游服务不可用"),
+    503: ("unavailable", "服务暂不可用"),
+    504: ("gateway_timeout", "上游服务超时"),
+}
+
+
+class Problem(Exception):
+    """A failure to report to the caller as problem+json.
+
+    Raise it from anywhere in a request; the installed handler renders it.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str | None = None,
+        detail: str | None = None,
+        *,
+        title: str | None = None,
+        field: str | None = None,
+        rule: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        default_code, default_title = _STATUS_CODES.get(status, ("error", "错误"))
+        self.status = status
+        self.code = code or default_code
+        self.title = title or default_title
+        self.detail = detail or self.title
+        self.field = field
+        self.rule = rule
+        self.headers = headers or {}
+        self.extra = extra
+        super().__init__(f"{status} {self.code}: {self.detail}")
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": PROBLEM_TYPE_BASE + self.code,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+        }
+        if self.field is not None:
+            body["field"] = self.field
+        if self.rule is not None:
+            body["rule"] = self.rule
+        if self.field is not None and self.rule is not None and "errors" not in self.extra:
+            body["errors"] = [{"field": self.field, "rule": self.rule, "detail": self.detail}]
+        body.update(self.extra)
+        return body
+
+
+def problem_response(problem: Problem) -> JSONResponse:
+    return JSONResponse(
+        problem.body(), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+    )
+
+
+def validation_problem(errors: list[dict[str, Any]]) -> Problem:
+    """One 422 naming every field and rule; `errors` items need `field`, `rule` and `detail`."""
+    first = errors[0]
+    detail = "；".join(f"{e['field']}：{e['detail']}" for e in errors)
+    return Problem(422, "validation_failed", detail, field=first["field"], rule=first["rule"], errors=errors)
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or str(loc[0] if loc else "request")
+
+
+def _pydantic_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        out.append(
+            {
+                "field": _field_of(err.get("loc", ())),
+                "rule": err.get("type", "invalid"),
+                "detail": err.get("msg", ""),
+            }
+        )
+    return out
+
+
+async def _on_problem(_: Request, exc: Problem) -> JSONResponse:
+    return problem_response(exc)
+
+
+async def _on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    return problem_response(validation_problem(_pydantic_errors(exc)))
+
+
+async def _on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail not in ("Not Found",) else None
+    problem = Problem(exc.status_code, detail=detail, headers=dict(exc.headers or {}))
+    return problem_response(problem)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(Problem(500, detail="服务器内部错误，已记录，请稍后重试"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,126 @@
+"""ASGI middleware every service installs: request id, trace id, access log, metrics and body size limit.
+
+Written as plain ASGI (not BaseHTTPMiddleware) so streaming bodies pass through untouched and cheaply.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+import orjson
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from govdata_shared.errors import PROBLEM_JSON, Problem
+from govdata_shared.logs import request_id_var, trace_id_var
+
+log = logging.getLogger("govdata.http")
+
+HTTP_REQUESTS = Counter(
+    "govdata_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "govdata_http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _trace_from_traceparent(value: str | None) -> str | None:
+    # W3C traceparent: version-traceid-parentid-flags
+    if value:
+        parts = value.split("-")
+        if len(parts) == 4 and len(parts[1]) == 32:
+            return parts[1]
+    return None
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, service: str, max_body_bytes: int = 10 * 1024 * 1024) -> None:
+        self.app = app
+        self.service = service
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        trace_id = _trace_from_traceparent(_header(scope, b"traceparent")) or request_id
+        rid_token = request_id_var.set(request_id)
+        tid_token = trace_id_var.set(trace_id)
+        started = time.perf_counter()
+        status = 500
+        declared = _header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(send, request_id)
+            request_id_var.reset(rid_token)
+            trace_id_var.reset(tid_token)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise Problem(413, "payload_too_large", f"请求体超过上限 {self.max_body_bytes} 字节")
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            route_path = getattr(route, "path", None) or "unmatched"
+            elapsed = time.perf_counter() - started
+            HTTP_REQUESTS.labels(self.service, scope["method"], route_path, str(status)).inc()
+            HTTP_LATENCY.labels(self.service, scope["method"], route_path).observe(elapsed)
+            if scope["path"] not in _QUIET_PATHS:
+                log.info(
+                    "%s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
+            request_id_var.reset(rid_token)
+            trace_id_var.reset(tid_token)
+
+    async def _too_large(self, send: Send, request_id: str) -> None:
+        problem = Problem(413, "payload_too_large", f"请求体超过上限 {self.max_body_bytes} 字节")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"x-request-id", request_id.encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": orjson.dumps(problem.body())})

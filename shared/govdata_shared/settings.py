@@ -1,0 +1,58 @@
+"""Configuration, read only from environment variables.
+
+Every variable is documented once, in the README's configuration table, with the default given here.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Settings every process of the platform shares."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    service_name: str = Field("govdata", description="Name in logs, metrics and event `source`.")
+    govdata_data_dir: Path = Field(REPO_ROOT / ".data", description="SQLite files, keys, broker state.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy async URL; default: a SQLite file per service in the data dir."
+    )
+    migrate_on_start: bool = Field(True, description="Apply the service's migrations at start-up.")
+
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers.")
+    kafka_enable_idempotence: bool = Field(
+        False, description="Idempotent producer: on for Apache Kafka, off for the local broker."
+    )
+    kafka_fetch_max_wait_ms: int = Field(
+        100, description="Consumer fetch wait; the local broker always waits it."
+    )
+    kafka_topic_partitions: int = Field(3, description="Partitions for topics this platform creates.")
+    outbox_sweep_interval_seconds: float = Field(1.0, description="How often the relay sweeps the outbox.")
+
+    govdata_jwt_issuer: str = Field("urn:yichuan:govdata:gateway", description="`iss` of platform tokens.")
+    govdata_jwt_audience: str = Field("govdata-api", description="`aud` of API tokens.")
+    govdata_jwks_url: str = Field(
+        "http://127.0.0.1:8000/.well-known/jwks.json", description="Where services fetch the gateway's keys."
+    )
+    govdata_jwks_cache_seconds: int = Field(300, description="How long fetched keys are trusted.")
+
+    log_level: str = Field("INFO", description="Python log level.")
+    log_json: bool = Field(True, description="JSON log lines (one object per line).")
+
+    def sqlite_url(self, name: str) -> str:
+        return f"sqlite+aiosqlite:///{self.govdata_data_dir / f'{name}.db'}"
+
+    def effective_database_url(self) -> str:
+        return self.database_url or self.sqlite_url(self.service_name)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
