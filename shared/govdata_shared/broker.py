@@ -50,9 +50,7 @@ def _kafka_answers(host: str, port: int, timeout: float) -> bool:
 class LocalBroker:
     """A Tansu broker process on 127.0.0.1; use as a context manager or call start()/stop()."""
 
-    def __init__(
-        self, port: int | None = None, host: str = "127.0.0.1", log_file: Path | None = None
-    ) -> None:
+    def __init__(self, port: int | None = None, host: str = "127.0.0.1", log_file: Path | None = None) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.log_file = log_file
@@ -68,7 +66,7 @@ class LocalBroker:
         url = f"tcp://{self.host}:{self.port}"
         if self.log_file:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
-            self._log = open(self.log_file, "ab")
+            self._log = open(self.log_file, "ab")  # noqa: SIM115 - lives as long as the process
         out = self._log or subprocess.DEVNULL
         self._process = subprocess.Popen(
             [
@@ -90,9 +88,7 @@ class LocalBroker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(
-                    f"broker exited with code {self._process.returncode} (log: {self.log_file})"
-                )
+                raise RuntimeError(f"broker exited with code {self._process.returncode} (log: {self.log_file})")
             if _kafka_answers(self.host, self.port, timeout=0.5):
                 return self
             time.sleep(0.05)
@@ -120,9 +116,7 @@ class LocalBroker:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Run the local Kafka-protocol broker (Tansu, memory storage)."
-    )
+    parser = argparse.ArgumentParser(description="Run the local Kafka-protocol broker (Tansu, memory storage).")
     parser.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--log-file", type=Path, default=None)
     args = parser.parse_args(argv)

@@ -43,9 +43,7 @@ processed_event_table = sa.Table(
 failed_event_table = sa.Table(
     "failed_event",
     metadata,
-    sa.Column(
-        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
-    ),
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("consumer", sa.String(100), nullable=False),
     sa.Column("event_id", sa.String(64), nullable=True),
     sa.Column("topic", sa.String(200), nullable=False),
@@ -56,9 +54,7 @@ failed_event_table = sa.Table(
     sa.Column("failed_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-EVENTS_CONSUMED = Counter(
-    "govdata_events_consumed_total", "Events applied by a consumer", ["consumer", "topic"]
-)
+EVENTS_CONSUMED = Counter("govdata_events_consumed_total", "Events applied by a consumer", ["consumer", "topic"])
 EVENTS_DUPLICATE = Counter("govdata_events_duplicate_total", "Re-delivered events skipped", ["consumer"])
 EVENTS_FAILED = Counter("govdata_events_failed_total", "Events set aside after failing", ["consumer"])
 
@@ -148,7 +144,7 @@ class IdempotentConsumer:
             for delivery in deliveries:
                 try:
                     await self.apply([delivery])
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - set aside with its error, not lost
                     await self._set_aside(delivery, repr(exc))
         assert self._consumer is not None
         await self._consumer.commit({tp: records[-1].offset + 1})

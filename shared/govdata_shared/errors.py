@@ -85,9 +85,7 @@ class Problem(Exception):
 
 
 def problem_response(problem: Problem) -> JSONResponse:
-    return JSONResponse(
-        problem.body(), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
-    )
+    return JSONResponse(problem.body(), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
 
 
 def validation_problem(errors: list[dict[str, Any]]) -> Problem:

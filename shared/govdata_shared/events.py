@@ -61,9 +61,7 @@ def topic_for(event_type: str) -> str:
     try:
         return TOPICS[area]
     except KeyError:
-        raise ValueError(
-            f"event type {event_type!r} belongs to no topic (areas: {', '.join(TOPICS)})"
-        ) from None
+        raise ValueError(f"event type {event_type!r} belongs to no topic (areas: {', '.join(TOPICS)})") from None
 
 
 def new_event(

@@ -19,9 +19,7 @@ from govdata_shared.logs import request_id_var, trace_id_var
 
 log = logging.getLogger("govdata.http")
 
-HTTP_REQUESTS = Counter(
-    "govdata_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
-)
+HTTP_REQUESTS = Counter("govdata_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(
     "govdata_http_request_duration_seconds",
     "HTTP request latency",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from aiokafka import AIOKafkaProducer
@@ -36,10 +37,8 @@ async def ensure_topics(settings: Settings, topics: tuple[str, ...] = ALL_TOPICS
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another replica won the race
                 await admin.create_topics([NewTopic(t, settings.kafka_topic_partitions, 1) for t in missing])
-            except TopicAlreadyExistsError:
-                pass  # another replica won the race
     finally:
         await admin.close()
 
@@ -48,5 +47,5 @@ async def broker_reachable(producer: AIOKafkaProducer, timeout: float = 2.0) -> 
     try:
         await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout)
         return True
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
         return False

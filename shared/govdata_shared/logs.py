@@ -41,9 +41,7 @@ class JsonFormatter(logging.Formatter):
             if (value := record.__dict__.get(key)) is not None:
                 entry[key] = mask_identifiers_in_text(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["exception"] = mask_identifiers_in_text(
-                "".join(traceback.format_exception(*record.exc_info))
-            )
+            entry["exception"] = mask_identifiers_in_text("".join(traceback.format_exception(*record.exc_info)))
         return orjson.dumps(entry).decode()
 
 

@@ -29,9 +29,7 @@ metadata = sa.MetaData()
 outbox_table = sa.Table(
     "outbox",
     metadata,
-    sa.Column(
-        "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
-    ),
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("event_id", sa.String(64), nullable=False, unique=True),
     sa.Column("topic", sa.String(200), nullable=False),
     sa.Column("key", sa.String(200), nullable=False),
@@ -120,9 +118,7 @@ class OutboxRelay:
         """Publish one batch of pending rows in commit order; returns how many were published."""
         async with self._lock, self.db.session() as session:
             query = (
-                sa.select(
-                    outbox_table.c.seq, outbox_table.c.topic, outbox_table.c.key, outbox_table.c.payload
-                )
+                sa.select(outbox_table.c.seq, outbox_table.c.topic, outbox_table.c.key, outbox_table.c.payload)
                 .where(outbox_table.c.published_at.is_(None))
                 .order_by(outbox_table.c.seq)
                 .limit(self.batch_size)
@@ -134,10 +130,7 @@ class OutboxRelay:
                 OUTBOX_PENDING.set(0)
                 return 0
             # Send the whole batch, then wait for every acknowledgement before marking anything.
-            futures = [
-                await self.producer.send(row.topic, row.payload.encode(), key=row.key.encode())
-                for row in rows
-            ]
+            futures = [await self.producer.send(row.topic, row.payload.encode(), key=row.key.encode()) for row in rows]
             await asyncio.gather(*futures)
             await session.execute(
                 outbox_table.update()

@@ -30,9 +30,7 @@ class Settings(BaseSettings):
     kafka_enable_idempotence: bool = Field(
         False, description="Idempotent producer: on for Apache Kafka, off for the local broker."
     )
-    kafka_fetch_max_wait_ms: int = Field(
-        100, description="Consumer fetch wait; the local broker always waits it."
-    )
+    kafka_fetch_max_wait_ms: int = Field(100, description="Consumer fetch wait; the local broker always waits it.")
     kafka_topic_partitions: int = Field(3, description="Partitions for topics this platform creates.")
     outbox_sweep_interval_seconds: float = Field(1.0, description="How often the relay sweeps the outbox.")
 

@@ -41,9 +41,7 @@ async def create_database(name: str) -> str:
     try:
         conn = await asyncpg.connect(f"{POSTGRES}/postgres", timeout=5)
     except (OSError, asyncpg.PostgresError) as exc:
-        pytest.fail(
-            f"Postgres at {POSTGRES} is unreachable ({exc}); tests need the real server", pytrace=False
-        )
+        pytest.fail(f"Postgres at {POSTGRES} is unreachable ({exc}); tests need the real server", pytrace=False)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")

@@ -84,9 +84,7 @@ async def _wait_for(predicate, timeout: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_thousand_events_survive_relay_crash_and_duplicates_exactly_once(
-    postgres_database, settings_for
-):
+async def test_thousand_events_survive_relay_crash_and_duplicates_exactly_once(postgres_database, settings_for):
     settings = settings_for()
     await ensure_topics(settings)
     source = await _database(await postgres_database("outbox_src"))
@@ -130,9 +128,7 @@ async def test_thousand_events_survive_relay_crash_and_duplicates_exactly_once(
     await relay.stop()  # the relay is dead; its last batch reached Kafka but was never marked published
     await writer
 
-    unpublished = await _count(
-        source, sa.select(sa.func.count()).where(outbox_table.c.published_at.is_(None))
-    )
+    unpublished = await _count(source, sa.select(sa.func.count()).where(outbox_table.c.published_at.is_(None)))
     assert 600 <= unpublished < 1000
 
     # The consumer is also killed mid-way and replaced, so a batch may be applied without its offset commit.

@@ -166,9 +166,7 @@ def test_working_days_between_inverts_add_working_days() -> None:
 def test_today_in_shanghai() -> None:
     assert today_in_shanghai(datetime(2026, 11, 26, 17, 0, tzinfo=UTC)) == date(2026, 11, 27)
     assert today_in_shanghai(datetime(2026, 11, 26, 15, 59, tzinfo=UTC)) == date(2026, 11, 26)
-    assert today_in_shanghai(datetime(2026, 11, 26, 8, 0, tzinfo=timezone(timedelta(hours=-8)))) == date(
-        2026, 11, 27
-    )
+    assert today_in_shanghai(datetime(2026, 11, 26, 8, 0, tzinfo=timezone(timedelta(hours=-8)))) == date(2026, 11, 27)
     assert isinstance(today_in_shanghai(), date)
 
 

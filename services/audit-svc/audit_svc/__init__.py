@@ -1,0 +1,1 @@
+"""audit-svc: Tamper-evident audit trail and supervision figures (第五、六章)."""

@@ -1,0 +1,41 @@
+# 伊川县政务大数据平台 — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+PY := .venv/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
+
+.PHONY: install run test lint format broker migrate clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml services/*/pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+install: .venv/.synced  ## create or update the pinned environment
+
+run: install  ## start broker, services and gateway on SQLite; Ctrl-C stops
+	$(PY) deploy/local/run.py
+
+test: install  ## every test: unit, integration (real Postgres + broker), contract, end-to-end
+	$(PY) tests/run_all.py $(PYTEST_ARGS)
+
+lint: install
+	.venv/bin/ruff check .
+
+format: install
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+broker: install  ## just the local Kafka-protocol broker on 127.0.0.1:9092
+	$(PY) -m govdata_shared.broker --port 9092
+
+migrate: install  ## apply every service's migrations to DATABASE_URL-style settings
+	for s in catalog sharing verification audit; do SERVICE_NAME=$$s $(PY) -m govdata_shared.migrations $${s}_svc || exit 1; done
+
+clean:
+	rm -rf .venv .tools .data .pytest_cache .ruff_cache

@@ -1,0 +1,156 @@
+"""`make run`: the whole platform on one machine — broker, four services and the gateway on SQLite files.
+
+Starts the local Kafka-protocol broker (unless KAFKA_BOOTSTRAP_SERVERS names one), each service under
+uvicorn on its loopback port, then the gateway; waits until the gateway's /healthz reports every service,
+prints where to go and the demo clients, and stops everything in reverse order on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import yaml
+from govdata_gateway.settings import GatewaySettings
+from govdata_shared.broker import LocalBroker, free_port
+from govdata_shared.settings import REPO_ROOT
+
+SERVICES = ("catalog", "sharing", "verification", "audit")
+DEMO_CLIENTS = REPO_ROOT / "deploy" / "demo" / "clients.yaml"
+
+
+def _wait_healthy(url: str, processes: list[subprocess.Popen], timeout: float = 90.0) -> dict:
+    deadline = time.monotonic() + timeout
+    last: dict = {}
+    while time.monotonic() < deadline:
+        for process in processes:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{process.args[-1] if process.args else 'a process'} exited early "
+                    f"(code {process.returncode}); see the logs above"
+                )
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            last = json.loads(exc.read() or b"{}")
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"the platform did not become healthy within {timeout:.0f}s: {last}")
+
+
+def main() -> int:
+    settings = GatewaySettings()
+    data_dir = settings.govdata_data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "logs").mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("GOVDATA_DATA_DIR", str(data_dir))
+    env["GOVDATA_JWKS_URL"] = f"http://127.0.0.1:{settings.gateway_port}/.well-known/jwks.json"
+
+    broker = None
+    if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
+        port = 9092 if _port_free(9092) else free_port()
+        broker = LocalBroker(port=port, log_file=data_dir / "logs" / "broker.log").start()
+        env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
+        env.setdefault("KAFKA_ENABLE_IDEMPOTENCE", "false")
+    processes: list[subprocess.Popen] = []
+    urls = settings.service_urls()
+    try:
+        for name in SERVICES:
+            port = urls[name].rsplit(":", 1)[1]
+            # Each service owns its database: CATALOG_DATABASE_URL etc., else its own SQLite file.
+            service_env = {**env, "SERVICE_NAME": name}
+            service_env["DATABASE_URL"] = os.environ.get(f"{name.upper()}_DATABASE_URL") or settings.sqlite_url(name)
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        f"{name}_svc.main:app",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        port,
+                        "--no-access-log",
+                        "--log-level",
+                        "warning",
+                    ],
+                    env=service_env,
+                )
+            )
+        processes.append(subprocess.Popen([sys.executable, "-m", "govdata_gateway"], env=env))
+        gateway = f"http://127.0.0.1:{settings.gateway_port}"
+        health = _wait_healthy(f"{gateway}/healthz", processes)
+        _print_welcome(gateway, health, broker, settings)
+        signal.signal(signal.SIGTERM, _interrupt)
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        print("a process stopped; shutting down", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping…", file=sys.stderr)
+        return 0
+    finally:
+        for process in reversed(processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in reversed(processes):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if broker:
+            broker.stop()
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _print_welcome(gateway: str, health: dict, broker: LocalBroker | None, settings: GatewaySettings) -> None:
+    clients_file = Path(settings.govdata_clients_file or DEMO_CLIENTS)
+    print("\n伊川县政务大数据平台 is running")
+    print(f"  gateway     {gateway}    (health: {health.get('services')})")
+    print(f"  JWKS        {gateway}/.well-known/jwks.json")
+    print(f"  broker      {broker.bootstrap_servers if broker else os.environ['KAFKA_BOOTSTRAP_SERVERS']}")
+    print(f"  data        {settings.govdata_data_dir}")
+    if settings.govdata_clients_file is None:
+        clients = yaml.safe_load(clients_file.read_text(encoding="utf-8"))
+        print(f"\nDemo clients (from {clients_file.relative_to(REPO_ROOT)}):")
+        for client in clients.get("clients", []):
+            print(
+                f"  {client['client_id']:<16} {client.get('client_secret', '(hashed)'):<24} "
+                f"{client.get('dept', '-'):<8} {','.join(client.get('roles', []))}"
+            )
+        first = clients["clients"][0]
+        print(
+            "\nTry:\n"
+            f"  curl -s -d grant_type=client_credentials -d client_id={first['client_id']} "
+            f"-d client_secret={first.get('client_secret')} {gateway}/auth/token"
+        )
+    print("\nCtrl-C stops everything.", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

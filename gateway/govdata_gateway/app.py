@@ -1,0 +1,22 @@
+"""The gateway application: identity (token issuer, JWKS), API routing, health. The data plane joins later."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from govdata_gateway.health import setup_health
+from govdata_gateway.identity import setup_identity
+from govdata_gateway.middleware import request_context
+from govdata_gateway.routing import setup_routing
+from govdata_gateway.settings import GatewaySettings, get_gateway_settings
+
+
+def create_app(settings: GatewaySettings | None = None) -> web.Application:
+    settings = settings or get_gateway_settings()
+    app = web.Application(middlewares=[request_context], client_max_size=settings.max_request_body_bytes)
+    setup_identity(app, settings)
+    setup_routing(
+        app, settings.service_urls(), settings.upstream_connect_timeout_seconds, settings.upstream_timeout_seconds
+    )
+    setup_health(app)
+    return app

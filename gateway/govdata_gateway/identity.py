@@ -1,0 +1,305 @@
+"""The gateway as token issuer: `POST /auth/token` (OAuth2 client_credentials) and `/.well-known/jwks.json`.
+
+Scopes are dispatched through a table (`SCOPE_HANDLERS` on the app): `api` (the default) issues an API access
+token; `grant:<id>` is answered by the sharing integration once it registers its handler with
+`register_scope_handler(app, "grant:", handler)`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote_plus
+
+import orjson
+from aiohttp import web
+from govdata_shared.errors import Problem
+from govdata_shared.settings import REPO_ROOT
+
+from govdata_gateway.clients import Client, ClientRegistry
+from govdata_gateway.keys import SigningKey
+from govdata_gateway.problems import problem_response
+from govdata_gateway.settings import GatewaySettings
+
+log = logging.getLogger("govdata.gateway.identity")
+
+DEMO_CLIENTS_FILE: Path = REPO_ROOT / "deploy" / "demo" / "clients.yaml"
+API_SCOPE = "api"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+MAX_TOKEN_REQUEST_BYTES = 16 * 1024
+_BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="govdata", charset="UTF-8"'}
+# Reserved claims a scope handler may not override through `extra_claims`.
+_RESERVED_CLAIMS = frozenset({"iss", "sub", "client_id", "iat", "nbf", "exp", "jti"})
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    scope: str
+    claims: dict[str, Any]
+
+
+class TokenIssuer:
+    """Builds and signs tokens for authenticated clients."""
+
+    def __init__(self, key: SigningKey, *, issuer: str, audience: str, ttl_seconds: int) -> None:
+        self.key = key
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl_seconds = ttl_seconds
+
+    def issue(
+        self,
+        client: Client,
+        *,
+        scope: str = API_SCOPE,
+        ttl_seconds: int | None = None,
+        audience: str | None = None,
+        extra_claims: Mapping[str, Any] | None = None,
+    ) -> IssuedToken:
+        """Sign a token for `client`; `ttl_seconds`/`audience`/`extra_claims` let scope handlers narrow it."""
+        ttl = self.ttl_seconds if ttl_seconds is None else int(ttl_seconds)
+        if ttl <= 0:
+            raise ValueError("token lifetime must be positive")
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": audience or self.audience,
+            "sub": client.client_id,
+            "client_id": client.client_id,
+            "roles": sorted(client.roles),
+            "scope": scope,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "jti": str(uuid.uuid4()),
+        }
+        if client.dept is not None:
+            claims["dept"] = client.dept
+        if client.subject_id is not None:
+            claims["subject_id"] = client.subject_id
+        if extra_claims:
+            clash = _RESERVED_CLAIMS & set(extra_claims)
+            if clash:
+                raise ValueError(f"extra claims may not override {sorted(clash)}")
+            claims.update(extra_claims)
+        return IssuedToken(self.key.sign(claims), ttl, scope, claims)
+
+
+ScopeHandler = Callable[[web.Request, Client, str], Awaitable[IssuedToken]]
+"""(request, authenticated client, requested scope) → token; raise `Problem` to refuse."""
+
+SIGNING_KEY: web.AppKey[SigningKey] = web.AppKey("govdata_signing_key", SigningKey)
+CLIENT_REGISTRY: web.AppKey[ClientRegistry] = web.AppKey("govdata_client_registry", ClientRegistry)
+TOKEN_ISSUER: web.AppKey[TokenIssuer] = web.AppKey("govdata_token_issuer", TokenIssuer)
+SCOPE_HANDLERS: web.AppKey[dict[str, ScopeHandler]] = web.AppKey("govdata_scope_handlers", dict)
+
+
+async def api_scope(request: web.Request, client: Client, scope: str) -> IssuedToken:
+    """The default: an API access token carrying the client's department and roles."""
+    return request.app[TOKEN_ISSUER].issue(client, scope=API_SCOPE)
+
+
+async def grant_scope_not_available(request: web.Request, client: Client, scope: str) -> IssuedToken:
+    """Placeholder until the sharing integration registers the real `grant:` handler."""
+    raise Problem(
+        400,
+        "invalid_scope",
+        "暂不支持申请共享授权（grant）令牌：该功能随共享服务（sharing-svc）接入后提供",
+        error="invalid_scope",
+    )
+
+
+def register_scope_handler(app: web.Application, scope_or_prefix: str, handler: ScopeHandler) -> None:
+    """Serve `scope_or_prefix` with `handler`: an exact scope, or a prefix ending in ':' (e.g. 'grant:')."""
+    app[SCOPE_HANDLERS][scope_or_prefix] = handler
+
+
+def find_scope_handler(handlers: Mapping[str, ScopeHandler], scope: str) -> ScopeHandler | None:
+    """The handler for `scope`: an exact match, else the longest matching 'prefix:' entry."""
+    if scope in handlers and not scope.endswith(":"):
+        return handlers[scope]
+    prefixes = [p for p in handlers if p.endswith(":") and scope.startswith(p) and len(scope) > len(p)]
+    return handlers[max(prefixes, key=len)] if prefixes else None
+
+
+# --------------------------------------------------------------------------------------------- endpoints
+
+
+def _problem(problem: Problem) -> web.Response:
+    return problem_response(
+        problem.status,
+        problem.code,
+        problem.detail,
+        headers=problem.headers,
+        title=problem.title,
+        field=problem.field,
+        rule=problem.rule,
+        **problem.extra,
+    )
+
+
+def _oauth_problem(status: int, error: str, detail: str, **kw: Any) -> Problem:
+    # `error` repeats `code` under the RFC 6749 §5.2 name, so stock OAuth2 client libraries understand it too.
+    return Problem(status, error, detail, error=error, **kw)
+
+
+async def _read_form(request: web.Request) -> dict[str, str]:
+    if request.content_type != FORM_CONTENT_TYPE:
+        raise Problem(415, "unsupported_media_type", f"令牌请求必须使用 {FORM_CONTENT_TYPE} 格式提交")
+    if request.content_length is not None and request.content_length > MAX_TOKEN_REQUEST_BYTES:
+        raise Problem(413, "payload_too_large", "令牌请求过大")
+    body = bytearray()
+    while chunk := await request.content.readany():
+        body += chunk
+        if len(body) > MAX_TOKEN_REQUEST_BYTES:
+            raise Problem(413, "payload_too_large", "令牌请求过大")
+    try:
+        pairs = parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=32)
+    except ValueError:
+        raise _oauth_problem(400, "invalid_request", "请求体不是有效的 UTF-8 表单编码") from None
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if name in form:
+            # RFC 6749 §3.2: request parameters must not be repeated.
+            raise _oauth_problem(400, "invalid_request", f"参数 {name} 重复出现", field=name, rule="not_repeated")
+        form[name] = value
+    return form
+
+
+def _basic_credentials(header: str) -> tuple[str, str]:
+    """(client_id, secret) from an HTTP Basic header, url-decoding both parts (RFC 6749 §2.3.1)."""
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        raise _oauth_problem(401, "invalid_client", "客户端认证仅支持 HTTP Basic 或表单参数", headers=_BASIC_CHALLENGE)
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        raw_id, sep, raw_secret = decoded.partition(":")
+        if not sep:
+            raise ValueError("no colon")
+        return unquote_plus(raw_id, errors="strict"), unquote_plus(raw_secret, errors="strict")
+    except (ValueError, binascii.Error):
+        raise _oauth_problem(401, "invalid_client", "HTTP Basic 认证头格式无效", headers=_BASIC_CHALLENGE) from None
+
+
+async def _authenticate(request: web.Request, form: Mapping[str, str]) -> Client:
+    header = request.headers.get("Authorization")
+    form_id, form_secret = form.get("client_id"), form.get("client_secret")
+    if header is not None:
+        client_id, secret = _basic_credentials(header)
+        if form_secret is not None or (form_id is not None and form_id != client_id):
+            # RFC 6749 §2.3: one authentication method per request.
+            raise _oauth_problem(400, "invalid_request", "不能同时使用 HTTP Basic 和表单参数进行客户端认证")
+        challenge: dict[str, str] | None = _BASIC_CHALLENGE
+    else:
+        if not form_id or form_secret is None:
+            raise _oauth_problem(
+                401, "invalid_client", "缺少客户端凭据（client_id 和 client_secret）", headers=_BASIC_CHALLENGE
+            )
+        client_id, secret, challenge = form_id, form_secret, None
+    client = await request.app[CLIENT_REGISTRY].authenticate(client_id, secret)
+    if client is None:
+        # Same answer for an unknown client and a wrong secret.
+        log.warning("token request refused: invalid_client client_id=%r", client_id[:64])
+        raise _oauth_problem(
+            401, "invalid_client", "客户端认证失败：client_id 或 client_secret 错误", headers=challenge
+        )
+    return client
+
+
+async def token_endpoint(request: web.Request) -> web.Response:
+    """`POST /auth/token` — RFC 6749 §4.4 client credentials grant."""
+    try:
+        form = await _read_form(request)
+        grant_type = form.get("grant_type")
+        if not grant_type:
+            raise _oauth_problem(
+                400,
+                "invalid_request",
+                "缺少参数 grant_type（应为 client_credentials）",
+                field="grant_type",
+                rule="required",
+            )
+        if grant_type != "client_credentials":
+            raise _oauth_problem(
+                400,
+                "unsupported_grant_type",
+                "仅支持 grant_type=client_credentials",
+                field="grant_type",
+                rule="client_credentials",
+            )
+        client = await _authenticate(request, form)
+        scope = form.get("scope", "").strip() or API_SCOPE
+        handler = None if " " in scope else find_scope_handler(request.app[SCOPE_HANDLERS], scope)
+        if handler is None:
+            raise _oauth_problem(
+                400,
+                "invalid_scope",
+                f"不支持的 scope：{scope[:100]}（每次只能申请一个：api 或 grant:<授权编号>）",
+                field="scope",
+                rule="known_scope",
+            )
+        token = await handler(request, client, scope)
+    except Problem as problem:
+        return _problem(problem)
+    log.info(
+        "token issued client_id=%s scope=%s jti=%s expires_in=%d",
+        client.client_id,
+        token.scope,
+        token.claims.get("jti"),
+        token.expires_in,
+    )
+    body = {
+        "access_token": token.access_token,
+        "token_type": "Bearer",
+        "expires_in": token.expires_in,
+        "scope": token.scope,
+    }
+    return web.Response(
+        body=orjson.dumps(body),
+        content_type="application/json",
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
+
+
+async def jwks_endpoint(request: web.Request) -> web.Response:
+    """`GET /.well-known/jwks.json` — current and previous public keys."""
+    return web.Response(
+        body=orjson.dumps(request.app[SIGNING_KEY].jwks()),
+        content_type="application/json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+def setup_identity(app: web.Application, settings: GatewaySettings) -> None:
+    """Load the signing key and clients onto `app` and add the identity routes."""
+    key = SigningKey.from_settings(settings)
+    clients_file = settings.govdata_clients_file or DEMO_CLIENTS_FILE
+    registry = ClientRegistry.from_file(clients_file)
+    log.info(
+        "identity: signing key kid=%s (%d published), %d clients of %d departments from %s",
+        key.kid,
+        len(key.jwks()["keys"]),
+        len(registry.clients),
+        len(registry.departments),
+        clients_file,
+    )
+    app[SIGNING_KEY] = key
+    app[CLIENT_REGISTRY] = registry
+    app[TOKEN_ISSUER] = TokenIssuer(
+        key,
+        issuer=settings.govdata_jwt_issuer,
+        audience=settings.govdata_jwt_audience,
+        ttl_seconds=settings.govdata_token_ttl_seconds,
+    )
+    app[SCOPE_HANDLERS] = {API_SCOPE: api_scope, "grant:": grant_scope_not_available}
+    app.router.add_post("/auth/token", token_endpoint)
+    app.router.add_get("/.well-known/jwks.json", jwks_endpoint)

@@ -1,0 +1,77 @@
+"""aiohttp middleware of the gateway: request id, access log, metrics, and problem+json for every failure."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from aiohttp import web
+from govdata_shared.logs import request_id_var, trace_id_var
+from prometheus_client import Counter, Histogram
+
+from govdata_gateway.problems import problem_response
+
+log = logging.getLogger("govdata.gateway")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_QUIET = {"/healthz", "/readyz", "/metrics"}
+
+GATEWAY_REQUESTS = Counter("govdata_gateway_requests_total", "Gateway requests", ["area", "method", "status"])
+GATEWAY_LATENCY = Histogram(
+    "govdata_gateway_request_duration_seconds",
+    "Gateway latency",
+    ["area"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+def _area(path: str) -> str:
+    for prefix in ("/api/catalog", "/api/sharing", "/api/verification", "/api/audit", "/data", "/auth"):
+        if path.startswith(prefix):
+            return prefix.strip("/").replace("/", "_")
+    return "other"
+
+
+@web.middleware
+async def request_context(request: web.Request, handler) -> web.StreamResponse:
+    incoming = request.headers.get("X-Request-ID")
+    request_id = incoming if incoming and _SAFE_ID.match(incoming) else uuid.uuid4().hex
+    request["request_id"] = request_id
+    rid = request_id_var.set(request_id)
+    tid = trace_id_var.set(request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            # aiohttp's own 404/405/413 become problem+json like every other error.
+            response = problem_response(exc.status, detail=None)
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            response = problem_response(500, detail="网关内部错误，已记录")
+        status = response.status
+        if not response.prepared:
+            response.headers["X-Request-ID"] = request_id
+        return response
+    finally:
+        elapsed = time.perf_counter() - started
+        area = _area(request.path)
+        GATEWAY_REQUESTS.labels(area, request.method, str(status)).inc()
+        GATEWAY_LATENCY.labels(area).observe(elapsed)
+        if request.path not in _QUIET:
+            log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                status,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+        request_id_var.reset(rid)
+        trace_id_var.reset(tid)

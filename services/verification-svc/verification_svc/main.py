@@ -1,0 +1,28 @@
+"""App factory of verification-svc: `uvicorn verification_svc.main:app`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from govdata_shared.service import ServiceSpec, create_service_app
+from govdata_shared.settings import Settings
+
+from verification_svc.api import router
+from verification_svc.events import CONSUMED_TOPICS, DEFAULT_HANDLER, HANDLERS
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(
+        ServiceSpec(
+            name="verification",
+            package="verification_svc",
+            title="校核服务 verification-svc — 数据校核 (第十九条)",
+            routers=[router],
+            consume_topics=CONSUMED_TOPICS,
+            handlers=HANDLERS,
+            default_handler=DEFAULT_HANDLER,
+        ),
+        settings,
+    )
+
+
+app = create_app()
