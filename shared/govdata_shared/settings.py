@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         False, description="Idempotent producer: on for Apache Kafka, off for the local broker."
     )
     kafka_fetch_max_wait_ms: int = Field(100, description="Consumer fetch wait; the local broker always waits it.")
+    kafka_session_timeout_ms: int = Field(
+        10000, description="Consumer group session timeout; the local broker only notices a departed member then."
+    )
+    kafka_heartbeat_interval_ms: int = Field(3000, description="Consumer group heartbeat interval.")
+    kafka_rebalance_timeout_ms: int = Field(10000, description="How long a group rebalance waits for members.")
     kafka_topic_partitions: int = Field(3, description="Partitions for topics this platform creates.")
     outbox_sweep_interval_seconds: float = Field(1.0, description="How often the relay sweeps the outbox.")
 

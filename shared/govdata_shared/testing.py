@@ -8,15 +8,20 @@ it never skips tests.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import asyncpg
+import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from fastapi import FastAPI
 
-from govdata_shared.broker import LocalBroker
+from govdata_shared.broker import LOCAL_BROKER_GROUP_TIMING, LocalBroker
+from govdata_shared.events import Event
 from govdata_shared.settings import Settings
 
 POSTGRES = os.environ.get("GOVDATA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
@@ -82,6 +87,7 @@ def settings_for(broker_bootstrap: str, tmp_path) -> Callable[..., Settings]:
         values = dict(
             kafka_bootstrap_servers=broker_bootstrap,
             kafka_fetch_max_wait_ms=20,
+            **LOCAL_BROKER_GROUP_TIMING,
             govdata_data_dir=tmp_path,
             outbox_sweep_interval_seconds=0.2,
             log_json=False,
@@ -90,3 +96,33 @@ def settings_for(broker_bootstrap: str, tmp_path) -> Callable[..., Settings]:
         return Settings(**values)
 
     return make
+
+
+async def read_topic(bootstrap_servers: str, topic: str) -> list[Event]:
+    """Every event the topic holds now, duplicates included, read from the beginning without a group."""
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=20
+    )
+    await reader.start()
+    events: list[Event] = []
+    try:
+        cluster = await reader._client.fetch_all_metadata()
+        partitions = [TopicPartition(topic, p) for p in cluster.partitions_for_topic(topic) or ()]
+        reader.assign(partitions)
+        await reader.seek_to_beginning(*partitions)
+        end = await reader.end_offsets(partitions)
+        while [tp for tp, offset in end.items() if await reader.position(tp) < offset]:
+            for records in (await reader.getmany(timeout_ms=500)).values():
+                events.extend(Event.from_json(record.value) for record in records)
+    finally:
+        await reader.stop()
+    return events
+
+
+@contextlib.asynccontextmanager
+async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run a service app's lifespan (migrations, broker, relay, consumer) and talk to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield client

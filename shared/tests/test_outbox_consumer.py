@@ -11,12 +11,12 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from govdata_shared.consumer import IdempotentConsumer, failed_event_table, processed_event_table
 from govdata_shared.db import Database
 from govdata_shared.events import Event, new_event, topic_for
 from govdata_shared.kafka import ensure_topics, make_producer
 from govdata_shared.outbox import OutboxRelay, add_event, metadata, outbox_table
+from govdata_shared.testing import read_topic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.broker]
 
@@ -160,7 +160,11 @@ async def test_thousand_events_survive_relay_crash_and_duplicates_exactly_once(p
         await real_producer.stop()
 
     # Kafka really carried duplicates of our events...
-    delivered = await _read_topic_ids(settings, run)
+    delivered = [
+        e.id
+        for e in await read_topic(settings.kafka_bootstrap_servers, topic_for(EVENT_TYPE))
+        if e.data.get("run") == run
+    ]
     assert len(set(delivered)) == 1000
     assert len(delivered) > 1000, "the crash should have caused some events to be published twice"
 
@@ -193,34 +197,6 @@ async def _is_zero(db: Database, query) -> bool:
 
 async def _at_least(db: Database, query, n: int) -> bool:
     return await _count(db, query) >= n
-
-
-async def _read_topic_ids(settings, run: str) -> list[str]:
-    """Every copy of this run's events that Kafka holds, duplicates included."""
-    topic = topic_for(EVENT_TYPE)
-    reader = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        fetch_max_wait_ms=20,
-    )
-    await reader.start()
-    ids: list[str] = []
-    try:
-        cluster = await reader._client.fetch_all_metadata()
-        partitions = [TopicPartition(topic, p) for p in cluster.partitions_for_topic(topic) or ()]
-        reader.assign(partitions)
-        await reader.seek_to_beginning(*partitions)
-        end = await reader.end_offsets(partitions)
-        while [tp for tp, offset in end.items() if await reader.position(tp) < offset]:
-            for records in (await reader.getmany(timeout_ms=500)).values():
-                for record in records:
-                    event = Event.from_json(record.value)
-                    if event.data.get("run") == run:
-                        ids.append(event.id)
-    finally:
-        await reader.stop()
-    return ids
 
 
 async def test_event_that_keeps_failing_is_set_aside_and_the_rest_applied(postgres_database, settings_for):

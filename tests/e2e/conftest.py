@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from govdata_shared.broker import free_port
+from govdata_shared.broker import LOCAL_BROKER_GROUP_TIMING, free_port
 from govdata_shared.settings import REPO_ROOT
 from govdata_shared.testing import create_database, drop_database
 
@@ -28,6 +28,7 @@ class Platform:
     gateway: str
     service_urls: dict[str, str]
     data_dir: Path
+    database_urls: dict[str, str]
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
 
@@ -86,13 +87,14 @@ def platform(broker_bootstrap: str, tmp_path_factory) -> Iterator[Platform]:
         "GOVDATA_DATA_DIR": str(data_dir),
         "KAFKA_BOOTSTRAP_SERVERS": broker_bootstrap,
         "KAFKA_FETCH_MAX_WAIT_MS": "20",
+        **{key.upper(): str(value) for key, value in LOCAL_BROKER_GROUP_TIMING.items()},
         "OUTBOX_SWEEP_INTERVAL_SECONDS": "0.2",
         "GOVDATA_JWKS_URL": f"http://127.0.0.1:{gateway_port}/.well-known/jwks.json",
         "GOVDATA_CLIENTS_FILE": str(DEMO_CLIENTS),
         "LOG_LEVEL": "WARNING",
         **{f"{name.upper()}_URL": url for name, url in urls.items()},
     }
-    platform = Platform(f"http://127.0.0.1:{gateway_port}", urls, data_dir)
+    platform = Platform(f"http://127.0.0.1:{gateway_port}", urls, data_dir, db_urls)
     logs = data_dir / "logs"
     logs.mkdir()
     try:
