@@ -40,6 +40,7 @@ class Role(StrEnum):
     BUREAU_ADMIN = "bureau_admin"
     AUDITOR = "auditor"
     CITIZEN = "citizen"
+    CITY_PLATFORM = "city_platform"  # 第二十三条: the city exchange platform pulls the published catalog
 
 
 ROLE_LABELS: dict[str, str] = {
@@ -47,6 +48,7 @@ ROLE_LABELS: dict[str, str] = {
     Role.DEPT_HEAD: "部门负责人",
     Role.BUREAU_ADMIN: "县政务服务和大数据管理局管理员",
     Role.AUDITOR: "审计监督人员",
+    Role.CITY_PLATFORM: "市级共享交换平台",
     Role.CITIZEN: "公民或企业",
 }
 

@@ -38,7 +38,9 @@ async def ensure_topics(settings: Settings, topics: tuple[str, ...] = ALL_TOPICS
         missing = [t for t in topics if t not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # another replica won the race
-                await admin.create_topics([NewTopic(t, settings.kafka_topic_partitions, 1) for t in missing])
+                await admin.create_topics(
+                    [NewTopic(t, settings.kafka_topic_partitions, settings.kafka_topic_replication) for t in missing]
+                )
     finally:
         await admin.close()
 

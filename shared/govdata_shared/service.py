@@ -58,7 +58,8 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
         if settings.migrate_on_start:
             await upgrade_async(spec.package, url)
         db = Database(url)
-        await ensure_topics(settings)
+        if settings.kafka_create_topics:
+            await ensure_topics(settings)
         producer = make_producer(settings)
         await producer.start()
         relay = OutboxRelay(db, producer, sweep_interval=settings.outbox_sweep_interval_seconds)

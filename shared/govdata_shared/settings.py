@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     kafka_heartbeat_interval_ms: int = Field(3000, description="Consumer group heartbeat interval.")
     kafka_rebalance_timeout_ms: int = Field(10000, description="How long a group rebalance waits for members.")
     kafka_topic_partitions: int = Field(3, description="Partitions for topics this platform creates.")
+    kafka_topic_replication: int = Field(1, description="Replication factor for topics this platform creates.")
+    kafka_create_topics: bool = Field(
+        True, description="Create missing topics at start-up (off where an operator declares them)."
+    )
     outbox_sweep_interval_seconds: float = Field(1.0, description="How often the relay sweeps the outbox.")
 
     govdata_jwt_issuer: str = Field("urn:yichuan:govdata:gateway", description="`iss` of platform tokens.")
@@ -53,7 +57,12 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{self.govdata_data_dir / f'{name}.db'}"
 
     def effective_database_url(self) -> str:
-        return self.database_url or self.sqlite_url(self.service_name)
+        url = self.database_url or self.sqlite_url(self.service_name)
+        # Operators hand out plain postgresql:// URIs (e.g. CloudNativePG's); the services speak asyncpg.
+        for plain in ("postgresql://", "postgres://"):
+            if url.startswith(plain):
+                return "postgresql+asyncpg://" + url.removeprefix(plain)
+        return url
 
 
 @lru_cache

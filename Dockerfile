@@ -1,0 +1,66 @@
+# syntax=docker/dockerfile:1
+#
+# One image for every component of the platform (伊川县政务大数据平台); each Deployment or Job picks the command:
+#   uvicorn catalog_svc.main:app --host 0.0.0.0 --port 8080      (likewise sharing_svc, verification_svc, audit_svc)
+#   python -m govdata_gateway                                    (GATEWAY_HOST / GATEWAY_PORT)
+#   python -m govdata_shared.migrations catalog_svc              (migration Jobs; reads DATABASE_URL)
+# Configuration comes only from environment variables (see deploy/k8s/).
+
+ARG PYTHON_IMAGE=python:3.11-slim
+
+# --- build: resolve nothing, install exactly what uv.lock pins ------------------------------------------------
+FROM ${PYTHON_IMAGE} AS build
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PYTHON=/usr/local/bin/python3.11 \
+    UV_PROJECT_ENVIRONMENT=/app/.venv \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy
+
+RUN pip install uv==0.13.8
+
+WORKDIR /app
+
+# Third-party dependencies first: this layer is reused while only the platform's own code changes.
+COPY pyproject.toml uv.lock ./
+COPY shared/pyproject.toml shared/
+COPY gateway/pyproject.toml gateway/
+COPY services/catalog-svc/pyproject.toml services/catalog-svc/
+COPY services/sharing-svc/pyproject.toml services/sharing-svc/
+COPY services/verification-svc/pyproject.toml services/verification-svc/
+COPY services/audit-svc/pyproject.toml services/audit-svc/
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-install-workspace
+
+# Then the workspace packages, installed as wheels (not editable) so the runtime stage needs only the venv.
+COPY shared/ shared/
+COPY gateway/ gateway/
+COPY services/ services/
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev --no-editable
+
+# --- runtime: the interpreter and the venv, nothing else -----------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+
+# Read-only root filesystem: no bytecode writes, HOME and the data dir on /tmp (an emptyDir in Kubernetes).
+ENV PATH=/app/.venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp \
+    GOVDATA_DATA_DIR=/tmp/govdata
+
+RUN groupadd --system --gid 10001 govdata \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
+       --shell /usr/sbin/nologin govdata
+
+# Owned by root: the application user can read and run the code but not change it.
+COPY --from=build /app/.venv /app/.venv
+
+WORKDIR /app
+USER 10001:10001
+EXPOSE 8080
+
+# Deployments override this; the default is the gateway (it listens where GATEWAY_HOST/GATEWAY_PORT say).
+CMD ["python", "-m", "govdata_gateway"]

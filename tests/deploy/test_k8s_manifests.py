@@ -1,0 +1,827 @@
+"""Offline checks of the Kubernetes manifests (deploy/k8s/, DESIGN.md §6) against each other and the code.
+
+No cluster, no network, no kustomize binary: the base is rendered here by following each kustomization's
+`resources:`; an overlay's patches are checked to exist, parse and name objects of the base, not applied.
+Settings names are compared with `Settings` / `GatewaySettings`, topics with `ALL_TOPICS`, commands with the
+packages they run, so the manifests cannot drift from the code unnoticed.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import importlib.util
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from govdata_gateway.settings import GatewaySettings
+from govdata_shared.events import ALL_TOPICS
+from govdata_shared.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+K8S = REPO_ROOT / "deploy" / "k8s"
+BASE = K8S / "base"
+OVERLAYS = K8S / "overlays"
+SECRETS_EXAMPLE = K8S / "secrets.example.yaml"
+DOCKERFILE = REPO_ROOT / "Dockerfile"
+
+NAMESPACE = "govdata"
+IMAGE = "govdata/platform:0.1.0"
+SERVICES = ("catalog", "sharing", "verification", "audit")
+GATEWAY = "gateway"
+COMPONENTS = (*(f"{s}-svc" for s in SERVICES), GATEWAY)
+CONTAINER_PORT = 8080
+PHASE_LABEL = "govdata.yichuan.gov.cn/phase"
+PHASES = ("infra", "migrate", "app")  # apply order
+PART_OF = {"app.kubernetes.io/part-of": "govdata"}
+MONITORING = {"kubernetes.io/metadata.name": "monitoring"}
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+SERVICE_SETTINGS = {name.upper() for name in Settings.model_fields}
+GATEWAY_SETTINGS = {name.upper() for name in GatewaySettings.model_fields}
+
+
+# --- rendering ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Doc:
+    path: Path
+    body: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return self.body["kind"]
+
+    @property
+    def name(self) -> str:
+        return self.body["metadata"]["name"]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.body["metadata"].get("labels") or {}
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self.body.get("spec") or {}
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.name} ({self.path.relative_to(REPO_ROOT)})"
+
+
+def load_yaml(path: Path) -> list[Any]:
+    with path.open(encoding="utf-8") as f:
+        return [d for d in yaml.safe_load_all(f) if d is not None]
+
+
+def kustomization_file(directory: Path) -> Path:
+    for name in KUSTOMIZATION_NAMES:
+        if (directory / name).is_file():
+            return directory / name
+    raise AssertionError(f"{directory.relative_to(REPO_ROOT)} has no kustomization.yaml")
+
+
+def kustomization(directory: Path) -> dict[str, Any]:
+    (body,) = load_yaml(kustomization_file(directory))
+    return body
+
+
+def render(directory: Path, _stack: tuple[Path, ...] = ()) -> list[Doc]:
+    """The objects of a kustomization: its `resources:` (files and directories), recursively."""
+    directory = directory.resolve()
+    assert directory not in _stack, f"kustomization cycle through {directory}"
+    docs: list[Doc] = []
+    for entry in kustomization(directory).get("resources") or []:
+        target = (directory / entry).resolve()
+        assert target.exists(), f"{directory.relative_to(REPO_ROOT)}: resource {entry!r} does not exist"
+        if target.is_dir():
+            docs += render(target, (*_stack, directory))
+        else:
+            docs += [Doc(target, body) for body in load_yaml(target)]
+    return docs
+
+
+def rendered_files(directory: Path) -> set[Path]:
+    files = set()
+    for entry in kustomization(directory).get("resources") or []:
+        target = (directory / entry).resolve()
+        files |= rendered_files(target) if target.is_dir() else {target}
+    return files
+
+
+@cache
+def base() -> tuple[Doc, ...]:
+    return tuple(render(BASE))
+
+
+def objects(kind: str) -> list[Doc]:
+    return [d for d in base() if d.kind == kind]
+
+
+def one(kind: str, name: str) -> Doc:
+    found = [d for d in objects(kind) if d.name == name]
+    assert len(found) == 1, f"expected one {kind}/{name}, found {len(found)}"
+    return found[0]
+
+
+@cache
+def example_secrets() -> dict[str, set[str]]:
+    """Secret name → keys, from secrets.example.yaml."""
+    secrets = {}
+    for body in load_yaml(SECRETS_EXAMPLE):
+        assert body["kind"] == "Secret", f"secrets.example.yaml holds only Secrets, not {body['kind']}"
+        secrets[body["metadata"]["name"]] = set(body.get("stringData") or {}) | set(body.get("data") or {})
+    return secrets
+
+
+# --- pods and selectors ----------------------------------------------------------------------------------------
+
+
+def workloads() -> list[Doc]:
+    return objects("Deployment") + objects("Job")
+
+
+def pod_spec(workload: Doc) -> dict[str, Any]:
+    return workload.spec["template"]["spec"]
+
+
+def pod_labels(workload: Doc) -> dict[str, str]:
+    return workload.spec["template"]["metadata"]["labels"]
+
+
+def containers(workload: Doc) -> list[dict[str, Any]]:
+    spec = pod_spec(workload)
+    return (spec.get("initContainers") or []) + spec["containers"]
+
+
+def main_container(workload: Doc) -> dict[str, Any]:
+    (container,) = pod_spec(workload)["containers"]
+    return container
+
+
+def is_gateway(workload: Doc) -> bool:
+    return main_container(workload)["command"][-1] == "govdata_gateway"
+
+
+def settings_class(workload: Doc) -> type[Settings]:
+    return GatewaySettings if is_gateway(workload) else Settings
+
+
+def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """Kubernetes label-selector semantics; an empty selector matches everything."""
+    selector = selector or {}
+    if not ({"matchLabels", "matchExpressions"} & selector.keys()):
+        selector = {"matchLabels": selector}  # a Service's plain map
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
+        ok = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": labels.get(key) not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[op]
+        if not ok:
+            return False
+    return True
+
+
+def container_port(workload: Doc, port: int | str) -> int:
+    """Resolve a numeric or named port of the workload's main container."""
+    ports = main_container(workload).get("ports") or []
+    if isinstance(port, int):
+        assert any(p["containerPort"] == port for p in ports), f"{workload}: no container port {port}"
+        return port
+    named = [p["containerPort"] for p in ports if p.get("name") == port]
+    assert named, f"{workload}: no container port named {port!r}"
+    return named[0]
+
+
+def configmap_env(workload: Doc) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for container in containers(workload):
+        for source in container.get("envFrom") or []:
+            if "configMapRef" in source:
+                env |= one("ConfigMap", source["configMapRef"]["name"]).body.get("data") or {}
+    return env
+
+
+def deployment(component: str) -> Doc:
+    return one("Deployment", component)
+
+
+def migration_job(service: str) -> Doc:
+    jobs = [j for j in objects("Job") if main_container(j)["command"][-1] == f"{service}_svc"]
+    assert len(jobs) == 1, f"expected one migration Job for {service}_svc, found {len(jobs)}"
+    return jobs[0]
+
+
+# --- every document -------------------------------------------------------------------------------------------
+
+
+def all_yaml_files() -> Iterator[Path]:
+    yield from sorted(K8S.rglob("*.yaml"))
+    yield from sorted(K8S.rglob("*.yml"))
+
+
+def test_every_yaml_file_parses() -> None:
+    files = list(all_yaml_files())
+    assert files, "deploy/k8s holds no YAML"
+    for path in files:
+        try:
+            load_yaml(path)
+        except yaml.YAMLError as exc:
+            pytest.fail(f"{path.relative_to(REPO_ROOT)} does not parse: {exc}")
+
+
+def test_every_rendered_document_has_api_version_kind_and_name() -> None:
+    assert base(), "the base renders to nothing"
+    for doc in [*base(), *(Doc(SECRETS_EXAMPLE, b) for b in load_yaml(SECRETS_EXAMPLE))]:
+        assert isinstance(doc.body, dict), f"{doc.path}: a document is not a mapping"
+        for field in ("apiVersion", "kind"):
+            assert doc.body.get(field), f"{doc.path}: a document without {field}"
+        assert (doc.body.get("metadata") or {}).get("name"), f"{doc.path}: a {doc.kind} without metadata.name"
+
+
+def test_every_manifest_in_the_base_is_applied() -> None:
+    """A file under base/ that no kustomization lists would silently never reach the cluster."""
+    on_disk = {p.resolve() for p in BASE.rglob("*.yaml") if p.name not in KUSTOMIZATION_NAMES}
+    orphans = on_disk - rendered_files(BASE)
+    assert not orphans, f"not listed in any kustomization: {sorted(str(p.relative_to(REPO_ROOT)) for p in orphans)}"
+
+
+def test_objects_are_unique_and_in_the_platform_namespace() -> None:
+    seen: dict[tuple[str, str, str], Doc] = {}
+    for doc in base():
+        group = doc.body["apiVersion"].rsplit("/", 1)[0] if "/" in doc.body["apiVersion"] else ""
+        key = (group, doc.kind, doc.name)
+        assert key not in seen, f"{doc} duplicates {seen[key]}"
+        seen[key] = doc
+        if doc.kind == "Namespace":
+            assert doc.name == NAMESPACE
+        else:
+            assert doc.body["metadata"].get("namespace") == NAMESPACE, f"{doc}: namespace is not {NAMESPACE}"
+    assert kustomization(BASE).get("namespace") == NAMESPACE
+
+
+def test_no_secret_is_committed_in_the_tree() -> None:
+    assert not objects("Secret"), f"Secrets belong out of band: {[str(d) for d in objects('Secret')]}"
+    for directory in [BASE, *(p for p in BASE.rglob("*") if p.is_dir()), *OVERLAYS.iterdir()]:
+        try:
+            listed = yaml.safe_dump(kustomization(directory))
+        except AssertionError:
+            continue  # not a kustomization directory
+        assert "secrets.example" not in listed, f"{directory}: secrets.example.yaml must not be applied"
+        assert "secretGenerator" not in listed, f"{directory}: no secretGenerator (values would be committed)"
+
+
+def test_every_object_is_labelled_with_its_apply_phase() -> None:
+    """The README applies infra → migrate → app by label; a Job's dependencies must come no later than it."""
+    for doc in base():
+        assert doc.labels.get(PHASE_LABEL) in PHASES, f"{doc}: label {PHASE_LABEL} must be one of {PHASES}"
+    for kind in ("Namespace", "NetworkPolicy", "Kafka", "KafkaNodePool", "KafkaTopic", "Cluster", "Database"):
+        for doc in objects(kind):
+            assert doc.labels[PHASE_LABEL] == "infra", f"{doc} belongs to the infra phase"
+    order = PHASES.index
+    for workload in workloads():
+        phase = order(workload.labels[PHASE_LABEL])
+        needs = [one("ServiceAccount", pod_spec(workload)["serviceAccountName"])]
+        for container in containers(workload):
+            needs += [one("ConfigMap", s["configMapRef"]["name"]) for s in container.get("envFrom") or []]
+        for dep in needs:
+            assert order(dep.labels[PHASE_LABEL]) <= phase, f"{workload} needs {dep}, applied in a later phase"
+    for job in objects("Job"):
+        assert job.labels[PHASE_LABEL] == "migrate", f"{job}: migration Jobs run in the migrate phase"
+
+
+# --- Deployments ----------------------------------------------------------------------------------------------
+
+
+def test_each_component_has_one_deployment() -> None:
+    assert sorted(d.name for d in objects("Deployment")) == sorted(COMPONENTS)
+
+
+def assert_hardened(workload: Doc) -> None:
+    spec = pod_spec(workload)
+    pod_security = spec.get("securityContext") or {}
+    assert pod_security.get("runAsNonRoot") is True, f"{workload}: pod runAsNonRoot"
+    assert (pod_security.get("seccompProfile") or {}).get("type") == "RuntimeDefault", f"{workload}: seccomp"
+    assert spec.get("automountServiceAccountToken") is False, f"{workload}: no service account token"
+    assert not spec.get("hostNetwork") and not spec.get("hostPID"), f"{workload}: host namespaces"
+    account = one("ServiceAccount", spec["serviceAccountName"])
+    assert account.body.get("automountServiceAccountToken") is False, f"{account}: automount must be false"
+    volumes = {v["name"]: v for v in spec.get("volumes") or []}
+    for container in containers(workload):
+        where = f"{workload} container {container['name']}"
+        assert container["image"] == IMAGE, f"{where}: image {container['image']!r}, expected {IMAGE!r}"
+        security = container.get("securityContext") or {}
+        assert security.get("readOnlyRootFilesystem") is True, f"{where}: readOnlyRootFilesystem"
+        assert security.get("allowPrivilegeEscalation") is False, f"{where}: allowPrivilegeEscalation"
+        assert "ALL" in ((security.get("capabilities") or {}).get("drop") or []), f"{where}: drop ALL"
+        assert security.get("runAsNonRoot", pod_security.get("runAsNonRoot")) is True, f"{where}: runAsNonRoot"
+        assert not security.get("privileged"), f"{where}: privileged"
+        resources = container.get("resources") or {}
+        for bound in ("requests", "limits"):
+            assert {"cpu", "memory"} <= set(resources.get(bound) or {}), f"{where}: {bound} for cpu and memory"
+        tmp = [m for m in container.get("volumeMounts") or [] if m["mountPath"] == "/tmp"]
+        assert tmp, f"{where}: /tmp must be a writable volume (read-only root filesystem)"
+        assert "emptyDir" in volumes[tmp[0]["name"]], f"{where}: /tmp must be an emptyDir"
+        for port in container.get("ports") or []:
+            assert "hostPort" not in port, f"{where}: hostPort exposes the pod outside the Ingress"
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_deployment_is_hardened(component: str) -> None:
+    assert_hardened(deployment(component))
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_migration_job_is_hardened(service: str) -> None:
+    assert_hardened(migration_job(service))
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_deployment_probes(component: str) -> None:
+    workload = deployment(component)
+    container = main_container(workload)
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        get = (container.get(probe) or {}).get("httpGet")
+        assert get, f"{workload}: {probe} must be an httpGet"
+        assert container_port(workload, get["port"]) == CONTAINER_PORT, f"{workload}: {probe} port"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    if component == GATEWAY:
+        # The gateway's /healthz aggregates the four services: as a liveness probe it would restart every
+        # gateway pod whenever one service is down.
+        assert container["livenessProbe"]["httpGet"]["path"] != "/healthz", f"{workload}: liveness /healthz"
+    else:
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_deployment_is_scraped_by_prometheus(component: str) -> None:
+    workload = deployment(component)
+    annotations = workload.spec["template"]["metadata"].get("annotations") or {}
+    assert annotations.get("prometheus.io/scrape") == "true"
+    assert annotations.get("prometheus.io/path") == "/metrics"
+    assert container_port(workload, int(annotations["prometheus.io/port"])) == CONTAINER_PORT
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_deployment_has_service_hpa_and_pdb_selecting_its_pods(component: str) -> None:
+    workload = deployment(component)
+    labels = pod_labels(workload)
+    assert selector_matches(workload.spec["selector"], labels), f"{workload}: selector misses its own pods"
+    assert labels.items() >= PART_OF.items(), f"{workload}: pods must be labelled part-of govdata"
+
+    services = [s for s in objects("Service") if selector_matches(s.spec.get("selector"), labels)]
+    assert len(services) == 1, f"{workload}: expected one Service, found {[str(s) for s in services]}"
+    service = services[0]
+    assert service.spec.get("type", "ClusterIP") == "ClusterIP"
+    (port,) = service.spec["ports"]
+    assert port["port"] == 80
+    assert container_port(workload, port["targetPort"]) == CONTAINER_PORT
+
+    hpas = [h for h in objects("HorizontalPodAutoscaler") if h.spec["scaleTargetRef"]["name"] == component]
+    assert len(hpas) == 1, f"{workload}: expected one HorizontalPodAutoscaler"
+    hpa = hpas[0]
+    assert hpa.body["apiVersion"] == "autoscaling/v2"
+    assert hpa.spec["scaleTargetRef"]["kind"] == "Deployment"
+    assert (hpa.spec["minReplicas"], hpa.spec["maxReplicas"]) == ((2, 10) if component == GATEWAY else (2, 6))
+    (metric,) = hpa.spec["metrics"]
+    assert metric["resource"]["name"] == "cpu"
+    assert metric["resource"]["target"] == {"type": "Utilization", "averageUtilization": 70}
+    # The HPA owns the replica count; a fixed spec.replicas would be reset on every apply.
+    assert workload.spec.get("replicas", hpa.spec["minReplicas"]) >= hpa.spec["minReplicas"]
+
+    pdbs = [p for p in objects("PodDisruptionBudget") if selector_matches(p.spec["selector"], labels)]
+    assert len(pdbs) == 1, f"{workload}: expected one PodDisruptionBudget"
+    assert pdbs[0].body["apiVersion"] == "policy/v1"
+    assert pdbs[0].spec.get("minAvailable") == 1
+    assert pdbs[0].spec["minAvailable"] < hpa.spec["minReplicas"], "a drain could never evict a pod"
+
+
+def test_no_service_selects_migration_pods() -> None:
+    for job in objects("Job"):
+        for service in objects("Service"):
+            assert not selector_matches(service.spec.get("selector"), pod_labels(job)), f"{service} selects {job}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_runs_its_own_package(service: str) -> None:
+    workload = deployment(f"{service}-svc")
+    command = main_container(workload)["command"]
+    assert command == ["uvicorn", f"{service}_svc.main:app", "--host", "0.0.0.0", "--port", str(CONTAINER_PORT)]
+    assert importlib.util.find_spec(f"{service}_svc.main") is not None, f"{service}_svc.main is not importable"
+
+
+def test_gateway_runs_the_gateway() -> None:
+    workload = deployment(GATEWAY)
+    assert main_container(workload)["command"] == ["python", "-m", "govdata_gateway"]
+    assert importlib.util.find_spec("govdata_gateway.__main__") is not None
+    env = configmap_env(workload)
+    assert env["GATEWAY_HOST"] == "0.0.0.0", "the gateway's default host is loopback"
+    assert container_port(workload, int(env["GATEWAY_PORT"])) == CONTAINER_PORT
+
+
+# --- migrations -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_migration_job_migrates_its_own_database(service: str) -> None:
+    job = migration_job(service)
+    package = f"{service}_svc"
+    assert main_container(job)["command"] == ["python", "-m", "govdata_shared.migrations", package]
+    assert importlib.resources.files(package).joinpath("migrations", "env.py").is_file(), f"{package} migrations"
+    assert pod_spec(job)["restartPolicy"] in ("Never", "OnFailure")
+    assert job.spec.get("ttlSecondsAfterFinished"), f"{job}: finished Jobs must clean up (immutable template)"
+    assert job.spec.get("backoffLimit") is not None
+    assert database_url_ref(job) == database_url_ref(deployment(f"{service}-svc")), f"{job}: another database"
+    assert configmap_env(deployment(f"{service}-svc")).get("MIGRATE_ON_START") == "false", (
+        "migrations run as Jobs; replicas must not race them at start-up"
+    )
+
+
+def database_url_ref(workload: Doc) -> tuple[str, str]:
+    (ref,) = [
+        (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+        for e in main_container(workload).get("env") or []
+        if e["name"] == "DATABASE_URL"
+    ]
+    return ref
+
+
+# --- configuration and Secrets ---------------------------------------------------------------------------------
+
+
+def test_configmaps_use_only_known_settings() -> None:
+    """Every ConfigMap key and plain env name a workload reads is a field of its settings class."""
+    for workload in workloads():
+        known = GATEWAY_SETTINGS if is_gateway(workload) else SERVICE_SETTINGS
+        env = configmap_env(workload)
+        unknown = set(env) - known
+        assert not unknown, f"{workload}: {sorted(unknown)} are not settings of {settings_class(workload).__name__}"
+        for container in containers(workload):
+            names = {e["name"] for e in container.get("env") or []}
+            assert names <= known, f"{workload}: env {sorted(names - known)} are not settings"
+        for key, value in env.items():
+            assert isinstance(value, str), f"{workload}: ConfigMap value of {key} must be a string, got {value!r}"
+        # The values must also parse as the settings' types ("true", "8080", …).
+        settings_class(workload)(**{k.lower(): v for k, v in env.items()})
+
+
+def test_every_configmap_is_used() -> None:
+    used = {s["configMapRef"]["name"] for w in workloads() for c in containers(w) for s in c.get("envFrom") or []}
+    assert {c.name for c in objects("ConfigMap")} == used
+
+
+def test_production_settings() -> None:
+    for service in SERVICES:
+        env = configmap_env(deployment(f"{service}-svc"))
+        assert env.get("KAFKA_ENABLE_IDEMPOTENCE") == "true", f"{service}: idempotent producer on real Kafka"
+        assert env.get("MIGRATE_ON_START") == "false", f"{service}: migrations are Jobs"
+        assert "DATABASE_URL" not in env, f"{service}: DATABASE_URL holds a password, it comes from a Secret"
+    gateway = configmap_env(deployment(GATEWAY))
+    assert gateway.get("GOVDATA_JWT_GENERATE_KEY") == "false", "the signing key is mounted, never generated"
+    assert gateway.get("GOVDATA_DEMO", "false") == "false"
+    for key in ("LOG_JSON",):
+        assert all(configmap_env(d).get(key) == "true" for d in objects("Deployment")), f"{key} everywhere"
+
+
+def test_all_components_agree_on_tokens_and_broker() -> None:
+    envs = {d.name: configmap_env(d) for d in objects("Deployment")}
+    for key in ("GOVDATA_JWT_ISSUER", "GOVDATA_JWT_AUDIENCE", "KAFKA_BOOTSTRAP_SERVERS", "GOVDATA_JWKS_URL"):
+        values = {name: env.get(key) for name, env in envs.items()}
+        assert len(set(values.values())) == 1, f"{key} differs between components: {values}"
+
+
+def service_host(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname.split(".")[0], parts.port or 80
+
+
+def test_urls_point_at_the_right_services() -> None:
+    env = configmap_env(deployment(GATEWAY))
+    for service in SERVICES:
+        host, port = service_host(env[f"{service.upper()}_URL"])
+        target = one("Service", host)
+        assert selector_matches(target.spec["selector"], pod_labels(deployment(f"{service}-svc")))
+        assert port in {p["port"] for p in target.spec["ports"]}
+    jwks = env["GOVDATA_JWKS_URL"]
+    host, port = service_host(jwks)
+    assert selector_matches(one("Service", host).spec["selector"], pod_labels(deployment(GATEWAY)))
+    assert urlsplit(jwks).path == "/.well-known/jwks.json"
+
+
+def test_kafka_bootstrap_is_the_strimzi_cluster() -> None:
+    (kafka,) = objects("Kafka")
+    for server in configmap_env(deployment(GATEWAY))["KAFKA_BOOTSTRAP_SERVERS"].split(","):
+        host, _, port = server.partition(":")
+        assert host.split(".")[0] == f"{kafka.name}-kafka-bootstrap", f"bootstrap {server}"
+        listeners = {item["port"]: item for item in kafka.spec["kafka"]["listeners"]}
+        assert int(port) in listeners, f"bootstrap port {port} is no listener of {kafka}"
+        assert listeners[int(port)]["tls"] is False, "the settings have no Kafka TLS options yet"
+
+
+def secret_references() -> Iterator[tuple[str, str | None, str]]:
+    """(secret name, key or None for the whole Secret, where) for every reference in the tree."""
+    for workload in workloads():
+        for container in containers(workload):
+            for env in container.get("env") or []:
+                ref = (env.get("valueFrom") or {}).get("secretKeyRef")
+                if ref:
+                    yield ref["name"], ref["key"], f"{workload} env {env['name']}"
+            for source in container.get("envFrom") or []:
+                if "secretRef" in source:
+                    yield source["secretRef"]["name"], None, f"{workload} envFrom"
+        for volume in pod_spec(workload).get("volumes") or []:
+            secret = volume.get("secret")
+            if secret:
+                items = secret.get("items") or [{"key": None}]
+                for item in items:
+                    yield secret["secretName"], item["key"], f"{workload} volume {volume['name']}"
+    for ingress in objects("Ingress"):
+        for tls in ingress.spec.get("tls") or []:
+            yield tls["secretName"], None, f"{ingress} tls"
+    for cluster in objects("Cluster"):
+        for role in (cluster.spec.get("managed") or {}).get("roles") or []:
+            if role.get("passwordSecret"):
+                yield role["passwordSecret"]["name"], None, f"{cluster} role {role['name']}"
+
+
+def test_every_referenced_secret_is_declared_in_the_example() -> None:
+    declared = example_secrets()
+    refs = list(secret_references())
+    assert refs
+    for name, key, where in refs:
+        assert name in declared, f"{where}: Secret {name} is not in secrets.example.yaml"
+        if key is not None:
+            assert key in declared[name], f"{where}: Secret {name} has no key {key} in secrets.example.yaml"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_example_database_url_reaches_the_service_database(service: str) -> None:
+    name, key = database_url_ref(deployment(f"{service}-svc"))
+    (body,) = [b for b in load_yaml(SECRETS_EXAMPLE) if b["metadata"]["name"] == name]
+    url = urlsplit(body["stringData"][key])
+    assert url.scheme == "postgresql+asyncpg", "the services' engine is SQLAlchemy async with asyncpg"
+    (cluster,) = objects("Cluster")
+    (database,) = [d for d in objects("Database") if d.spec["name"] == url.path.lstrip("/")]
+    assert database.spec["cluster"]["name"] == cluster.name
+    assert url.hostname == f"{cluster.name}-rw", "write through the primary's Service"
+    assert url.username == database.spec["owner"] == service
+
+
+def test_gateway_key_and_clients_files_are_mounted_secrets() -> None:
+    workload = deployment(GATEWAY)
+    env = configmap_env(workload)
+    volumes = {v["name"]: v for v in pod_spec(workload)["volumes"]}
+    mounts = {m["mountPath"]: m for m in main_container(workload)["volumeMounts"]}
+    for setting in ("GOVDATA_JWT_KEY_FILE", "GOVDATA_CLIENTS_FILE"):
+        path = Path(env[setting])
+        mount = mounts.get(str(path.parent))
+        assert mount, f"{setting}={path}: no volume is mounted at {path.parent}"
+        assert mount.get("readOnly") is True
+        secret = volumes[mount["name"]].get("secret")
+        assert secret, f"{setting}: {path.parent} must be a Secret volume"
+        keys = {i["path"]: i["key"] for i in secret.get("items") or []} or None
+        key = keys[path.name] if keys else path.name
+        assert key in example_secrets()[secret["secretName"]], f"{setting}: Secret has no key {key}"
+    # Rotation publishes every *.pub.pem beside the key, so the key's Secret is mounted whole.
+    key_mount = mounts[str(Path(env["GOVDATA_JWT_KEY_FILE"]).parent)]
+    assert not volumes[key_mount["name"]]["secret"].get("items"), "mount the whole signing-key Secret"
+
+
+# --- exposure and network policies -----------------------------------------------------------------------------
+
+
+def test_only_the_gateway_is_exposed() -> None:
+    for service in objects("Service"):
+        assert service.spec.get("type", "ClusterIP") == "ClusterIP", f"{service}: only the Ingress is public"
+    gateway_service = one("Service", GATEWAY)
+    ingresses = objects("Ingress")
+    assert ingresses
+    for ingress in ingresses:
+        backends = [ingress.spec["defaultBackend"]] if "defaultBackend" in ingress.spec else []
+        for rule in ingress.spec["rules"]:
+            backends += [path["backend"] for path in rule["http"]["paths"]]
+        for backend in backends:
+            assert backend["service"]["name"] == GATEWAY, f"{ingress} routes to {backend['service']['name']}"
+            port = backend["service"]["port"]
+            served = {p.get("name") for p in gateway_service.spec["ports"]} - {None}
+            served |= {p["port"] for p in gateway_service.spec["ports"]}
+            assert port.get("name", port.get("number")) in served, f"{ingress}: the gateway Service has no {port}"
+        hosts = {rule["host"] for rule in ingress.spec["rules"]}
+        assert hosts == {"data.yichuan.gov.cn"}
+        assert all(tls.get("secretName") for tls in ingress.spec["tls"])
+        assert hosts <= {h for tls in ingress.spec["tls"] for h in tls["hosts"]}, "every host served over TLS"
+
+
+def policies_for(labels: dict[str, str], direction: str) -> list[Doc]:
+    return [
+        p
+        for p in objects("NetworkPolicy")
+        if direction in (p.spec.get("policyTypes") or ["Ingress"]) and selector_matches(p.spec["podSelector"], labels)
+    ]
+
+
+def rule_ports(rule: dict[str, Any]) -> set[int]:
+    return {p["port"] for p in rule.get("ports") or []}
+
+
+def test_namespace_denies_all_ingress_by_default() -> None:
+    assert any(
+        p.spec["podSelector"] in ({}, None) and "Ingress" in p.spec.get("policyTypes", []) and not p.spec.get("ingress")
+        for p in objects("NetworkPolicy")
+    ), "no default-deny ingress NetworkPolicy"
+
+
+def test_gateway_accepts_anyone_on_its_port() -> None:
+    rules = [r for p in policies_for(pod_labels(deployment(GATEWAY)), "Ingress") for r in p.spec.get("ingress") or []]
+    assert any(not r.get("from") and CONTAINER_PORT in rule_ports(r) for r in rules)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_accepts_only_the_gateway_platform_pods_and_monitoring(service: str) -> None:
+    labels = pod_labels(deployment(f"{service}-svc"))
+    gateway_labels = pod_labels(deployment(GATEWAY))
+    rules = [r for p in policies_for(labels, "Ingress") for r in p.spec.get("ingress") or []]
+    assert rules, f"{service}-svc: no ingress allowed at all"
+    from_gateway = False
+    for rule in rules:
+        assert rule.get("from"), f"{service}-svc: an ingress rule open to any source"
+        assert rule_ports(rule) == {CONTAINER_PORT}, f"{service}-svc: ingress beyond port {CONTAINER_PORT}"
+        for peer in rule["from"]:
+            assert "ipBlock" not in peer, f"{service}-svc: ingress from an address block"
+            if "namespaceSelector" in peer:
+                assert peer["namespaceSelector"] == {"matchLabels": MONITORING} and "podSelector" not in peer
+            else:
+                selector = peer["podSelector"]
+                # Only platform pods of this namespace: the selector must require part-of govdata.
+                assert selector_matches(selector, gateway_labels) or selector == {"matchLabels": PART_OF}
+                from_gateway |= selector_matches(selector, gateway_labels)
+    assert from_gateway, f"{service}-svc: the gateway cannot reach it"
+
+
+def egress_rules(workload: Doc) -> list[dict[str, Any]]:
+    return [r for p in policies_for(pod_labels(workload), "Egress") for r in p.spec.get("egress") or []]
+
+
+def egress_ports(workload: Doc, peer_labels: dict[str, str]) -> set[int]:
+    """Ports the workload may reach on pods labelled peer_labels in its own namespace."""
+    ports: set[int] = set()
+    for rule in egress_rules(workload):
+        for peer in rule.get("to") or [{}]:
+            if "namespaceSelector" in peer or "ipBlock" in peer:
+                continue
+            if selector_matches(peer.get("podSelector"), peer_labels):
+                ports |= rule_ports(rule)
+    return ports
+
+
+def test_egress_allows_dns_broker_database_and_upstreams() -> None:
+    (kafka,) = objects("Kafka")
+    (cluster,) = objects("Cluster")
+    broker = {"strimzi.io/cluster": kafka.name, "strimzi.io/kind": "Kafka", "strimzi.io/broker-role": "true"}
+    postgres = {"cnpg.io/cluster": cluster.name, "cnpg.io/podRole": "instance"}
+    for workload in workloads():
+        rules = egress_rules(workload)
+        assert rules, f"{workload}: egress is not restricted"
+        assert any(53 in rule_ports(r) for r in rules), f"{workload}: no DNS"
+        component = pod_labels(workload)["app.kubernetes.io/component"]
+        if component in ("service", "gateway"):
+            assert {9092, 9093} <= egress_ports(workload, broker), f"{workload}: cannot reach Kafka"
+        if component in ("service", "migration"):
+            assert 5432 in egress_ports(workload, postgres), f"{workload}: cannot reach Postgres"
+        if component == "service":
+            gateway = pod_labels(deployment(GATEWAY))
+            assert CONTAINER_PORT in egress_ports(workload, gateway), f"{workload}: cannot fetch the JWKS"
+    gateway = deployment(GATEWAY)
+    for service in SERVICES:
+        assert CONTAINER_PORT in egress_ports(gateway, pod_labels(deployment(f"{service}-svc")))
+    anywhere = [
+        r
+        for r in egress_rules(gateway)
+        for peer in r.get("to") or []
+        if (peer.get("ipBlock") or {}).get("cidr") == "0.0.0.0/0"
+    ]
+    assert any({80, 443} <= rule_ports(r) for r in anywhere), "the gateway cannot reach providers' upstreams"
+
+
+def test_egress_policies_never_select_infrastructure_pods() -> None:
+    """Strimzi copies part-of onto broker pods: an egress policy selecting them would cut replication."""
+    broker = {"strimzi.io/cluster": "govdata-kafka", "app.kubernetes.io/part-of": "govdata"}
+    postgres = {"cnpg.io/cluster": "govdata-pg", "app.kubernetes.io/part-of": "govdata"}
+    for labels in (broker, postgres):
+        assert not policies_for(labels, "Egress"), f"an egress policy selects infrastructure pods {labels}"
+
+
+# --- Kafka and Postgres ---------------------------------------------------------------------------------------
+
+
+def test_kafka_is_kraft_with_three_nodes() -> None:
+    (kafka,) = objects("Kafka")
+    assert "zookeeper" not in kafka.spec
+    assert (kafka.spec.get("entityOperator") or {}).get("topicOperator") is not None, "KafkaTopics need it"
+    pools = [p for p in objects("KafkaNodePool") if p.labels.get("strimzi.io/cluster") == kafka.name]
+    roles = {role for p in pools for role in p.spec["roles"]}
+    assert roles == {"controller", "broker"}
+    assert sum(p.spec["replicas"] for p in pools if "broker" in p.spec["roles"]) == 3
+    assert sum(p.spec["replicas"] for p in pools if "controller" in p.spec["roles"]) == 3
+    config = kafka.spec["kafka"]["config"]
+    assert str(config.get("auto.create.topics.enable")).lower() == "false"
+
+
+def test_kafka_topics_match_the_code() -> None:
+    (kafka,) = objects("Kafka")
+    topics = objects("KafkaTopic")
+    assert sorted(t.spec.get("topicName", t.name) for t in topics) == sorted(ALL_TOPICS)
+    partitions = {t.spec["partitions"] for t in topics}
+    for topic in topics:
+        assert topic.labels.get("strimzi.io/cluster") == kafka.name, f"{topic}: not bound to {kafka.name}"
+        assert topic.spec["partitions"] == 6
+        assert topic.spec["replicas"] == 3
+        config = topic.spec.get("config") or {}
+        assert int(config["min.insync.replicas"]) == 2
+        # audit-svc replays the topics: keep at least 30 days (-1 = forever).
+        retention = int(config["retention.ms"])
+        assert retention == -1 or retention >= 30 * 24 * 3600 * 1000, f"{topic}: retention too short"
+    for service in SERVICES:
+        env = configmap_env(deployment(f"{service}-svc"))
+        assert {int(env["KAFKA_TOPIC_PARTITIONS"])} == partitions, "a topic a service creates must match"
+
+
+def test_postgres_has_a_database_and_owner_per_service() -> None:
+    (cluster,) = objects("Cluster")
+    assert cluster.spec["instances"] == 3
+    roles = {r["name"]: r for r in (cluster.spec.get("managed") or {}).get("roles") or []}
+    databases = {d.spec["name"]: d for d in objects("Database")}
+    assert sorted(databases) == sorted(SERVICES)
+    for name, database in databases.items():
+        assert database.body["apiVersion"] == "postgresql.cnpg.io/v1"
+        assert database.spec["cluster"]["name"] == cluster.name
+        owner = database.spec["owner"]
+        assert owner == name, f"{database}: each service owns its own database"
+        assert roles[owner].get("login") is True and roles[owner].get("passwordSecret"), f"role {owner}"
+
+
+# --- overlays -------------------------------------------------------------------------------------------------
+
+
+def overlay_dirs() -> list[Path]:
+    return sorted(p for p in OVERLAYS.iterdir() if p.is_dir())
+
+
+def test_production_and_staging_overlays_exist() -> None:
+    assert {p.name for p in overlay_dirs()} >= {"production", "staging"}
+
+
+@pytest.mark.parametrize("overlay", ["production", "staging"])
+def test_overlay_renders_and_its_patches_name_base_objects(overlay: str) -> None:
+    directory = OVERLAYS / overlay
+    docs = render(directory)
+    assert {(d.kind, d.name) for d in docs} >= {(d.kind, d.name) for d in base()}, "the overlay must build on base"
+    names = {(d.kind, d.name) for d in docs}
+    spec = kustomization(directory)
+    for patch in [*(spec.get("patches") or []), *(spec.get("patchesStrategicMerge") or [])]:
+        entry = patch if isinstance(patch, dict) else {"path": patch}
+        if "path" in entry:
+            path = directory / entry["path"]
+            assert path.is_file(), f"{overlay}: patch {entry['path']} does not exist"
+            content = load_yaml(path)
+            assert content, f"{overlay}: patch {entry['path']} is empty"
+        if "target" in entry:
+            target = entry["target"]
+            assert (target["kind"], target["name"]) in names, f"{overlay}: patch target {target} not in base"
+        elif "path" in entry:
+            for doc in content:
+                assert isinstance(doc, dict), f"{overlay}: {entry['path']} needs a target (JSON patch)"
+                assert (doc["kind"], doc["metadata"]["name"]) in names, f"{overlay}: patches unknown {doc['kind']}"
+    images = {c["image"].split(":")[0] for w in workloads() for c in containers(w)}
+    for image in spec.get("images") or []:
+        assert image["name"] in images, f"{overlay}: image {image['name']} is used by no workload"
+        assert image.get("newTag") or image.get("digest"), f"{overlay}: image without a tag"
+
+
+# --- the image ------------------------------------------------------------------------------------------------
+
+
+def test_dockerfile_builds_from_the_lock_and_runs_as_the_pods_user() -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    stages = re.split(r"(?m)^FROM\s", text)[1:]
+    assert len(stages) >= 2, "multi-stage: build tools stay out of the runtime image"
+    assert "python:3.11-slim" in text
+    assert "uv==0.13.8" in text
+    assert re.search(r"uv sync --frozen --no-dev", text), "install exactly what uv.lock pins, without dev tools"
+    runtime = stages[-1]
+    assert not re.search(r"\b(gcc|build-essential|pip install uv)\b", runtime), "no build tools at runtime"
+    (user,) = re.findall(r"(?m)^USER\s+(\d+)", runtime)
+    for workload in workloads():
+        security = pod_spec(workload).get("securityContext") or {}
+        assert str(security.get("runAsUser", user)) == user, f"{workload}: runAsUser differs from the image USER"
