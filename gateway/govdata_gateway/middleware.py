@@ -14,7 +14,7 @@ from prometheus_client import Counter, Histogram
 from govdata_gateway.problems import problem_response
 
 log = logging.getLogger("govdata.gateway")
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _QUIET = {"/healthz", "/readyz", "/metrics"}
 
 GATEWAY_REQUESTS = Counter("govdata_gateway_requests_total", "Gateway requests", ["area", "method", "status"])
@@ -26,17 +26,27 @@ GATEWAY_LATENCY = Histogram(
 )
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Headers of aiohttp's own HTTP exceptions worth keeping on the problem (Allow on a 405, ...); the body is ours.
+_OWN_BODY_HEADERS = frozenset({"content-type", "content-length"})
+
+
 def _area(path: str) -> str:
     for prefix in ("/api/catalog", "/api/sharing", "/api/verification", "/api/audit", "/data", "/auth"):
-        if path.startswith(prefix):
+        if path == prefix or path.startswith(prefix + "/"):
             return prefix.strip("/").replace("/", "_")
     return "other"
 
 
+def choose_request_id(request: web.BaseRequest) -> str:
+    """The caller's X-Request-ID when it is safe to log and forward, else a new one."""
+    incoming = request.headers.get("X-Request-ID")
+    return incoming if incoming and _SAFE_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
 @web.middleware
 async def request_context(request: web.Request, handler) -> web.StreamResponse:
-    incoming = request.headers.get("X-Request-ID")
-    request_id = incoming if incoming and _SAFE_ID.match(incoming) else uuid.uuid4().hex
+    request_id = choose_request_id(request)
     request["request_id"] = request_id
     rid = request_id_var.set(request_id)
     tid = trace_id_var.set(request_id)
@@ -46,9 +56,18 @@ async def request_context(request: web.Request, handler) -> web.StreamResponse:
         try:
             response = await handler(request)
         except web.HTTPException as exc:
-            # aiohttp's own 404/405/413 become problem+json like every other error.
-            response = problem_response(exc.status, detail=None)
+            if exc.status < 400:  # a redirect is an answer, not a failure
+                status = exc.status
+                exc.headers["X-Request-ID"] = request_id
+                raise
+            # aiohttp's own 404/405/413 become problem+json like every other error, keeping e.g. Allow.
+            kept = {k: v for k, v in exc.headers.items() if k.lower() not in _OWN_BODY_HEADERS}
+            response = problem_response(exc.status, detail=None, headers=kept)
         except Exception:
+            if request.writer.output_size > 0:
+                # The response has started: a problem can no longer be sent. aiohttp drops the connection.
+                log.exception("error after the response started on %s %s", request.method, request.path)
+                raise
             log.exception("unhandled error on %s %s", request.method, request.path)
             response = problem_response(500, detail="网关内部错误，已记录")
         status = response.status
@@ -58,7 +77,8 @@ async def request_context(request: web.Request, handler) -> web.StreamResponse:
     finally:
         elapsed = time.perf_counter() - started
         area = _area(request.path)
-        GATEWAY_REQUESTS.labels(area, request.method, str(status)).inc()
+        method = request.method if request.method in _METHODS else "other"
+        GATEWAY_REQUESTS.labels(area, method, str(status)).inc()
         GATEWAY_LATENCY.labels(area).observe(elapsed)
         if request.path not in _QUIET:
             log.info(

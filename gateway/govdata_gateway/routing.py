@@ -2,21 +2,34 @@
 
 The services verify the caller's token themselves (defence in depth); the gateway only forwards. Failures to
 reach a service become problem+json 502 (unreachable) or 504 (timed out).
+
+- Path and query go upstream byte for byte: no re-quoting, no folding of dot segments.
+- Request bodies are streamed, never buffered, and still held to the app's `client_max_size`
+  (`max_request_body_bytes`): a declared Content-Length over it is refused before anything is forwarded (also in
+  answer to `Expect: 100-continue`), a chunked body is cut off the moment it passes it — 413 either way.
+- `upstream_timeout_seconds` bounds how long a service may stay silent: for its response once the request has
+  been sent, and between two pieces of a streamed response. A download that keeps flowing may take longer.
+- If a service fails after the response has started, the client connection is cut, so the client sees an
+  incomplete response rather than a truncated one passed off as whole.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 
 import aiohttp
-from aiohttp import web
-from multidict import CIMultiDict
+from aiohttp import hdrs, web
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
+from govdata_gateway.middleware import choose_request_id
 from govdata_gateway.problems import problem_response
 
 log = logging.getLogger("govdata.gateway.routing")
 
-# RFC 9110 §7.6.1: connection-specific headers are not forwarded by a proxy.
+# RFC 9110 §7.6.1: connection-specific headers are not forwarded by a proxy (plus those the Connection header
+# names, see `_connection_specific`).
 HOP_BY_HOP = frozenset(
     h.lower()
     for h in (
@@ -24,27 +37,92 @@ HOP_BY_HOP = frozenset(
         "Keep-Alive",
         "Proxy-Authenticate",
         "Proxy-Authorization",
+        "Proxy-Connection",
         "TE",
         "Trailer",
         "Transfer-Encoding",
         "Upgrade",
-        "Host",
-        "Content-Length",
     )
 )
+# Set anew for each hop rather than copied.
+_REFRAMED = frozenset({"host", "content-length"})
+# aiohttp's client adds these unless told not to; the upstream must see only what the client sent.
+_NO_AUTO_HEADERS = (hdrs.ACCEPT, hdrs.ACCEPT_ENCODING, hdrs.USER_AGENT, hdrs.CONTENT_TYPE)
+
 SERVICES_KEY = web.AppKey("service_urls", dict)
 CLIENT_KEY = web.AppKey("service_client", aiohttp.ClientSession)
 
 
+class _BodyTooLarge(Exception):
+    """A streamed request body passed the limit."""
+
+
+def _connection_specific(headers: CIMultiDict[str] | CIMultiDictProxy[str]) -> frozenset[str]:
+    """Hop-by-hop headers plus every header the Connection header names."""
+    named = {token.strip().lower() for value in headers.getall(hdrs.CONNECTION, ()) for token in value.split(",")}
+    return HOP_BY_HOP | _REFRAMED | (named - {""})
+
+
 def _forward_headers(request: web.Request) -> CIMultiDict[str]:
-    headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP)
+    drop = _connection_specific(request.headers)
+    headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in drop)
     peer = request.remote or ""
-    prior = request.headers.get("X-Forwarded-For")
+    prior = ", ".join(request.headers.getall("X-Forwarded-For", ()))
     headers["X-Forwarded-For"] = f"{prior}, {peer}" if prior else peer
     headers["X-Forwarded-Proto"] = request.scheme
     headers["X-Forwarded-Host"] = request.host
     headers["X-Request-ID"] = request["request_id"]
+    if request.body_exists and request.content_length is not None:
+        # A declared length is kept, so the service gets the body as the client framed it.
+        headers[hdrs.CONTENT_LENGTH] = str(request.content_length)
     return headers
+
+
+def _too_large(limit: int) -> web.Response:
+    return problem_response(413, "payload_too_large", f"请求体超过 {limit} 字节的上限")
+
+
+def _declared_too_large(request: web.BaseRequest) -> bool:
+    limit = request.client_max_size
+    return bool(limit) and request.content_length is not None and request.content_length > limit
+
+
+async def _capped(request: web.Request, limit: int, exceeded: list[bool]) -> AsyncIterator[bytes]:
+    received = 0
+    async for chunk in request.content.iter_any():
+        received += len(chunk)
+        if limit and received > limit:
+            exceeded.append(True)
+            raise _BodyTooLarge(f"request body over {limit} bytes")
+        yield chunk
+
+
+async def _expect_continue(request: web.Request) -> web.StreamResponse | None:
+    """`Expect: 100-continue`: refuse a body declared too large before the client sends it.
+
+    Runs before the middleware, so a refusal here carries its own request id.
+    """
+    refusal: web.Response | None = None
+    if _declared_too_large(request):
+        refusal = _too_large(request.client_max_size)
+        refusal.force_close()  # the body will not follow
+    elif request.version == aiohttp.HttpVersion11 and request.headers.get(hdrs.EXPECT, "").lower() != "100-continue":
+        refusal = problem_response(417, "expectation_failed", "仅支持 Expect: 100-continue")
+    if refusal is not None:
+        refusal.headers["X-Request-ID"] = choose_request_id(request)
+        return refusal
+    if request.version == aiohttp.HttpVersion11:
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the 100 is not the start of the response
+    return None
+
+
+def _cut(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """End a response that has started but cannot be completed: close the connection under it."""
+    response.force_close()
+    if request.transport is not None:
+        request.transport.close()
+    return response
 
 
 async def proxy_api(request: web.Request) -> web.StreamResponse:
@@ -52,51 +130,78 @@ async def proxy_api(request: web.Request) -> web.StreamResponse:
     base = request.app[SERVICES_KEY].get(service)
     if base is None:
         return problem_response(404, "unknown_service", f"没有名为 {service} 的服务")
-    url = f"{base}{request.rel_url.raw_path}"
+    limit = request.client_max_size
+    if _declared_too_large(request):
+        return _too_large(limit)
+    target = request.rel_url.raw_path
     if request.rel_url.raw_query_string:
-        url += f"?{request.rel_url.raw_query_string}"
-    body = request.content if request.body_exists else None
+        target += f"?{request.rel_url.raw_query_string}"
+    url = URL(f"{base}{target}", encoded=True)
+    exceeded: list[bool] = []
+    body = _capped(request, limit, exceeded) if request.body_exists else None
     client = request.app[CLIENT_KEY]
     try:
-        async with client.request(
+        upstream = await client.request(
             request.method,
             url,
             headers=_forward_headers(request),
             data=body,
             allow_redirects=False,
             auto_decompress=False,
-        ) as upstream:
-            response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-            for key, value in upstream.headers.items():
-                if key.lower() not in HOP_BY_HOP:
-                    response.headers.add(key, value)
-            if upstream.headers.get("Content-Length") is not None:
-                response.content_length = int(upstream.headers["Content-Length"])
-            await response.prepare(request)
-            async for chunk in upstream.content.iter_any():
-                await response.write(chunk)
-            await response.write_eof()
-            return response
-    except TimeoutError:
-        log.warning("service %s timed out on %s %s", service, request.method, request.path)
-        return problem_response(504, "upstream_timeout", f"{service} 服务响应超时")
-    except aiohttp.ClientError as exc:
-        log.warning("service %s unreachable: %s", service, exc)
+            skip_auto_headers=_NO_AUTO_HEADERS,
+        )
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        if exceeded:
+            return _too_large(limit)
+        if isinstance(exc, TimeoutError):
+            log.warning("service %s timed out on %s %s", service, request.method, request.path)
+            return problem_response(504, "upstream_timeout", f"{service} 服务响应超时")
+        log.warning("service %s unreachable: %r", service, exc)
         return problem_response(502, "upstream_unavailable", f"{service} 服务暂不可达")
+
+    async with upstream:
+        response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+        drop = _connection_specific(upstream.headers)
+        for key, value in upstream.headers.items():
+            if key.lower() not in drop:
+                response.headers.add(key, value)
+        response.headers["X-Request-ID"] = request["request_id"]
+        declared = upstream.headers.get(hdrs.CONTENT_LENGTH)
+        if declared is not None and declared.isdigit():
+            response.content_length = int(declared)
+        await response.prepare(request)
+        while True:
+            try:
+                chunk = await upstream.content.readany()
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                log.warning(
+                    "service %s broke off its response to %s %s: %r", service, request.method, request.path, exc
+                )
+                return _cut(request, response)
+            if not chunk:
+                break
+            try:
+                await response.write(chunk)
+            except ConnectionError:
+                log.info("client left during the response to %s %s", request.method, request.path)
+                return _cut(request, response)
+        await response.write_eof()
+        return response
 
 
 def setup_routing(
     app: web.Application, service_urls: dict[str, str], connect_timeout: float, total_timeout: float
 ) -> None:
+    """Route `/api/<service>/...`; `total_timeout` is how long a service may stay silent (see the module doc)."""
     app[SERVICES_KEY] = {name: url.rstrip("/") for name, url in service_urls.items()}
 
     async def client_context(app: web.Application):
-        timeout = aiohttp.ClientTimeout(total=total_timeout, sock_connect=connect_timeout)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=total_timeout)
         connector = aiohttp.TCPConnector(limit=200, ttl_dns_cache=60)
         app[CLIENT_KEY] = aiohttp.ClientSession(timeout=timeout, connector=connector, auto_decompress=False)
         yield
         await app[CLIENT_KEY].close()
 
     app.cleanup_ctx.append(client_context)
-    app.router.add_route("*", r"/api/{service}/{tail:.*}", proxy_api)
-    app.router.add_route("*", r"/api/{service}", proxy_api)
+    app.router.add_route("*", r"/api/{service}/{tail:.*}", proxy_api, expect_handler=_expect_continue)
+    app.router.add_route("*", r"/api/{service}", proxy_api, expect_handler=_expect_continue)

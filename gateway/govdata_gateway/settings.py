@@ -27,7 +27,9 @@ class GatewaySettings(Settings):
     verification_url: str = Field("http://127.0.0.1:8103", description="verification-svc base URL.")
     audit_url: str = Field("http://127.0.0.1:8104", description="audit-svc base URL.")
     upstream_connect_timeout_seconds: float = Field(3.0, description="Connect timeout to services.")
-    upstream_timeout_seconds: float = Field(30.0, description="Total timeout of a proxied call.")
+    upstream_timeout_seconds: float = Field(
+        30.0, description="How long a service may stay silent (before answering or between chunks) → 504."
+    )
     max_request_body_bytes: int = Field(20 * 1024 * 1024, description="Largest request body accepted.")
 
     def signing_key_path(self) -> Path:
