@@ -13,6 +13,7 @@ from prometheus_client import Counter, Histogram
 
 from govdata_gateway.problems import problem_response
 
+REQUEST_ID = web.RequestKey("request_id", str)
 log = logging.getLogger("govdata.gateway")
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _QUIET = {"/healthz", "/readyz", "/metrics"}
@@ -47,7 +48,7 @@ def choose_request_id(request: web.BaseRequest) -> str:
 @web.middleware
 async def request_context(request: web.Request, handler) -> web.StreamResponse:
     request_id = choose_request_id(request)
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     rid = request_id_var.set(request_id)
     tid = trace_id_var.set(request_id)
     started = time.perf_counter()

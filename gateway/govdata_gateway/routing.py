@@ -23,7 +23,7 @@ from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from govdata_gateway.middleware import choose_request_id
+from govdata_gateway.middleware import REQUEST_ID, choose_request_id
 from govdata_gateway.problems import problem_response
 
 log = logging.getLogger("govdata.gateway.routing")
@@ -71,7 +71,7 @@ def _forward_headers(request: web.Request) -> CIMultiDict[str]:
     headers["X-Forwarded-For"] = f"{prior}, {peer}" if prior else peer
     headers["X-Forwarded-Proto"] = request.scheme
     headers["X-Forwarded-Host"] = request.host
-    headers["X-Request-ID"] = request["request_id"]
+    headers["X-Request-ID"] = request[REQUEST_ID]
     if request.body_exists and request.content_length is not None:
         # A declared length is kept, so the service gets the body as the client framed it.
         headers[hdrs.CONTENT_LENGTH] = str(request.content_length)
@@ -165,7 +165,7 @@ async def proxy_api(request: web.Request) -> web.StreamResponse:
         for key, value in upstream.headers.items():
             if key.lower() not in drop:
                 response.headers.add(key, value)
-        response.headers["X-Request-ID"] = request["request_id"]
+        response.headers["X-Request-ID"] = request[REQUEST_ID]
         declared = upstream.headers.get(hdrs.CONTENT_LENGTH)
         if declared is not None and declared.isdigit():
             response.content_length = int(declared)
