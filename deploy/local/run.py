@@ -93,6 +93,8 @@ def main() -> int:
         processes.append(subprocess.Popen([sys.executable, "-m", "govdata_gateway"], env=env))
         gateway = f"http://127.0.0.1:{settings.gateway_port}"
         health = _wait_healthy(f"{gateway}/healthz", processes)
+        if settings.govdata_clients_file is None or settings.govdata_demo:
+            _load_demo(gateway)
         _print_welcome(gateway, health, broker, settings)
         signal.signal(signal.SIGTERM, _interrupt)
         while all(p.poll() is None for p in processes):
@@ -113,6 +115,19 @@ def main() -> int:
                 process.kill()
         if broker:
             broker.stop()
+
+
+def _load_demo(gateway: str) -> None:
+    sys.path.insert(0, str(REPO_ROOT / "deploy" / "demo"))
+    from load import DemoLoader
+
+    print("loading the demo catalog through the gateway…", flush=True)
+    counts = DemoLoader(gateway).load_catalog()
+    print(
+        f"  demo catalog: {counts.get('published', 0)} published, {counts.get('existing', 0)} already there"
+        + (f", {counts['failed']} failed (see above)" if counts.get("failed") else ""),
+        flush=True,
+    )
 
 
 def _interrupt(*_: object) -> None:

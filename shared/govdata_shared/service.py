@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -81,6 +82,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
         app.state.relay = relay
         app.state.consumer = consumer
         app.state.token_verifier = make_verifier(settings)
+        app.state.clock = utc_now  # tests replace it to move time
         async with contextlib.AsyncExitStack() as stack:
             for background in spec.background:
                 await stack.enter_async_context(background(app))
@@ -142,3 +144,15 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session)]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _now(request: Request) -> datetime:
+    return request.app.state.clock()
+
+
+Now = Annotated[datetime, Depends(_now)]
+"""The current time as the app sees it (an injectable clock, so deadlines can be tested)."""

@@ -1,0 +1,101 @@
+"""Loads the demo catalog through the gateway, the way departments and the bureau would: each department's
+system registers and submits its resources, the bureau approves them. Safe to run again (existing codes are
+skipped).
+
+    python deploy/demo/load.py [--gateway http://127.0.0.1:8000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import yaml
+
+DEMO = Path(__file__).resolve().parent
+CATALOG_FILE = DEMO / "catalog.json"
+CLIENTS_FILE = DEMO / "clients.yaml"
+
+
+class DemoLoader:
+    def __init__(self, gateway: str, clients_file: Path = CLIENTS_FILE) -> None:
+        self.http = httpx.Client(base_url=gateway, timeout=30)
+        clients = yaml.safe_load(clients_file.read_text(encoding="utf-8"))["clients"]
+        self.operators = {c["dept"]: c for c in clients if "dept_operator" in c.get("roles", [])}
+        self.bureau = next(c for c in clients if "bureau_admin" in c.get("roles", []))
+        self._tokens: dict[str, str] = {}
+
+    def headers(self, client: dict) -> dict[str, str]:
+        if client["client_id"] not in self._tokens:
+            response = self.http.post(
+                "/auth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": client["client_id"],
+                    "client_secret": client["client_secret"],
+                },
+            )
+            response.raise_for_status()
+            self._tokens[client["client_id"]] = response.json()["access_token"]
+        return {"Authorization": f"Bearer {self._tokens[client['client_id']]}"}
+
+    def publish(self, resource: dict) -> str:
+        """Register, submit and approve one resource; returns 'published', 'existing' or a problem."""
+        body = {k: v for k, v in resource.items() if k != "provider_dept"}
+        operator = self.operators.get(resource["provider_dept"])
+        if operator is None:
+            return f"no demo client for {resource['provider_dept']}"
+        created = self.http.post("/api/catalog/resources", json=body, headers=self.headers(operator))
+        if created.status_code == 409 and created.json().get("code") == "code_taken":
+            return "existing"
+        if created.status_code != 201:
+            return f"{resource['code']}: {created.status_code} {created.json().get('detail')}"
+        rid = created.json()["id"]
+        submitted = self.http.post(f"/api/catalog/resources/{rid}/submit", headers=self.headers(operator))
+        if submitted.status_code != 200:
+            return f"{resource['code']}: submit {submitted.status_code} {submitted.json().get('detail')}"
+        approved = self.http.post(
+            f"/api/catalog/resources/{rid}/review", json={"decision": "approve"}, headers=self.headers(self.bureau)
+        )
+        if approved.status_code != 200:
+            return f"{resource['code']}: review {approved.status_code} {approved.json().get('detail')}"
+        return "published"
+
+    def load_catalog(self, catalog_file: Path = CATALOG_FILE) -> dict[str, int]:
+        resources = json.loads(catalog_file.read_text(encoding="utf-8"))["resources"]
+        # Authority claims must be published before others reference the same items, so keep file order
+        # per department but run departments side by side.
+        by_dept: dict[str, list[dict]] = {}
+        for resource in resources:
+            by_dept.setdefault(resource["provider_dept"], []).append(resource)
+        for client in [*self.operators.values(), self.bureau]:
+            self.headers(client)
+        counts: dict[str, int] = {}
+        failures: list[str] = []
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for outcomes in pool.map(lambda rs: [self.publish(r) for r in rs], by_dept.values()):
+                for outcome in outcomes:
+                    key = outcome if outcome in ("published", "existing") else "failed"
+                    counts[key] = counts.get(key, 0) + 1
+                    if key == "failed":
+                        failures.append(outcome)
+        for failure in failures[:10]:
+            print(f"  demo resource not loaded: {failure}", file=sys.stderr)
+        return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gateway", default="http://127.0.0.1:8000")
+    args = parser.parse_args(argv)
+    counts = DemoLoader(args.gateway).load_catalog()
+    print(json.dumps(counts, ensure_ascii=False))
+    return 0 if not counts.get("failed") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Tables of catalog-svc.
+
+A resource (政务数据资源) has a stable id and a chain of revisions: the published revision is what others see;
+a change is a new draft revision that goes through review and supersedes the old one (第十四条).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from govdata_shared.db import UTCDateTime
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+class Resource(SQLModel, table=True):
+    """The stable identity of a data resource; its content lives in revisions."""
+
+    __tablename__ = "resource"
+
+    id: str = Field(primary_key=True, max_length=40)
+    code: str = Field(max_length=64, unique=True, description="信息资源代码")
+    provider_dept: str = Field(max_length=32, index=True, description="提供方")
+    status: str = Field(max_length=16, index=True, description="status of the resource as a whole")
+    published_version: int | None = Field(default=None, description="revision others see; None until first publish")
+    latest_version: int = Field(default=1, description="newest revision (may be a draft)")
+    event_version: int = Field(default=0, description="aggregate version carried by this resource's events")
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ResourceRevision(SQLModel, table=True):
+    """One version of a resource's metadata (after 发改高技〔2017〕1272号)."""
+
+    __tablename__ = "resource_revision"
+
+    resource_id: str = Field(foreign_key="resource.id", primary_key=True, max_length=40)
+    version: int = Field(primary_key=True)
+    status: str = Field(max_length=16, index=True)
+    name: str = Field(max_length=200)
+    summary: str = Field(sa_type=sa.Text)
+    category: str = Field(max_length=16)
+    format: str = Field(max_length=32)
+    items: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    sharing_type: str = Field(max_length=16)
+    sharing_conditions: str | None = Field(default=None, sa_type=sa.Text)
+    legal_basis: str | None = Field(default=None, sa_type=sa.Text)
+    sharing_method: str = Field(max_length=16)
+    open_type: str = Field(max_length=20)
+    open_conditions: str | None = Field(default=None, sa_type=sa.Text)
+    security_level: str = Field(max_length=1)
+    update_cycle: str = Field(max_length=16)
+    usage_requirements: str | None = Field(default=None, sa_type=sa.Text)
+    related_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    interface: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    review_deadline: date | None = Field(default=None, description="第十四条: bureau reviews within 5 working days")
+    review_deadline_estimated: bool = False
+    review_overdue_emitted: bool = False
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reviewed_by: str | None = Field(default=None, max_length=100)
+    review_reason: str | None = Field(default=None, sa_type=sa.Text)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    superseded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ItemAuthority(SQLModel, table=True):
+    """一数一源 (第十六条): which department is the authoritative source of a data item code."""
+
+    __tablename__ = "item_authority"
+
+    item_code: str = Field(primary_key=True, max_length=64)
+    dept: str = Field(primary_key=True, max_length=32)
+    resource_id: str = Field(max_length=40)
+    allowed_overlap: bool = Field(default=False, description="bureau allowed this department beside another")
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AuthorityOverlap(SQLModel, table=True):
+    """The bureau's permission for a department to claim authority over an item another already holds."""
+
+    __tablename__ = "authority_overlap"
+
+    item_code: str = Field(primary_key=True, max_length=64)
+    dept: str = Field(primary_key=True, max_length=32)
+    reason: str = Field(sa_type=sa.Text)
+    allowed_by: str = Field(max_length=100)
+    allowed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class UpdateTrigger(SQLModel, table=True):
+    """第十四条: a law or a department's duties changed; its catalog must be updated in 10 working days and the
+    bureau must review the update within 5 working days of receiving it."""
+
+    __tablename__ = "update_trigger"
+
+    id: str = Field(primary_key=True, max_length=40)
+    dept: str = Field(max_length=32, index=True)
+    resource_id: str | None = Field(default=None, max_length=40, index=True)
+    kind: str = Field(max_length=20)
+    occurred_on: date
+    description: str = Field(sa_type=sa.Text)
+    recorded_by: str = Field(max_length=100)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    submit_deadline: date
+    submit_deadline_estimated: bool = False
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    submitted_version: int | None = None
+    review_deadline: date | None = None
+    review_deadline_estimated: bool = False
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    submit_overdue_emitted: bool = False
+    review_overdue_emitted: bool = False
+
+
+class Demand(SQLModel, table=True):
+    """需求清单 (第十二条): data a department needs from others."""
+
+    __tablename__ = "demand"
+
+    id: str = Field(primary_key=True, max_length=40)
+    dept: str = Field(max_length=32, index=True)
+    title: str = Field(max_length=200)
+    description: str = Field(sa_type=sa.Text)
+    resource_id: str | None = Field(default=None, max_length=40)
+    status: str = Field(default="open", max_length=16, index=True)
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    met_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RefreshReport(SQLModel, table=True):
+    """A department's report that it refreshed a resource's data (采集责任清单, 第十三条)."""
+
+    __tablename__ = "refresh_report"
+
+    id: str = Field(primary_key=True, max_length=40)
+    resource_id: str = Field(max_length=40, index=True)
+    dept: str = Field(max_length=32)
+    refreshed_at: datetime = Field(sa_type=UTCDateTime)
+    record_count: int | None = None
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    reported_by: str = Field(max_length=100)
+    reported_at: datetime = Field(sa_type=UTCDateTime)

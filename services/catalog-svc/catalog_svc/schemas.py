@@ -1,0 +1,346 @@
+"""Request and response shapes of catalog-svc (API.md "Catalog"). Wire values in English; labels in Chinese."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+
+
+class Category(StrEnum):
+    """目录分类"""
+
+    BASE = "base"  # 基础
+    THEME = "theme"  # 主题
+    DEPARTMENT = "department"  # 部门
+
+
+class ResourceFormat(StrEnum):
+    """资源格式"""
+
+    FILE = "file"  # 电子文件
+    SPREADSHEET = "spreadsheet"  # 电子表格
+    DATABASE = "database"  # 数据库
+    IMAGE = "image"  # 图形图像
+    STREAM = "stream"  # 流媒体
+    SELF_DESCRIBING = "self_describing"  # 自描述格式
+    API = "api"  # 服务接口
+
+
+class ItemType(StrEnum):
+    """信息项数据类型: 字符 数值 货币 日期 日期时间 逻辑 备注 通用 双精度 整型 浮点"""
+
+    C = "C"
+    N = "N"
+    Y = "Y"
+    D = "D"
+    T = "T"
+    L = "L"
+    M = "M"
+    G = "G"
+    B = "B"
+    I = "I"  # noqa: E741 - the standard's letter
+    F = "F"
+
+
+class SharingType(StrEnum):
+    """共享类型 (第二十四条)"""
+
+    UNCONDITIONAL = "unconditional"  # 无条件共享
+    CONDITIONAL = "conditional"  # 有条件共享
+    NONE = "none"  # 不予共享
+
+
+class SharingMethod(StrEnum):
+    PLATFORM_API = "platform_api"  # 平台接口
+    FILE = "file"  # 文件
+    DATABASE = "database"  # 数据库
+
+
+class OpenType(StrEnum):
+    """开放类型"""
+
+    OPEN = "open"  # 无条件开放
+    CONDITIONAL_OPEN = "conditional_open"  # 有条件开放
+    CLOSED = "closed"  # 不予开放
+
+
+class SecurityLevel(StrEnum):
+    """安全级别"""
+
+    PUBLIC = "1"  # 公开
+    INTERNAL = "2"  # 内部
+    SENSITIVE = "3"  # 敏感
+    IMPORTANT = "4"  # 重要
+
+
+class UpdateCycle(StrEnum):
+    """更新周期"""
+
+    REALTIME = "realtime"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    SEMIANNUAL = "semiannual"
+    ANNUAL = "annual"
+    OTHER = "other"
+
+
+def _path_prefix(value: str) -> str:
+    if not value.startswith("/") or ".." in value or "?" in value or "#" in value or "//" in value:
+        raise ValueError("path prefix must start with / and contain no '..', '//', '?' or '#'")
+    return value.rstrip("/") or "/"
+
+
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class DataItem(BaseModel):
+    """信息项"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$", description="field name in interface responses")
+    name: ShortText
+    type: ItemType
+    length: int | None = Field(default=None, ge=1, le=100_000)
+    description: str | None = Field(default=None, max_length=500)
+    authoritative: bool = Field(default=False, description="权威来源 (一数一源, 第十六条)")
+
+
+class Interface(BaseModel):
+    """How the gateway reaches the provider's data; `credential_ref` is write-only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: HttpUrl
+    methods: list[Literal["GET", "POST"]] = Field(default_factory=lambda: ["GET"], min_length=1)
+    path_prefixes: list[Annotated[str, AfterValidator(_path_prefix)]] = Field(
+        default_factory=lambda: ["/"], min_length=1, max_length=50
+    )
+    credential_ref: str | None = Field(default=None, max_length=200, pattern=r"^[A-Za-z0-9_./:-]+$")
+    rate_limit: int = Field(default=20, ge=1, le=10_000, description="calls per second per grant")
+
+
+class ResourceFields(BaseModel):
+    """The editable metadata of a resource (after 发改高技〔2017〕1272号)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^\d{6,12}/\d{1,12}$", description="信息资源代码: 类1+项2+目3[+细目]/顺序码")
+    name: ShortText
+    summary: Text
+    category: Category
+    format: ResourceFormat
+    items: list[DataItem] = Field(min_length=1, max_length=500)
+    sharing_type: SharingType
+    sharing_conditions: str | None = Field(default=None, max_length=2000)
+    legal_basis: str | None = Field(default=None, max_length=2000)
+    sharing_method: SharingMethod = SharingMethod.PLATFORM_API
+    open_type: OpenType
+    open_conditions: str | None = Field(default=None, max_length=2000)
+    security_level: SecurityLevel
+    update_cycle: UpdateCycle
+    usage_requirements: str | None = Field(default=None, max_length=2000)
+    related_codes: list[str] = Field(default_factory=list, max_length=50)
+    interface: Interface | None = None
+
+
+class ResourceCreate(ResourceFields):
+    pass
+
+
+class ResourcePatch(BaseModel):
+    """Any subset of the fields; the merged result must satisfy every rule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str | None = Field(default=None, pattern=r"^\d{6,12}/\d{1,12}$")
+    name: ShortText | None = None
+    summary: Text | None = None
+    category: Category | None = None
+    format: ResourceFormat | None = None
+    items: list[DataItem] | None = Field(default=None, min_length=1, max_length=500)
+    sharing_type: SharingType | None = None
+    sharing_conditions: str | None = Field(default=None, max_length=2000)
+    legal_basis: str | None = Field(default=None, max_length=2000)
+    sharing_method: SharingMethod | None = None
+    open_type: OpenType | None = None
+    open_conditions: str | None = Field(default=None, max_length=2000)
+    security_level: SecurityLevel | None = None
+    update_cycle: UpdateCycle | None = None
+    usage_requirements: str | None = Field(default=None, max_length=2000)
+    related_codes: list[str] | None = Field(default=None, max_length=50)
+    interface: Interface | None = None
+
+
+class InterfaceOut(BaseModel):
+    base_url: str
+    methods: list[str]
+    path_prefixes: list[str]
+    rate_limit: int
+    has_credential: bool
+
+
+class PendingRevision(BaseModel):
+    version: int
+    status: str
+    review_deadline: date | None = None
+
+
+class ResourceOut(BaseModel):
+    id: str
+    code: str
+    provider_dept: str
+    status: str
+    version: int
+    published_version: int | None
+    name: str
+    summary: str
+    category: Category
+    format: ResourceFormat
+    items: list[DataItem]
+    sharing_type: SharingType
+    sharing_conditions: str | None
+    legal_basis: str | None
+    sharing_method: SharingMethod
+    open_type: OpenType
+    open_conditions: str | None
+    security_level: SecurityLevel
+    update_cycle: UpdateCycle
+    usage_requirements: str | None
+    related_codes: list[str]
+    interface: InterfaceOut | None
+    revision_status: str
+    submitted_at: datetime | None
+    review_deadline: date | None
+    review_deadline_estimated: bool
+    review_reason: str | None
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    pending_revision: PendingRevision | None = None
+
+
+class ResourcePage(BaseModel):
+    items: list[ResourceOut]
+    total: int
+    page: int
+    size: int
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"]
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class RetireIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class RevisionIn(ResourcePatch):
+    """Optional changes applied to the new draft revision right away."""
+
+
+class OverlapIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_code: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+    dept: str = Field(min_length=1, max_length=32)
+    reason: Text
+
+
+class TriggerIn(BaseModel):
+    """第十四条: the law changed or the department's duties changed on `occurred_on`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["law_changed", "duties_changed"]
+    occurred_on: date
+    description: Text
+    resource_id: str | None = Field(default=None, max_length=40)
+
+
+class TriggerOut(BaseModel):
+    id: str
+    dept: str
+    resource_id: str | None
+    kind: str
+    occurred_on: date
+    description: str
+    submit_deadline: date
+    submit_deadline_estimated: bool
+    submitted_at: datetime | None
+    submitted_version: int | None
+    review_deadline: date | None
+    review_deadline_estimated: bool
+    reviewed_at: datetime | None
+
+
+class OverdueItem(BaseModel):
+    kind: Literal["update_submission", "update_review", "resource_review"]
+    dept: str
+    resource_id: str | None
+    trigger_id: str | None = None
+    version: int | None = None
+    deadline: date
+    estimated: bool
+    days_overdue: int
+
+
+class DemandIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: ShortText
+    description: Text
+    resource_id: str | None = Field(default=None, max_length=40)
+
+
+class DemandOut(BaseModel):
+    id: str
+    dept: str
+    title: str
+    description: str
+    resource_id: str | None
+    status: str
+    created_at: datetime
+    met_at: datetime | None
+
+
+class RefreshIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refreshed_at: datetime | None = None
+    record_count: int | None = Field(default=None, ge=0)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ResponsibilityOut(BaseModel):
+    resource_id: str
+    code: str
+    name: str
+    update_cycle: UpdateCycle
+    last_refreshed_at: datetime | None
+    due_by: datetime | None
+    late: bool
+
+
+class ResponsibilityList(BaseModel):
+    dept: str
+    items: list[ResponsibilityOut]
+    late_count: int
+
+
+class ExportOut(BaseModel):
+    generated_at: datetime
+    since: datetime | None
+    next_since: datetime
+    resources: list[dict[str, Any]]
