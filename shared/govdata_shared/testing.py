@@ -162,15 +162,33 @@ class TestTokens:
 
         return TokenVerifier(StaticKeySet(self.jwks), issuer=self.issuer, audience=self.audience)
 
-    def token(self, sub: str, dept: str | None = None, roles: tuple[str, ...] | list[str] = (),
-              subject_id: str | None = None, ttl: int = 600, **claims) -> str:
+    def token(
+        self,
+        sub: str,
+        dept: str | None = None,
+        roles: tuple[str, ...] | list[str] = (),
+        subject_id: str | None = None,
+        ttl: int = 600,
+        **claims,
+    ) -> str:
         import time
 
         from jose import jws
 
         now = int(time.time())
-        payload = {"iss": self.issuer, "aud": self.audience, "sub": sub, "client_id": sub, "roles": list(roles),
-                   "iat": now, "nbf": now, "exp": now + ttl, "jti": uuid.uuid4().hex, "scope": "api", **claims}
+        payload = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": sub,
+            "client_id": sub,
+            "roles": list(roles),
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "jti": uuid.uuid4().hex,
+            "scope": "api",
+            **claims,
+        }
         if dept is not None:
             payload["dept"] = dept
         if subject_id is not None:

@@ -47,3 +47,7 @@ def validated_data(event_type: str, data: BaseModel | dict[str, Any]) -> dict[st
 
 def parse_data(event: Event) -> BaseModel:
     return EVENT_CONTRACTS[event.type].model_validate(event.data)
+
+
+# Register every area's contracts when the registry is imported (one place for all event schemas).
+from govdata_shared.contracts import access, catalog, sharing, verification  # noqa: E402, F401

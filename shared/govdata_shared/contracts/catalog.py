@@ -1,0 +1,114 @@
+"""Events of catalog-svc (topic govdata.catalog.v1).
+
+Every transition of a resource is an event carrying what its consumers need: the gateway needs the interface
+definition and items, sharing-svc the provider, items and sharing type, verification-svc the provider.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from govdata_shared.contracts import EventData, event_contract
+
+RESOURCE_SUBMITTED = "catalog.resource.submitted"
+RESOURCE_PUBLISHED = "catalog.resource.published"
+RESOURCE_REJECTED = "catalog.resource.rejected"
+RESOURCE_SUPERSEDED = "catalog.resource.superseded"
+RESOURCE_RETIRED = "catalog.resource.retired"
+RESOURCE_REFRESHED = "catalog.resource.refreshed"
+UPDATE_TRIGGER_RECORDED = "catalog.update.recorded"
+UPDATE_OVERDUE = "catalog.update.overdue"
+REVIEW_OVERDUE = "catalog.review.overdue"
+DEMAND_RECORDED = "catalog.demand.recorded"
+DEMAND_MET = "catalog.demand.met"
+OVERLAP_ALLOWED = "catalog.authority.overlap_allowed"
+
+
+class ItemData(EventData):
+    code: str
+    name: str
+    type: str
+    authoritative: bool = False
+
+
+class InterfaceData(EventData):
+    base_url: str
+    methods: list[str]
+    path_prefixes: list[str]
+    rate_limit: int
+    credential_ref: str | None = None  # a reference to a secret the gateway holds, never the secret
+
+
+@event_contract(RESOURCE_SUBMITTED, RESOURCE_PUBLISHED, RESOURCE_REJECTED, RESOURCE_SUPERSEDED, RESOURCE_RETIRED)
+class ResourceEventData(EventData):
+    """A snapshot of the resource's revision that the transition concerns."""
+
+    resource_id: str
+    code: str
+    name: str
+    provider_dept: str
+    status: str  # the resource's status after the transition
+    revision: int
+    revision_status: str
+    category: str
+    format: str
+    sharing_type: str
+    sharing_method: str
+    open_type: str
+    security_level: str
+    update_cycle: str
+    items: list[ItemData]
+    interface: InterfaceData | None
+    submitted_at: datetime | None = None
+    review_deadline: date | None = None
+    review_deadline_estimated: bool = False
+    reviewed_on_time: bool | None = None  # set on published/rejected: was the 5-working-day review kept
+    published_at: datetime | None = None
+    reason: str | None = None
+    actor_role: str | None = None
+
+
+@event_contract(RESOURCE_REFRESHED)
+class RefreshEventData(EventData):
+    resource_id: str
+    provider_dept: str
+    refreshed_at: datetime
+    record_count: int | None = None
+    late: bool  # was the refresh already late for the update cycle when it came
+
+
+@event_contract(UPDATE_TRIGGER_RECORDED, UPDATE_OVERDUE)
+class UpdateTriggerEventData(EventData):
+    trigger_id: str
+    dept: str
+    resource_id: str | None
+    kind: str
+    occurred_on: date
+    submit_deadline: date
+    estimated: bool
+
+
+@event_contract(REVIEW_OVERDUE)
+class ReviewOverdueEventData(EventData):
+    resource_id: str | None
+    dept: str
+    revision: int | None = None
+    trigger_id: str | None = None
+    deadline: date
+    estimated: bool
+
+
+@event_contract(DEMAND_RECORDED, DEMAND_MET)
+class DemandEventData(EventData):
+    demand_id: str
+    dept: str
+    title: str
+    resource_id: str | None
+    status: str
+
+
+@event_contract(OVERLAP_ALLOWED)
+class OverlapEventData(EventData):
+    item_code: str
+    dept: str
+    reason: str
