@@ -41,6 +41,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     CITIZEN = "citizen"
     CITY_PLATFORM = "city_platform"  # 第二十三条: the city exchange platform pulls the published catalog
+    GATEWAY = "gateway"  # the gateway itself, reading the snapshots its projections start from
 
 
 ROLE_LABELS: dict[str, str] = {
@@ -49,6 +50,7 @@ ROLE_LABELS: dict[str, str] = {
     Role.BUREAU_ADMIN: "县政务服务和大数据管理局管理员",
     Role.AUDITOR: "审计监督人员",
     Role.CITY_PLATFORM: "市级共享交换平台",
+    Role.GATEWAY: "平台网关",
     Role.CITIZEN: "公民或企业",
 }
 

@@ -286,3 +286,12 @@ async def export_catalog(
     if format == "jsonld":
         return JSONResponse(jsonable_encoder(lists.as_dcat(export)), media_type="application/ld+json")
     return export
+
+
+@router.get("/internal/interfaces")
+async def interface_snapshot(caller: CurrentCaller, session: SessionDep) -> list[dict]:
+    """What the gateway's resource projection starts from: every published or retired resource's items and
+    interface (with the credential reference, never a secret), with its aggregate version."""
+    if not caller.has_role(Role.GATEWAY):
+        raise Problem(403, "gateway_only", "仅供平台网关使用")
+    return await service.interface_snapshot(session)

@@ -809,3 +809,39 @@ async def allow_overlap(session: AsyncSession, caller: Caller, body, now: dateti
         dept=body.dept,
     )
     return overlap
+
+
+async def interface_snapshot(session: AsyncSession) -> list[dict[str, Any]]:
+    rows = (
+        await session.execute(
+            sa.select(Resource, ResourceRevision)
+            .join(
+                ResourceRevision,
+                sa.and_(
+                    ResourceRevision.resource_id == Resource.id, ResourceRevision.version == Resource.published_version
+                ),
+            )
+            .where(Resource.status.in_(("published", "retired")))
+            .order_by(Resource.id)
+        )
+    ).all()
+    snapshot = []
+    for resource, revision in rows:
+        interface = dict(revision.interface) if revision.interface else None
+        if interface is not None:
+            interface.setdefault("methods", ["GET"])
+            interface.setdefault("path_prefixes", ["/"])
+            interface.setdefault("rate_limit", 20)
+        snapshot.append(
+            {
+                "resource_id": resource.id,
+                "provider_dept": resource.provider_dept,
+                "status": resource.status,
+                "version": resource.event_version,
+                "revision": revision.version,
+                "sharing_type": revision.sharing_type,
+                "items": events.snapshot_items(revision.items),
+                "interface": interface,
+            }
+        )
+    return snapshot

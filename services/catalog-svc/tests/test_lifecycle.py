@@ -161,3 +161,17 @@ class TestOwnership:
     async def test_no_token_is_401(self, catalog):
         response = await catalog.client.get("/api/catalog/resources")
         assert response.status_code == 401
+
+
+async def test_gateway_snapshot_carries_interfaces_and_versions_for_the_gateway_only(catalog):
+    published = await catalog.publish("ga", catalog.POPULATION)
+    await catalog.create("mz", catalog.MARRIAGE)  # a draft: not in the snapshot
+    refused = await catalog.client.get("/api/catalog/internal/interfaces", headers=catalog.as_("bureau"))
+    assert refused.status_code == 403
+    gateway = catalog.tokens.headers("gateway", None, ["gateway"])
+    snapshot = (await catalog.client.get("/api/catalog/internal/interfaces", headers=gateway)).json()
+    assert [s["resource_id"] for s in snapshot] == [published["id"]]
+    entry = snapshot[0]
+    assert entry["version"] == 2 and entry["status"] == "published"  # submitted, published
+    assert entry["interface"]["credential_ref"] == "vault:ga/population"
+    assert entry["interface"]["rate_limit"] == 20 and entry["interface"]["path_prefixes"] == ["/records"]
