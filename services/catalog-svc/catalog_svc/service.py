@@ -9,10 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from govdata_shared.auth import Caller, Role
-from govdata_shared.contracts import validated_data
 from govdata_shared.errors import Problem, validation_problem
-from govdata_shared.events import new_event
-from govdata_shared.outbox import add_event
+from govdata_shared.publish import publish
 from govdata_shared.workdays import DEFAULT_CALENDAR, today_in_shanghai
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -246,18 +244,7 @@ async def emit(
     version: int,
     dept: str | None,
 ) -> None:
-    await add_event(
-        session,
-        new_event(
-            event_type,
-            subject,
-            validated_data(event_type, data),
-            version=version,
-            actor=caller.sub if caller else "system",
-            dept=dept,
-            source=SOURCE,
-        ),
-    )
+    await publish(session, event_type, subject, data, caller=caller, version=version, dept=dept, source=SOURCE)
 
 
 async def emit_resource_event(

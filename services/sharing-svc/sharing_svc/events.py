@@ -1,10 +1,19 @@
-"""Events sharing-svc publishes and consumes. Schemas live in govdata_shared.contracts."""
+"""Events sharing-svc consumes (catalog for its projection, the gateway's usage) and publishes (schemas in
+govdata_shared.contracts.sharing)."""
 
 from __future__ import annotations
 
 from govdata_shared.consumer import Handler
-from govdata_shared.events import ALL_TOPICS, TOPICS  # noqa: F401 - topic names for CONSUMED_TOPICS
+from govdata_shared.contracts import access as access_events
+from govdata_shared.contracts import catalog as catalog_events
+from govdata_shared.events import TOPICS
 
-CONSUMED_TOPICS: tuple[str, ...] = (TOPICS["catalog"],)
-HANDLERS: dict[str, Handler] = {}
+from sharing_svc.service import apply_catalog_event, apply_usage
+
+CONSUMED_TOPICS: tuple[str, ...] = (TOPICS["catalog"], TOPICS["access"])
+HANDLERS: dict[str, Handler] = {
+    catalog_events.RESOURCE_PUBLISHED: apply_catalog_event,
+    catalog_events.RESOURCE_RETIRED: apply_catalog_event,
+    access_events.ACCESS_USAGE: apply_usage,
+}
 DEFAULT_HANDLER: Handler | None = None

@@ -5,9 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 from govdata_shared.service import ServiceSpec, create_service_app
 from govdata_shared.settings import Settings
+from pydantic import Field
 
 from sharing_svc.api import router
 from sharing_svc.events import CONSUMED_TOPICS, DEFAULT_HANDLER, HANDLERS
+from sharing_svc.scheduled import sharing_watch
+
+
+class SharingSettings(Settings):
+    service_name: str = "sharing"
+    sharing_auto_revoke_inactive: bool = Field(
+        False, description="Revoke grants unused for three months automatically (第二十九条 lets the provider)."
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -20,8 +29,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             consume_topics=CONSUMED_TOPICS,
             handlers=HANDLERS,
             default_handler=DEFAULT_HANDLER,
+            background=[sharing_watch],
         ),
-        settings,
+        settings or SharingSettings(),
     )
 
 

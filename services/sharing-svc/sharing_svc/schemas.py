@@ -1,0 +1,131 @@
+"""Request and response shapes of sharing-svc (API.md "Sharing")."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class RequestIn(BaseModel):
+    """共享申请: the requester names the resource, the items it needs, why, and for which period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resource_id: str = Field(min_length=1, max_length=40)
+    items: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=500)
+    purpose: Reason
+    duty_basis: Reason = Field(description="履职依据: the duty the data serves")
+    system: str = Field(min_length=1, max_length=200, description="the requester's information system")
+    valid_from: date
+    valid_to: date
+    seasonal: bool = Field(default=False, description="季节性应用: exempt from the 3-month inactivity revocation")
+
+
+class RequestOut(BaseModel):
+    id: str
+    status: str
+    path: str
+    requester_dept: str
+    requester_system: str
+    provider_dept: str
+    resource_id: str
+    resource_name: str | None = None
+    items: list[str]
+    purpose: str
+    duty_basis: str
+    valid_from: date
+    valid_to: date
+    seasonal: bool
+    deadline: date | None
+    deadline_estimated: bool
+    grant_id: str | None
+    reject_reason: str | None
+    rejected_stage: str | None
+    attachment: dict | None
+    decisions: list[dict] = []
+    created_at: datetime
+    updated_at: datetime
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class GrantOut(BaseModel):
+    id: str
+    request_id: str
+    holder_dept: str
+    holder_system: str
+    provider_dept: str
+    resource_id: str
+    items: list[str]
+    purpose: str
+    valid_from: date
+    valid_to: date
+    seasonal: bool
+    status: str
+    status_reason: str | None
+    last_used_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class GrantChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class DisputeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resource_id: str = Field(min_length=1, max_length=40)
+    request_id: str | None = Field(default=None, max_length=40)
+    reason: Reason
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: Reason
+
+
+class DisputeOut(BaseModel):
+    id: str
+    requester_dept: str
+    resource_id: str
+    provider_dept: str | None
+    request_id: str | None
+    reason: str
+    status: str
+    resolution: str | None
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class OverdueOut(BaseModel):
+    request_id: str
+    stage: str
+    responsible_dept: str
+    requester_dept: str
+    provider_dept: str
+    resource_id: str
+    deadline: date
+    estimated: bool
+    days_overdue: int
+
+
+RequestRole = Literal["requester", "provider", "platform"]
