@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -87,13 +89,92 @@ class DemoLoader:
             print(f"  demo resource not loaded: {failure}", file=sys.stderr)
         return counts
 
+    # The demo's share requests: one granted on each path of 第二十九条, one waiting for its provider.
+    DEMO_REQUESTS = (
+        (
+            "YC-MZ",
+            "101001/000001",
+            ["id_number", "name", "gender", "household_address"],
+            "低保申请人户籍核验",
+            "《社会救助暂行办法》第十一条",
+            "最低生活保障信息系统",
+            True,
+        ),
+        (
+            "YC-RS",
+            "104001/000069",
+            ["credit_code", "org_name", "legal_representative", "reg_status"],
+            "社保参保单位登记信息核验",
+            "《社会保险法》第五十七条",
+            "社会保险经办系统",
+            True,
+        ),
+        (
+            "YC-GA",
+            "202004/000028",
+            ["id_number", "name", "assistance_type"],
+            "特殊群体走访核查",
+            "《人民警察法》第二十一条",
+            "社区警务平台",
+            False,
+        ),
+    )
+
+    def resource_id_of(self, code: str, headers: dict) -> str | None:
+        found = self.http.get("/api/catalog/resources", params={"q": code}, headers=headers).json()
+        return next((r["id"] for r in found.get("items", []) if r["code"] == code), None)
+
+    def load_requests(self, wait_seconds: float = 30.0) -> list[str]:
+        """File the demo requests and approve them through every stage; returns what happened, one line each."""
+        today = date.today()
+        lines = []
+        bureau = self.headers(self.bureau)
+        for dept, code, items, purpose, basis, system, approve in self.DEMO_REQUESTS:
+            requester = self.headers(self.operators[dept])
+            existing = self.http.get("/api/sharing/requests", params={"role": "requester"}, headers=requester).json()
+            resource_id = self.resource_id_of(code, requester)
+            if resource_id is None or any(r["resource_id"] == resource_id for r in existing):
+                continue
+            body = {
+                "resource_id": resource_id,
+                "items": items,
+                "purpose": purpose,
+                "duty_basis": basis,
+                "system": system,
+                "valid_from": today.isoformat(),
+                "valid_to": (today + timedelta(days=364)).isoformat(),
+            }
+            deadline = time.monotonic() + wait_seconds
+            while True:  # sharing-svc learns of the resource from the catalog's events
+                created = self.http.post("/api/sharing/requests", json=body, headers=requester)
+                if created.status_code != 404 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.3)
+            if created.status_code != 201:
+                lines.append(f"demo request {dept} → {code} not filed: {created.json().get('detail')}")
+                continue
+            request = created.json()
+            while approve and request["status"] not in ("granted", "rejected"):
+                decider = (
+                    bureau
+                    if request["status"] in ("platform_review", "delivery")
+                    else self.headers(self.operators[request["provider_dept"]])
+                )
+                request = self.http.post(f"/api/sharing/requests/{request['id']}/approve", headers=decider).json()
+            state = f"grant {request['grant_id']}" if request.get("grant_id") else request["status"]
+            lines.append(f"demo request {dept} → {request.get('resource_name') or code}: {state}")
+        return lines
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gateway", default="http://127.0.0.1:8000")
     args = parser.parse_args(argv)
-    counts = DemoLoader(args.gateway).load_catalog()
+    loader = DemoLoader(args.gateway)
+    counts = loader.load_catalog()
     print(json.dumps(counts, ensure_ascii=False))
+    for line in loader.load_requests():
+        print(line)
     return 0 if not counts.get("failed") else 1
 
 

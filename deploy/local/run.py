@@ -91,9 +91,16 @@ def main() -> int:
                 )
             )
         processes.append(subprocess.Popen([sys.executable, "-m", "govdata_gateway"], env=env))
+        demo = settings.govdata_clients_file is None or settings.govdata_demo
+        if demo:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, str(REPO_ROOT / "deploy" / "demo" / "provider.py"), "--port", "8900"], env=env
+                )
+            )
         gateway = f"http://127.0.0.1:{settings.gateway_port}"
         health = _wait_healthy(f"{gateway}/healthz", processes)
-        if settings.govdata_clients_file is None or settings.govdata_demo:
+        if demo:
             _load_demo(gateway)
         _print_welcome(gateway, health, broker, settings)
         signal.signal(signal.SIGTERM, _interrupt)

@@ -156,12 +156,22 @@ class JWKSKeySet(KeySet):
     def _stale(self) -> bool:
         return self._fetched_at is None or self._clock() - self._fetched_at >= self.cache_seconds
 
+    async def _wait_for_fetch_in_flight(self) -> None:
+        # Callers arriving while another task fetches must wait for that fetch, not report "unavailable".
+        if self._lock.locked():
+            async with self._lock:
+                pass
+
     async def get_key(self, kid: str) -> dict[str, Any] | None:
+        await self._wait_for_fetch_in_flight()
         if self._stale() and self._may_fetch():
             await self._refresh()
         key = self._keys.get(kid)
         if key is None and self._may_fetch():
             await self._refresh()
+            key = self._keys.get(kid)
+        if key is None:
+            await self._wait_for_fetch_in_flight()
             key = self._keys.get(kid)
         if key is None and not self._loaded:
             raise KeySetUnavailable(f"JWKS at {self.url} could not be loaded")

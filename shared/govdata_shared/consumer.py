@@ -59,6 +59,7 @@ EVENTS_DUPLICATE = Counter("govdata_events_duplicate_total", "Re-delivered event
 EVENTS_FAILED = Counter("govdata_events_failed_total", "Events set aside after failing", ["consumer"])
 
 Handler = Callable[[AsyncSession, Event], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, list[Event]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,9 @@ class IdempotentConsumer:
     """Consumes `topics` in consumer group `name` and applies `handlers[event.type]` exactly once per event.
 
     Event types without a handler are recorded as processed (so the bookkeeping stays complete) and skipped.
-    `default_handler`, when given, receives every event without a specific handler (audit-svc uses this).
+    `default_handler`, when given, receives every event without a specific handler; `batch_handler` receives
+    all new events of a batch at once, in delivery order, inside the same transaction (audit-svc appends them
+    to its chain in one go).
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class IdempotentConsumer:
         topics: tuple[str, ...],
         handlers: Mapping[str, Handler] | None = None,
         default_handler: Handler | None = None,
+        batch_handler: BatchHandler | None = None,
         max_records: int = 500,
         retry_attempts: int = 3,
     ) -> None:
@@ -93,6 +97,7 @@ class IdempotentConsumer:
         self.topics = topics
         self.handlers = dict(handlers or {})
         self.default_handler = default_handler
+        self.batch_handler = batch_handler
         self.max_records = max_records
         self.retry_attempts = retry_attempts
         self._consumer: AIOKafkaConsumer | None = None
@@ -176,6 +181,7 @@ class IdempotentConsumer:
                     ).scalars()
                 )
             rows = []
+            new_events: list[Event] = []
             for delivery in deliveries:
                 if delivery.event is None:
                     await self._record_failure(session, delivery, delivery.error or "undecodable")
@@ -188,6 +194,7 @@ class IdempotentConsumer:
                 handler = self.handlers.get(event.type, self.default_handler)
                 if handler is not None:
                     await handler(session, event)
+                new_events.append(event)
                 rows.append(
                     dict(
                         consumer=self.name,
@@ -199,6 +206,8 @@ class IdempotentConsumer:
                         processed_at=datetime.now(UTC),
                     )
                 )
+            if new_events and self.batch_handler is not None:
+                await self.batch_handler(session, new_events)
             if rows:
                 await session.execute(processed_event_table.insert(), rows)
                 applied = len(rows)

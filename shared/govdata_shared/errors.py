@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -132,8 +133,15 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(Problem(500, detail="服务器内部错误，已记录，请稍后重试"))
 
 
+async def _on_integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+    # A concurrent change won a uniqueness race the service's own checks could not see: a conflict, not a crash.
+    log.warning("integrity conflict on %s %s: %s", request.method, request.url.path, exc.orig)
+    return problem_response(Problem(409, "conflict", "与同时提交的其他修改冲突，请刷新后重试"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(IntegrityError, _on_integrity)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)

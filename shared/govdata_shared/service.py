@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from govdata_shared.auth import make_verifier
-from govdata_shared.consumer import Handler, IdempotentConsumer
+from govdata_shared.consumer import BatchHandler, Handler, IdempotentConsumer
 from govdata_shared.db import Database
 from govdata_shared.errors import install_error_handlers
 from govdata_shared.http import RequestContextMiddleware
@@ -46,6 +46,7 @@ class ServiceSpec:
     consume_topics: tuple[str, ...] = ()
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     default_handler: Handler | None = None
+    batch_handler: BatchHandler | None = None
     background: Sequence[Callable[[FastAPI], contextlib.AbstractAsyncContextManager]] = ()
 
 
@@ -74,6 +75,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
                 topics=spec.consume_topics,
                 handlers=spec.handlers,
                 default_handler=spec.default_handler,
+                batch_handler=spec.batch_handler,
             )
             await consumer.start()
         app.state.settings = settings

@@ -78,7 +78,7 @@ class ItemAuthority(SQLModel, table=True):
 
     item_code: str = Field(primary_key=True, max_length=64)
     dept: str = Field(primary_key=True, max_length=32)
-    resource_id: str = Field(max_length=40)
+    resource_id: str = Field(primary_key=True, max_length=40, description="a department may claim on several")
     allowed_overlap: bool = Field(default=False, description="bureau allowed this department beside another")
     recorded_at: datetime = Field(sa_type=UTCDateTime)
 

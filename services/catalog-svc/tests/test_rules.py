@@ -182,3 +182,10 @@ async def test_authority_is_checked_again_when_the_bureau_approves(catalog):
     )
     assert refused.status_code == 409
     assert refused.json()["existing_resource"] == ga_id
+
+
+async def test_a_department_may_claim_authority_on_several_of_its_resources(catalog):
+    await catalog.publish("ga", catalog.POPULATION)
+    second = catalog.body(catalog.POPULATION, code="101001/000002", name="居民身份证信息")
+    published = await catalog.publish("ga", second)
+    assert published["status"] == "published"

@@ -69,7 +69,7 @@ def upgrade() -> None:
         "item_authority",
         sa.Column("item_code", sa.String(64), primary_key=True),
         sa.Column("dept", sa.String(32), primary_key=True),
-        sa.Column("resource_id", sa.String(40), nullable=False),
+        sa.Column("resource_id", sa.String(40), primary_key=True),
         sa.Column("allowed_overlap", sa.Boolean(), nullable=False),
         sa.Column("recorded_at", TS, nullable=False),
     )
