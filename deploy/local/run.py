@@ -129,12 +129,15 @@ def _load_demo(gateway: str) -> None:
     from load import DemoLoader
 
     print("loading the demo catalog through the gateway…", flush=True)
-    counts = DemoLoader(gateway).load_catalog()
+    loader = DemoLoader(gateway)
+    counts = loader.load_catalog()
     print(
         f"  demo catalog: {counts.get('published', 0)} published, {counts.get('existing', 0)} already there"
         + (f", {counts['failed']} failed (see above)" if counts.get("failed") else ""),
         flush=True,
     )
+    for line in loader.load_requests():
+        print(f"  {line}", flush=True)
 
 
 def _interrupt(*_: object) -> None:
