@@ -32,7 +32,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None
 
 
-def _sqlite_begin(connection) -> None:  # noqa: ANN001 - SQLAlchemy Connection
+def _sqlite_begin(connection) -> None:
     # A deferred transaction that reads and then writes cannot wait for the write lock: SQLite fails it at once
     # with "database is locked" when another writer committed in between. IMMEDIATE takes the write lock at
     # BEGIN, where busy_timeout does apply, so concurrent requests queue instead of failing.

@@ -8,6 +8,7 @@ from govdata_shared.settings import Settings
 
 from verification_svc.api import router
 from verification_svc.events import CONSUMED_TOPICS, DEFAULT_HANDLER, HANDLERS
+from verification_svc.scheduled import overdue_watch
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -20,6 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             consume_topics=CONSUMED_TOPICS,
             handlers=HANDLERS,
             default_handler=DEFAULT_HANDLER,
+            background=[overdue_watch],
         ),
         settings,
     )
