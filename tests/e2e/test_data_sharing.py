@@ -1,0 +1,245 @@
+"""Issue 4 end to end, as departmental systems drive it through the gateway: publish a resource, apply,
+approve on each path of 第二十九条, take a grant token, call the provider's data and get only granted fields;
+suspension, resumption and termination take effect at the very next call; and the attacks are refused."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from datetime import date, timedelta
+
+import httpx
+import pytest
+from govdata_shared.settings import REPO_ROOT
+
+pytestmark = [pytest.mark.postgres, pytest.mark.broker]
+
+FIXTURE = json.loads((REPO_ROOT / "deploy" / "demo" / "catalog.json").read_text(encoding="utf-8"))
+
+
+def _fixture(name: str) -> dict:
+    return copy.deepcopy(next(r for r in FIXTURE["resources"] if r["name"] == name))
+
+
+class Dept:
+    """One department's system talking to the gateway."""
+
+    def __init__(self, platform, client_id: str) -> None:
+        self.platform = platform
+        self.client_id = client_id
+        self.http = httpx.Client(
+            base_url=platform.gateway, timeout=10, headers={"Authorization": f"Bearer {platform.token(client_id)}"}
+        )
+
+    def post(self, path: str, json=None) -> httpx.Response:
+        return self.http.post(path, json=json)
+
+    def get(self, path: str, **params) -> httpx.Response:
+        return self.http.get(path, params=params)
+
+    def grant_token(self, grant_id: str) -> httpx.Response:
+        return httpx.post(
+            f"{self.platform.gateway}/auth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": f"demo-{self.client_id}",
+                "scope": f"grant:{grant_id}",
+            },
+        )
+
+
+def _publish(platform, owner: Dept, bureau: Dept, name: str, code: str) -> dict:
+    body = _fixture(name)
+    dept_path = body["interface"]["base_url"].split("127.0.0.1:8900", 1)[1]
+    body["interface"]["base_url"] = platform.provider + dept_path
+    body["code"] = code
+    body.pop("provider_dept")
+    created = owner.post("/api/catalog/resources", body)
+    assert created.status_code == 201, created.text
+    rid = created.json()["id"]
+    assert owner.post(f"/api/catalog/resources/{rid}/submit").status_code == 200
+    published = bureau.post(f"/api/catalog/resources/{rid}/review", {"decision": "approve"})
+    assert published.json()["status"] == "published"
+    return published.json()
+
+
+def _apply(requester: Dept, resource_id: str, items: list[str]) -> httpx.Response:
+    body = {
+        "resource_id": resource_id,
+        "items": items,
+        "purpose": "低保审核身份核验",
+        "duty_basis": "《社会救助暂行办法》第十一条",
+        "system": "最低生活保障信息系统",
+        "valid_from": date.today().isoformat(),
+        "valid_to": (date.today() + timedelta(days=300)).isoformat(),
+    }
+    deadline = time.monotonic() + 15
+    while True:  # sharing-svc learns of the resource from the catalog's events
+        response = requester.post("/api/sharing/requests", body)
+        if response.status_code != 404 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.2)
+
+
+def _eventually(predicate, timeout: float = 5.0, what: str = "") -> float:
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"not within {timeout}s: {what}")
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def _data(platform, token: str, resource_id: str, path: str, method: str = "GET") -> httpx.Response:
+    return httpx.request(
+        method, f"{platform.gateway}/data/{resource_id}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+
+
+@pytest.fixture(scope="module")
+def world(platform):
+    ga, mz, rs, sj = (Dept(platform, c) for c in ("ga-system", "mz-system", "rs-system", "sj-system"))
+    bureau = Dept(platform, "bureau")
+    population = _publish(platform, ga, bureau, "户籍人口基本信息", "101001/900001")
+    enterprise = _publish(platform, sj, bureau, "企业登记注册信息", "104001/900002")
+    return {
+        "ga": ga,
+        "mz": mz,
+        "rs": rs,
+        "sj": sj,
+        "bureau": bureau,
+        "ga-head": Dept(platform, "ga-head"),
+        "population": population,
+        "enterprise": enterprise,
+    }
+
+
+@pytest.fixture(scope="module")
+def mz_grant(world):
+    """YC-MZ applies for three items of YC-GA's population data; the platform approves (unconditional)."""
+    request = _apply(world["mz"], world["population"]["id"], ["id_number", "name", "household_address"])
+    assert request.status_code == 201, request.text
+    assert request.json()["status"] == "platform_review"
+    granted = world["bureau"].post(f"/api/sharing/requests/{request.json()['id']}/approve")
+    assert granted.json()["status"] == "granted"
+    return granted.json()["grant_id"]
+
+
+def _token(world, grant_id: str) -> str:
+    deadline = time.monotonic() + 5
+    while True:  # the gateway learns of the grant from the sharing events
+        response = world["mz"].grant_token(grant_id)
+        if response.status_code == 200 or time.monotonic() > deadline:
+            assert response.status_code == 200, response.text
+            return response.json()["access_token"]
+        time.sleep(0.05)
+
+
+def test_granted_call_returns_only_granted_fields(platform, world, mz_grant):
+    token = _token(world, mz_grant)
+    rid = world["population"]["id"]
+    page = _data(platform, token, rid, "/records?page=1&size=5")
+    assert page.status_code == 200, page.text
+    records = page.json()["items"]
+    assert len(records) == 5
+    assert all(set(r) <= {"id_number", "name", "household_address"} for r in records)
+    assert all("phone" not in r and "birth_date" not in r for r in records)
+    one = _data(platform, token, rid, "/records/000003")
+    assert set(one.json()) == {"id_number", "name", "household_address"}
+
+
+def test_suspension_is_effective_at_the_very_next_call_and_resume_restores(platform, world, mz_grant):
+    token = _token(world, mz_grant)
+    rid = world["population"]["id"]
+    assert _data(platform, token, rid, "/records").status_code == 200
+    suspended = world["ga"].post(f"/api/sharing/grants/{mz_grant}/suspend", {"reason": "核查调用记录"})
+    assert suspended.json()["status"] == "suspended"
+    took = _eventually(
+        lambda: _data(platform, token, rid, "/records").status_code == 403,
+        1.0,
+        "the gateway refusing a suspended grant",
+    )
+    assert took < 1.0
+    assert _data(platform, token, rid, "/records").json()["code"] == "grant_not_active"
+    assert world["mz"].grant_token(mz_grant).status_code == 403  # no new tokens while suspended
+    world["ga-head"].post(f"/api/sharing/grants/{mz_grant}/resume")
+    _eventually(lambda: _data(platform, token, rid, "/records").status_code == 200, 1.0, "resumed grant working")
+
+
+def test_another_departments_client_cannot_use_or_obtain_the_grant(platform, world, mz_grant):
+    assert world["rs"].grant_token(mz_grant).status_code == 403
+    rs_api_token = platform.token("rs-system")
+    refused = _data(platform, rs_api_token, world["population"]["id"], "/records")
+    assert refused.status_code == 401  # an API token is not a grant token (audience)
+
+
+def test_token_for_one_resource_is_refused_on_another(platform, world, mz_grant):
+    token = _token(world, mz_grant)
+    response = _data(platform, token, world["enterprise"]["id"], "/records")
+    assert response.status_code == 403 and response.json()["code"] == "wrong_resource"
+
+
+def test_path_outside_the_interface_is_refused(platform, world, mz_grant):
+    token = _token(world, mz_grant)
+    rid = world["population"]["id"]
+    assert _data(platform, token, rid, "/admin/export").status_code == 403
+    assert _data(platform, token, rid, "/recordsX").status_code == 403
+    assert _data(platform, token, rid, "/records", method="POST").status_code == 403
+
+
+def test_conditional_path_needs_the_provider_then_the_platform(platform, world):
+    marriage = None
+    body = _fixture("最低生活保障对象信息")
+    assert body["sharing_type"] == "conditional"
+    marriage = _publish(platform, world["mz"], world["bureau"], "最低生活保障对象信息", "202004/900003")
+    request = _apply(world["ga"], marriage["id"], ["id_number", "name"])
+    assert request.json()["status"] == "provider_review"
+    rid = request.json()["id"]
+    assert world["bureau"].post(f"/api/sharing/requests/{rid}/approve").status_code == 403
+    no_reason = world["mz"].post(f"/api/sharing/requests/{rid}/reject", {})
+    assert no_reason.status_code == 422
+    delivery = world["mz"].post(f"/api/sharing/requests/{rid}/approve")
+    assert delivery.json()["status"] == "delivery"
+    granted = world["bureau"].post(f"/api/sharing/requests/{rid}/approve")
+    assert granted.json()["status"] == "granted" and granted.json()["grant_id"]
+
+
+def test_termination_ends_the_grant_for_good(platform, world):
+    request = _apply(world["rs"], world["population"]["id"], ["name"])
+    grant_id = world["bureau"].post(f"/api/sharing/requests/{request.json()['id']}/approve").json()["grant_id"]
+    response = None
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        response = world["rs"].grant_token(grant_id)
+        if response.status_code == 200:
+            break
+        time.sleep(0.05)
+    token = response.json()["access_token"]
+    rid = world["population"]["id"]
+    assert set(_data(platform, token, rid, "/records/000001").json()) == {"name"}
+    world["bureau"].post(f"/api/sharing/grants/{grant_id}/terminate", {"reason": "系统下线"})
+    _eventually(lambda: _data(platform, token, rid, "/records/000001").status_code == 403, 1.0, "terminated")
+    assert world["ga"].post(f"/api/sharing/grants/{grant_id}/resume").status_code == 409
+
+
+def test_none_shared_resource_cannot_be_applied_for(platform, world):
+    body = _fixture("户籍人口基本信息")
+    body.update(
+        code="301001/900004",
+        name="涉密人员信息",
+        category="department",
+        sharing_type="none",
+        legal_basis="《中华人民共和国保守国家秘密法》",
+        open_type="closed",
+    )
+    body.pop("provider_dept")
+    body["interface"]["base_url"] = platform.provider + "/yc-ga/1"
+    created = world["ga"].post("/api/catalog/resources", body)
+    assert created.status_code == 201, created.text
+    rid = created.json()["id"]
+    world["ga"].post(f"/api/catalog/resources/{rid}/submit")
+    world["bureau"].post(f"/api/catalog/resources/{rid}/review", {"decision": "approve"})
+    response = _apply(world["mz"], rid, ["name"])
+    assert response.status_code == 409 and response.json()["code"] == "resource_not_shared"
