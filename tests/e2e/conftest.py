@@ -29,6 +29,7 @@ class Platform:
     service_urls: dict[str, str]
     data_dir: Path
     database_urls: dict[str, str]
+    provider: str = ""
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
 
@@ -79,6 +80,7 @@ def platform(broker_bootstrap: str, tmp_path_factory) -> Iterator[Platform]:
     run = uuid.uuid4().hex[:8]
     data_dir = tmp_path_factory.mktemp("platform")
     gateway_port = free_port()
+    provider_port = free_port()
     urls = {name: f"http://127.0.0.1:{free_port()}" for name in SERVICES}
     databases = {name: f"govdata_test_e2e_{name}_{run}" for name in SERVICES}
     db_urls = {name: asyncio.run(create_database(db)) for name, db in databases.items()}
@@ -92,6 +94,7 @@ def platform(broker_bootstrap: str, tmp_path_factory) -> Iterator[Platform]:
         "GOVDATA_JWKS_URL": f"http://127.0.0.1:{gateway_port}/.well-known/jwks.json",
         "GOVDATA_CLIENTS_FILE": str(DEMO_CLIENTS),
         "LOG_LEVEL": "WARNING",
+        "USAGE_FLUSH_SECONDS": "1",
         **{f"{name.upper()}_URL": url for name, url in urls.items()},
     }
     platform = Platform(f"http://127.0.0.1:{gateway_port}", urls, data_dir, db_urls)
@@ -115,6 +118,11 @@ def platform(broker_bootstrap: str, tmp_path_factory) -> Iterator[Platform]:
                 ],
                 env,
             )
+        platform.provider = f"http://127.0.0.1:{provider_port}"
+        platform.commands["provider"] = (
+            [sys.executable, str(REPO_ROOT / "deploy" / "demo" / "provider.py"), "--port", str(provider_port)],
+            base_env,
+        )
         platform.commands["gateway"] = (
             [sys.executable, "-m", "govdata_gateway"],
             {**base_env, "GATEWAY_PORT": str(gateway_port)},
