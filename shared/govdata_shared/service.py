@@ -9,12 +9,13 @@ database and the broker; `/metrics` is Prometheus text.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -158,3 +159,32 @@ def _now(request: Request) -> datetime:
 
 Now = Annotated[datetime, Depends(_now)]
 """The current time as the app sees it (an injectable clock, so deadlines can be tested)."""
+
+
+def periodic(name: str, interval: float, job: Callable[[FastAPI], Awaitable[Any]]):
+    """A background task for `ServiceSpec.background` that runs `job(app)` every `interval` seconds.
+
+    A failing round is logged and retried next round; the task stops with the app.
+    """
+
+    @contextlib.asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                try:
+                    result = await job(app)
+                    if result:
+                        log.info("%s: %s", name, result)
+                except Exception:
+                    log.exception("%s failed; retrying next round", name)
+                await asyncio.sleep(interval)
+
+        task = asyncio.create_task(loop(), name=name)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return run

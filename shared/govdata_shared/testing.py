@@ -218,3 +218,17 @@ class MovableClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+async def outbox_events(app: FastAPI, subject: str | None = None) -> list[dict]:
+    """The events a running service app has staged in its outbox, oldest first (what its relay publishes)."""
+    import orjson
+    import sqlalchemy as sa
+
+    from govdata_shared.outbox import outbox_table
+
+    query = sa.select(outbox_table.c.payload).order_by(outbox_table.c.seq)
+    if subject is not None:
+        query = query.where(outbox_table.c.key == subject)
+    async with app.state.db.session() as session:
+        return [orjson.loads(p) for p in (await session.execute(query)).scalars()]

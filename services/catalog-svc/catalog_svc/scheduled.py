@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import AsyncIterator
-
 from fastapi import FastAPI
+from govdata_shared.service import periodic
 
 from catalog_svc import service
 
-log = logging.getLogger("catalog.scheduled")
 OVERDUE_CHECK_SECONDS = 60.0
 
 
@@ -20,22 +15,4 @@ async def check_overdue(app: FastAPI) -> int:
         return await service.emit_overdue(session, app.state.clock())
 
 
-@contextlib.asynccontextmanager
-async def overdue_watch(app: FastAPI) -> AsyncIterator[None]:
-    async def loop() -> None:
-        while True:
-            try:
-                emitted = await check_overdue(app)
-                if emitted:
-                    log.info("emitted %d overdue catalog deadlines", emitted)
-            except Exception:
-                log.exception("overdue check failed; retrying next round")
-            await asyncio.sleep(OVERDUE_CHECK_SECONDS)
-
-    task = asyncio.create_task(loop(), name="catalog-overdue")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+overdue_watch = periodic("catalog-overdue", OVERDUE_CHECK_SECONDS, check_overdue)

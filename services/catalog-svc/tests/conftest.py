@@ -7,10 +7,8 @@ import copy
 from datetime import UTC, datetime
 
 import pytest
-import sqlalchemy as sa
 from catalog_svc.main import create_app
-from govdata_shared.outbox import outbox_table
-from govdata_shared.testing import MovableClock, running_app
+from govdata_shared.testing import MovableClock, outbox_events, running_app
 
 # Thursday 2026-11-26, 10:00 in Shanghai.
 THURSDAY = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
@@ -112,13 +110,7 @@ class Catalog:
 
     async def events(self, subject: str | None = None) -> list[dict]:
         """Events staged in the outbox, oldest first (what the relay publishes)."""
-        import orjson
-
-        query = sa.select(outbox_table.c.payload).order_by(outbox_table.c.seq)
-        if subject is not None:
-            query = query.where(outbox_table.c.key == subject)
-        async with self.app.state.db.session() as session:
-            return [orjson.loads(p) for p in (await session.execute(query)).scalars()]
+        return await outbox_events(self.app, subject)
 
 
 @pytest.fixture(params=["postgres", "sqlite"])

@@ -3,16 +3,11 @@ says so — revocation of grants unused for three months (第二十九条)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import AsyncIterator
-
 from fastapi import FastAPI
+from govdata_shared.service import periodic
 
 from sharing_svc import service
 
-log = logging.getLogger("sharing.scheduled")
 CHECK_SECONDS = 60.0
 
 
@@ -31,24 +26,9 @@ async def run_checks(app: FastAPI, *, auto_revoke: bool = False) -> dict[str, in
     return {"overdue": overdue, "expired": expired, "revoked": revoked}
 
 
-@contextlib.asynccontextmanager
-async def sharing_watch(app: FastAPI) -> AsyncIterator[None]:
-    async def loop() -> None:
-        while True:
-            try:
-                counts = await run_checks(
-                    app, auto_revoke=getattr(app.state.settings, "sharing_auto_revoke_inactive", False)
-                )
-                if any(counts.values()):
-                    log.info("sharing checks: %s", counts)
-            except Exception:
-                log.exception("sharing checks failed; retrying next round")
-            await asyncio.sleep(CHECK_SECONDS)
+async def _scheduled_checks(app: FastAPI) -> dict[str, int]:
+    counts = await run_checks(app, auto_revoke=getattr(app.state.settings, "sharing_auto_revoke_inactive", False))
+    return {k: v for k, v in counts.items() if v}
 
-    task = asyncio.create_task(loop(), name="sharing-checks")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+
+sharing_watch = periodic("sharing-checks", CHECK_SECONDS, _scheduled_checks)

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import orjson
 import pytest
-import sqlalchemy as sa
 from govdata_shared.contracts import validated_data
 from govdata_shared.events import new_event
-from govdata_shared.outbox import outbox_table
-from govdata_shared.testing import MovableClock, running_app
+from govdata_shared.testing import MovableClock, outbox_events, running_app
 from sharing_svc.main import create_app
 from sharing_svc.service import apply_catalog_event
 
@@ -118,11 +115,8 @@ class Sharing:
         return (await self.get(f"/grants/{approved.json()['grant_id']}", who)).json()
 
     async def events(self, subject: str | None = None) -> list[dict]:
-        query = sa.select(outbox_table.c.payload).order_by(outbox_table.c.seq)
-        if subject is not None:
-            query = query.where(outbox_table.c.key == subject)
-        async with self.app.state.db.session() as session:
-            return [orjson.loads(p) for p in (await session.execute(query)).scalars()]
+        """Events staged in the outbox, oldest first (what the relay publishes)."""
+        return await outbox_events(self.app, subject)
 
 
 @pytest.fixture(params=["postgres", "sqlite"])

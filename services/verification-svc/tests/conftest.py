@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import orjson
 import pytest
 import sqlalchemy as sa
 from govdata_shared.contracts.catalog import RESOURCE_PUBLISHED
 from govdata_shared.events import Event, new_event
 from govdata_shared.outbox import outbox_table
-from govdata_shared.testing import MovableClock, running_app
+from govdata_shared.testing import MovableClock, outbox_events, running_app
 from verification_svc.events import HANDLERS
 from verification_svc.main import create_app
 
@@ -147,11 +146,7 @@ class Verification:
 
     async def events(self, subject: str | None = None) -> list[dict]:
         """Events staged in the outbox, oldest first (what the relay publishes)."""
-        query = sa.select(outbox_table.c.payload).order_by(outbox_table.c.seq)
-        if subject is not None:
-            query = query.where(outbox_table.c.key == subject)
-        async with self.app.state.db.session() as session:
-            return [orjson.loads(p) for p in (await session.execute(query)).scalars()]
+        return await outbox_events(self.app, subject)
 
     async def raw_outbox(self) -> list[str]:
         async with self.app.state.db.session() as session:

@@ -1,6 +1,6 @@
 """Tables of verification-svc.
 
-`catalog_resource` is a projection of catalog-svc's events (who provides a resource and which items it has);
+`verifiable_resource` is a projection of catalog-svc's events (who provides a resource and which items it has);
 `correction_request` holds the requests (数据校核申请) and `correction_evidence` the files attached to them.
 """
 
@@ -17,7 +17,7 @@ from sqlmodel import JSON, Column, Field, SQLModel
 class CatalogResource(SQLModel, table=True):
     """A catalog resource as the catalog's events describe it (read-only here)."""
 
-    __tablename__ = "catalog_resource"
+    __tablename__ = "verifiable_resource"
 
     resource_id: str = Field(primary_key=True, max_length=40)
     provider_dept: str = Field(max_length=32, index=True, description="提供方")

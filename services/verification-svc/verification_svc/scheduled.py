@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import AsyncIterator
-
 from fastapi import FastAPI
+from govdata_shared.service import periodic
 
 from verification_svc import service
 
-log = logging.getLogger("verification.scheduled")
 OVERDUE_CHECK_SECONDS = 60.0
 
 
@@ -20,22 +15,4 @@ async def check_overdue(app: FastAPI) -> int:
         return await service.emit_overdue(session, app.state.clock())
 
 
-@contextlib.asynccontextmanager
-async def overdue_watch(app: FastAPI) -> AsyncIterator[None]:
-    async def loop() -> None:
-        while True:
-            try:
-                emitted = await check_overdue(app)
-                if emitted:
-                    log.info("emitted %d overdue correction requests", emitted)
-            except Exception:
-                log.exception("overdue check failed; retrying next round")
-            await asyncio.sleep(OVERDUE_CHECK_SECONDS)
-
-    task = asyncio.create_task(loop(), name="verification-overdue")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+overdue_watch = periodic("verification-overdue", OVERDUE_CHECK_SECONDS, check_overdue)

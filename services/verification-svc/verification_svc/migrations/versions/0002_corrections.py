@@ -17,7 +17,7 @@ TS = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     op.create_table(
-        "catalog_resource",
+        "verifiable_resource",
         sa.Column("resource_id", sa.String(40), primary_key=True),
         sa.Column("provider_dept", sa.String(32), nullable=False, index=True),
         sa.Column("name", sa.String(200), nullable=False),
@@ -80,5 +80,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_correction_request_subject_resource", table_name="correction_request")
-    for table in ("correction_evidence", "correction_request", "catalog_resource"):
+    for table in ("correction_evidence", "correction_request", "verifiable_resource"):
         op.drop_table(table)
