@@ -1,9 +1,10 @@
-"""The gateway application: identity (token issuer, JWKS), API routing, health. The data plane joins later."""
+"""The gateway application: identity (token issuer, JWKS), API routing, the data plane, health."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from govdata_gateway.dataplane import setup_dataplane
 from govdata_gateway.health import setup_health
 from govdata_gateway.identity import setup_identity
 from govdata_gateway.middleware import request_context
@@ -18,5 +19,6 @@ def create_app(settings: GatewaySettings | None = None) -> web.Application:
     setup_routing(
         app, settings.service_urls(), settings.upstream_connect_timeout_seconds, settings.upstream_timeout_seconds
     )
+    setup_dataplane(app, settings)  # before setup_health: its /readyz (ready once bootstrapped) answers first
     setup_health(app)
     return app

@@ -32,6 +32,46 @@ class GatewaySettings(Settings):
     )
     max_request_body_bytes: int = Field(20 * 1024 * 1024, description="Largest request body accepted.")
 
+    # ---- data plane (/data/...) and grant tokens
+    govdata_data_audience: str = Field(
+        "govdata-data", description="`aud` of grant tokens; only /data accepts it, the services never do."
+    )
+    govdata_grant_token_ttl_seconds: int = Field(
+        300, gt=0, description="Lifetime of grant tokens (never past the end of the grant's valid_to, Shanghai)."
+    )
+    govdata_upstream_credentials_file: Path | None = Field(
+        None,
+        description="YAML/JSON mapping credential_ref → {header: value} sent to providers' upstreams; "
+        "a resource whose credential_ref is not listed is called without a credential.",
+    )
+    usage_flush_seconds: float = Field(
+        5.0, gt=0, description="Window over which data calls are aggregated into one access.usage event per grant."
+    )
+    gateway_projection_fetch_max_wait_ms: int = Field(
+        20,
+        ge=1,
+        description="fetch_max_wait_ms of the grant/resource projection consumer; the local broker always waits it, "
+        "so it bounds how fast a suspension reaches the gateway.",
+    )
+    gateway_bootstrap_retry_max_seconds: float = Field(
+        10.0, gt=0, description="Longest pause between attempts to bootstrap the projections (exponential backoff)."
+    )
+    data_upstream_timeout_seconds: float = Field(
+        15.0, gt=0, description="Total time a provider's upstream may take to answer a data call → 504."
+    )
+    data_upstream_max_connections: int = Field(
+        256, gt=0, description="Connection pool size towards providers' upstreams (all hosts together)."
+    )
+    data_max_response_bytes: int = Field(
+        16 * 1024 * 1024, gt=0, description="Largest upstream response the data plane reads and filters → 502."
+    )
+    data_token_cache_size: int = Field(
+        10_000, ge=0, description="Verified grant tokens kept (until their exp) to skip signature checks; 0 = none."
+    )
+    access_event_buffer_max: int = Field(
+        10_000, gt=0, description="access.* events held while the broker is unreachable; the oldest are dropped."
+    )
+
     def signing_key_path(self) -> Path:
         return self.govdata_jwt_key_file or self.govdata_data_dir / "keys" / "gateway-signing-key.pem"
 

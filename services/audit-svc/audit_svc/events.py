@@ -1,10 +1,21 @@
-"""Events audit-svc publishes and consumes. Schemas live in govdata_shared.contracts."""
+"""Events audit-svc consumes: every event of every topic, appended to the chain once per event id.
+
+audit-svc publishes nothing. Its consumer hands each batch's new events to `append_batch` in delivery order,
+inside the transaction that also records their ids as processed (IdempotentConsumer).
+"""
 
 from __future__ import annotations
 
 from govdata_shared.consumer import Handler
-from govdata_shared.events import ALL_TOPICS, TOPICS  # noqa: F401 - topic names for CONSUMED_TOPICS
+from govdata_shared.events import ALL_TOPICS, Event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from audit_svc import service
 
 CONSUMED_TOPICS: tuple[str, ...] = ALL_TOPICS
 HANDLERS: dict[str, Handler] = {}
 DEFAULT_HANDLER: Handler | None = None
+
+
+async def append_batch(session: AsyncSession, events: list[Event]) -> None:
+    await service.append_events(session, events)

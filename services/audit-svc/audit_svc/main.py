@@ -7,7 +7,7 @@ from govdata_shared.service import ServiceSpec, create_service_app
 from govdata_shared.settings import Settings
 
 from audit_svc.api import router
-from audit_svc.events import CONSUMED_TOPICS, DEFAULT_HANDLER, HANDLERS
+from audit_svc.events import CONSUMED_TOPICS, DEFAULT_HANDLER, HANDLERS, append_batch
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             consume_topics=CONSUMED_TOPICS,
             handlers=HANDLERS,
             default_handler=DEFAULT_HANDLER,
+            batch_handler=append_batch,
         ),
         settings,
     )

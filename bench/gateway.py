@@ -1,0 +1,573 @@
+"""Gateway data-plane benchmark (issue 4).
+
+    .venv/bin/python bench/gateway.py                       # throughput and latency, 32 connections, 10 s each
+    .venv/bin/python bench/gateway.py --duration 20 --connections 32
+    .venv/bin/python bench/gateway.py --platform http://127.0.0.1:8000 --grant-id grt-… \\
+        --holder-client mz-system:demo-mz-system --provider-client ga-system:demo-ga-system \\
+        --resource-id res-… --data-path /records/… --suspensions 100   # suspension latency on a running platform
+
+Throughput (one run, same machine, same load generator, each server in its own process):
+1. **upstream** — a minimal provider (aiohttp + uvloop) answering one JSON record of 12 fields, called directly;
+2. **bare proxy** — a pass-through on the gateway's own stack (aiohttp server + aiohttp client session with a
+   connection pool, uvloop), no authorization and no filtering;
+3. **gateway** — the real gateway (`python -m govdata_gateway`, one worker, default settings: JSON access log,
+   metrics, Kafka-fed projections from a local broker, usage events) with a grant token: signature (cached),
+   resource, grant active and in its window, interface path and method, rate limit, credential, field filter.
+
+Load: `wrk` (apt-get install wrk) with a Lua script for the Authorization header and the latency percentiles;
+without wrk, a Python load generator in a separate process. Prints a markdown table.
+
+Suspension latency (`--platform`): over N rounds, POST /api/sharing/grants/{id}/suspend through the public API,
+then call the data path back to back until the gateway refuses (403); the time from sending the suspension to
+the first refused call, then /resume and wait until calls pass again. Needs a running platform with
+sharing-svc, a grant held by the holder client's department and the provider client's department owning it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORD = {
+    "id": "p-000123",
+    "xm": "张伟",
+    "xb": "男",
+    "csrq": "1985-03-12",
+    "sfzh": "410329198503120015",
+    "hjdz": "河南省洛阳市伊川县城关镇人民东路12号",
+    "lxdh": "13803790001",
+    "mz": "汉族",
+    "whcd": "大学本科",
+    "hyzk": "已婚",
+    "fwcs": "伊川县第一高级中学",
+    "jlxq": {"code": "410329001", "name": "城关镇人民东路社区"},
+}
+GRANTED_ITEMS = ["xm", "xb", "csrq", "hjdz"]
+RESOURCE_ID = "res-bench-population"
+GRANT_ID = "grt-bench-1"
+HOLDER, PROVIDER = "YC-MZ", "YC-GA"
+LUA = """
+wrk.method = "GET"
+{auth}
+done = function(summary, latency, requests)
+  io.write(string.format(
+    '{{"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,' ..
+    '"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, summary.errors.connect, summary.errors.read,
+    summary.errors.write, summary.errors.status, summary.errors.timeout))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------------------------- servers
+
+
+def serve_upstream(port: int) -> None:
+    """The minimal provider: one JSON record."""
+    import uvloop
+
+    body = json.dumps(RECORD, ensure_ascii=False).encode()
+
+    async def record(_: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/records/{id}", record)
+    app.router.add_get("/api/audit/records/{id}", record)  # for the gateway's own /api pass-through
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, loop=uvloop.new_event_loop())
+
+
+def serve_proxy(port: int, upstream: str) -> None:
+    """A bare pass-through on the gateway's stack: aiohttp server + pooled aiohttp client, nothing else."""
+    import uvloop
+
+    async def session_ctx(app: web.Application):
+        app["http"] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))
+        yield
+        await app["http"].close()
+
+    async def forward(request: web.Request) -> web.Response:
+        async with request.app["http"].get(upstream + request.rel_url.raw_path_qs) as resp:
+            body = await resp.read()
+            return web.Response(body=body, status=resp.status, content_type=resp.content_type)
+
+    app = web.Application()
+    app.cleanup_ctx.append(session_ctx)
+    app.router.add_get("/{tail:.*}", forward)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, loop=uvloop.new_event_loop())
+
+
+async def snapshot_server(upstream: str) -> tuple[web.AppRunner, str]:
+    """catalog-svc's and sharing-svc's snapshot endpoints for the gateway's bootstrap (documented shapes)."""
+    from govdata_shared.workdays import today_in_shanghai
+
+    today = today_in_shanghai()
+    resources = [
+        {
+            "resource_id": RESOURCE_ID,
+            "provider_dept": PROVIDER,
+            "status": "published",
+            "version": 2,
+            "revision": 1,
+            "sharing_type": "conditional",
+            "items": [{"code": k, "name": k, "type": "C", "authoritative": False} for k in RECORD],
+            "interface": {
+                "base_url": upstream,
+                "methods": ["GET"],
+                "path_prefixes": ["/records"],
+                "rate_limit": 1_000_000,  # checked on every call, never reached here
+                "credential_ref": "ga-population",
+            },
+        }
+    ]
+    grants = [
+        {
+            "grant_id": GRANT_ID,
+            "request_id": "req-bench-1",
+            "holder_dept": HOLDER,
+            "holder_system": "民政业务系统",
+            "provider_dept": PROVIDER,
+            "resource_id": RESOURCE_ID,
+            "items": GRANTED_ITEMS,
+            "purpose": "基准测试",
+            "valid_from": str(today - timedelta(days=1)),
+            "valid_to": str(today + timedelta(days=30)),
+            "status": "active",
+            "version": 1,
+        }
+    ]
+    app = web.Application()
+    app.router.add_get("/api/catalog/internal/interfaces", lambda _: _json(resources))
+    app.router.add_get("/api/sharing/internal/grants", lambda _: _json(grants))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}"
+
+
+async def _json(data: Any) -> web.Response:
+    return web.json_response(data)
+
+
+# --------------------------------------------------------------------------------------------- processes
+
+
+class Processes:
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, args: list[str], *, env: dict[str, str] | None = None, log: Path | None = None, cpu: int | None):
+        if cpu is not None and shutil.which("taskset"):
+            args = ["taskset", "-c", str(cpu), *args]
+        out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the process
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=out, stdin=subprocess.DEVNULL)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in reversed(self.procs):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def wait_http(url: str, timeout: float = 30.0, status: int = 200) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(aiohttp.ClientError, OSError):
+                async with http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as resp:
+                    if resp.status == status:
+                        return
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer {status} within {timeout}s")
+
+
+# --------------------------------------------------------------------------------------------- load
+
+
+async def run_wrk(url: str, token: str | None, connections: int, duration: float, threads: int, cpu: int | None):
+    auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(LUA.format(auth=auth))
+        script = f.name
+    args = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "--timeout",
+        "5s",
+        "-s",
+        script,
+        url,
+    ]
+    if cpu is not None and shutil.which("taskset"):
+        args = ["taskset", "-c", str(cpu), *args]
+    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    os.unlink(script)
+    lines = [line for line in out.decode().splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed: {err.decode()}{out.decode()}")
+    raw = json.loads(lines[-1])
+    errors = raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
+    return {
+        "rps": raw["requests"] / (raw["duration_us"] / 1e6),
+        "p50_ms": raw["p50_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "requests": raw["requests"],
+        "non_2xx": raw["status"],
+        "errors": errors,
+    }
+
+
+def _python_load(url: str, token: str | None, connections: int, duration: float, out_file: str) -> None:
+    """The fallback load generator (run in its own process): `connections` keep-alive workers, closed loop."""
+    import uvloop
+
+    async def main() -> dict[str, float]:
+        latencies: list[float] = []
+        bad = 0
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        deadline = time.perf_counter() + duration
+        connector = aiohttp.TCPConnector(limit=connections)
+        async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
+
+            async def worker() -> None:
+                nonlocal bad
+                while time.perf_counter() < deadline:
+                    started = time.perf_counter()
+                    async with http.get(url) as resp:
+                        await resp.read()
+                        if resp.status >= 300:
+                            bad += 1
+                    latencies.append(time.perf_counter() - started)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(connections)))
+            elapsed = time.perf_counter() - started
+        latencies.sort()
+        return {
+            "rps": len(latencies) / elapsed,
+            "p50_ms": latencies[len(latencies) // 2] * 1000,
+            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+            "requests": len(latencies),
+            "non_2xx": bad,
+            "errors": 0,
+        }
+
+    Path(out_file).write_text(json.dumps(uvloop.run(main())))
+
+
+async def run_python_load(url: str, token: str | None, connections: int, duration: float, cpu: int | None):
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        out = f.name
+    args = [sys.executable, __file__, "--load", url, "--token", token or "", "--connections", str(connections)]
+    args += ["--duration", str(duration), "--out", out]
+    if cpu is not None and shutil.which("taskset"):
+        args = ["taskset", "-c", str(cpu), *args]
+    proc = await asyncio.create_subprocess_exec(*args)
+    await proc.wait()
+    result = json.loads(await asyncio.to_thread(Path(out).read_text))
+    os.unlink(out)
+    return result
+
+
+# --------------------------------------------------------------------------------------------- throughput
+
+
+async def throughput(args: argparse.Namespace) -> int:
+    from govdata_shared.broker import LocalBroker
+
+    use_wrk = shutil.which("wrk") is not None and not args.python_load
+    tmp = Path(tempfile.mkdtemp(prefix="govdata-bench-gw-"))
+    procs = Processes()
+    broker = None
+    snapshots = None
+    # CPU placement on a 2-core box: the server under test alone on one core, the load generator and the
+    # upstream on the other (--no-pin lets the scheduler decide).
+    server_cpu, other_cpu = (None, None) if args.no_pin or (os.cpu_count() or 1) < 2 else (1, 0)
+    try:
+        broker = LocalBroker(log_file=tmp / "broker.log").start()
+        up_port, px_port, gw_port = free_port(), free_port(), free_port()
+        upstream = f"http://127.0.0.1:{up_port}"
+        up_proc = procs.start([sys.executable, __file__, "--serve-upstream", str(up_port)], cpu=other_cpu)
+        px_proc = procs.start(
+            [sys.executable, __file__, "--serve-proxy", str(px_port), "--upstream", upstream],
+            cpu=server_cpu,
+        )
+        snapshots, snap_url = await snapshot_server(upstream)
+        clients = {
+            "departments": [{"code": HOLDER, "name": "伊川县民政局"}, {"code": PROVIDER, "name": "伊川县公安局"}],
+            "clients": [
+                {"client_id": "mz-system", "client_secret": "bench", "dept": HOLDER, "roles": ["dept_operator"]}
+            ],
+        }
+        (tmp / "clients.yaml").write_text(yaml.safe_dump(clients, allow_unicode=True), encoding="utf-8")
+        (tmp / "credentials.yaml").write_text(yaml.safe_dump({"ga-population": {"X-Api-Key": "bench-key"}}))
+        env = {
+            **os.environ,
+            "GATEWAY_PORT": str(gw_port),
+            "GOVDATA_DATA_DIR": str(tmp / "data"),
+            "GOVDATA_CLIENTS_FILE": str(tmp / "clients.yaml"),
+            "GOVDATA_UPSTREAM_CREDENTIALS_FILE": str(tmp / "credentials.yaml"),
+            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+            "CATALOG_URL": snap_url,
+            "SHARING_URL": snap_url,
+            "AUDIT_URL": upstream,  # the gateway's own /api routing, pointed at the upstream, as a second baseline
+        }
+        gw_proc = procs.start(
+            [sys.executable, "-m", "govdata_gateway"], env=env, log=tmp / "gateway.log", cpu=server_cpu
+        )
+        gateway = f"http://127.0.0.1:{gw_port}"
+        await wait_http(f"{upstream}/records/1")
+        await wait_http(f"{gateway}/readyz")
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                f"{gateway}/auth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "scope": f"grant:{GRANT_ID}",
+                    "client_id": "mz-system",
+                    "client_secret": "bench",
+                },
+            ) as resp:
+                token = (await resp.json())["access_token"]
+            data_url = f"{gateway}/data/{RESOURCE_ID}/records/123"
+            async with http.get(data_url, headers={"Authorization": f"Bearer {token}"}) as resp:
+                sample = await resp.json()
+                assert resp.status == 200 and sorted(sample) == sorted(GRANTED_ITEMS), sample
+        await wait_http(f"http://127.0.0.1:{px_port}/records/1")
+        api_url = f"{gateway}/api/audit/records/123"
+
+        targets = [
+            ("upstream (direct)", f"{upstream}/records/123", None, up_proc),
+            ("bare proxy (aiohttp, no auth/filter)", f"http://127.0.0.1:{px_port}/records/123", None, px_proc),
+            ("gateway /api pass-through (same process and middleware, no auth/filter)", api_url, None, gw_proc),
+            ("gateway /data (grant token, full checks + filter)", data_url, token, gw_proc),
+        ]
+        results = {}
+        for name, url, tok, proc in targets:
+            for warm in (True, False):
+                duration = args.warmup if warm else args.duration
+                cpu_before = cpu_seconds(proc.pid)
+                if use_wrk:
+                    result = await run_wrk(url, tok, args.connections, duration, args.threads, other_cpu)
+                else:
+                    result = await run_python_load(url, tok, args.connections, duration, other_cpu)
+                result["cpu_us"] = (cpu_seconds(proc.pid) - cpu_before) / max(1, result["requests"]) * 1e6
+            results[name] = result
+
+        tool = f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s" if use_wrk else "python load generator"
+        pin = "unpinned" if server_cpu is None else f"server on CPU {server_cpu}, load+upstream on CPU {other_cpu}"
+        print(f"\n### Gateway data plane — {tool}, {pin}, {os.cpu_count()} CPUs\n")
+        print("| target | req/s | p50 ms | p99 ms | server CPU µs/req | requests | non-2xx | socket errors |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for name, r in results.items():
+            print(
+                f"| {name} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['cpu_us']:.0f} | "
+                f"{r['requests']:,} | {r['non_2xx']} | {r['errors']} |"
+            )
+        gw = results[targets[3][0]]
+        proxy = results[targets[1][0]]
+        own = results[targets[2][0]]
+        ratio = gw["rps"] / proxy["rps"]
+        print()
+        print(
+            f"- gateway /data / bare proxy: **{ratio:.0%}** (target ≥ 70%); by CPU per call: "
+            f"{proxy['cpu_us'] / gw['cpu_us']:.0%}"
+        )
+        print(
+            f"- gateway /data / the gateway's own /api pass-through: {gw['rps'] / own['rps']:.0%}; by CPU per call: "
+            f"{own['cpu_us'] / gw['cpu_us']:.0%} (what authorization and filtering cost on top of the gateway's "
+            "shared middleware: request id, access log, metrics)"
+        )
+        print(f"- gateway authorized calls/s: **{gw['rps']:,.0f}** (target ≥ 2,000)")
+        print(f"- gateway p99: **{gw['p99_ms']:.1f} ms** (target < 25 ms)")
+        ok = ratio >= 0.7 and gw["rps"] >= 2000 and gw["p99_ms"] < 25 and gw["non_2xx"] == 0
+        print(f"- targets {'met' if ok else 'NOT met'}")
+        return 0 if ok else 1
+    finally:
+        procs.stop()
+        if snapshots is not None:
+            await snapshots.cleanup()
+        if broker is not None:
+            broker.stop()
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"(kept {tmp})")
+
+
+# --------------------------------------------------------------------------------------------- suspension
+
+
+async def suspension_latency(args: argparse.Namespace) -> int:
+    """Suspend → first refused data call, over `args.suspensions` rounds, through the public API."""
+    base = args.platform.rstrip("/")
+    holder_id, holder_secret = args.holder_client.split(":", 1)
+    provider_id, provider_secret = args.provider_client.split(":", 1)
+    data_url = f"{base}/data/{args.resource_id}{args.data_path}"
+    tokens: dict[str, tuple[str, float]] = {}
+
+    async def token(http: aiohttp.ClientSession, client_id: str, secret: str, scope: str) -> str:
+        held = tokens.get(scope + client_id)
+        if held and held[1] > time.monotonic() + 15:
+            return held[0]
+        async with http.post(
+            f"{base}/auth/token",
+            data={"grant_type": "client_credentials", "scope": scope, "client_id": client_id, "client_secret": secret},
+        ) as resp:
+            body = await resp.json(content_type=None)
+            if resp.status != 200:
+                raise RuntimeError(f"token for {client_id} scope {scope}: {resp.status} {body}")
+        tokens[scope + client_id] = (body["access_token"], time.monotonic() + body["expires_in"])
+        return body["access_token"]
+
+    async def data_status(http: aiohttp.ClientSession, grant_token: str) -> int:
+        async with http.get(data_url, headers={"Authorization": f"Bearer {grant_token}"}) as resp:
+            await resp.read()
+            return resp.status
+
+    async def grant_action(http: aiohttp.ClientSession, action: str) -> float:
+        api = await token(http, provider_id, provider_secret, "api")
+        started = time.perf_counter()
+        async with http.post(
+            f"{base}/api/sharing/grants/{args.grant_id}/{action}",
+            json={"reason": "基准测试：暂停生效时延"} if action == "suspend" else {},
+            headers={"Authorization": f"Bearer {api}"},
+        ) as resp:
+            body = await resp.text()
+            if resp.status >= 300:
+                raise RuntimeError(f"{action}: {resp.status} {body}")
+        return started
+
+    async def until_status(http: aiohttp.ClientSession, grant_token: str, wanted: int, timeout: float = 10) -> float:
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if await data_status(http, grant_token) == wanted:
+                return time.perf_counter()
+        raise TimeoutError(f"data call did not answer {wanted} within {timeout}s")
+
+    delays: list[float] = []
+    acks: list[float] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+        grant_token = await token(http, holder_id, holder_secret, f"grant:{args.grant_id}")
+        for _ in range(args.suspensions):
+            # A fresh grant token when the current one is about to expire (tokens are cached in `tokens`).
+            grant_token = await token(http, holder_id, holder_secret, f"grant:{args.grant_id}")
+            await until_status(http, grant_token, 200)
+            started = await grant_action(http, "suspend")
+            acks.append(time.perf_counter() - started)
+            refused = await until_status(http, grant_token, 403)
+            delays.append(refused - started)
+            await grant_action(http, "resume")
+            await until_status(http, grant_token, 200)  # the grant token outlives a suspension
+
+    def pct(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
+
+    print(f"\n### Suspension → gateway refuses ({len(delays)} suspensions, {base})\n")
+    print("| measure | p50 ms | p99 ms | max ms |")
+    print("|---|---:|---:|---:|")
+    print(
+        f"| suspend request → first refused data call | {pct(delays, 0.5):.0f} | {pct(delays, 0.99):.0f} | "
+        f"{max(delays) * 1000:.0f} |"
+    )
+    print(
+        f"| suspend request answered (sharing-svc) | {pct(acks, 0.5):.0f} | {pct(acks, 0.99):.0f} | "
+        f"{max(acks) * 1000:.0f} |"
+    )
+    print(
+        f"\n- mean {statistics.mean(delays) * 1000:.0f} ms; target p99 < 200 ms: "
+        f"{'met' if pct(delays, 0.99) < 200 else 'NOT met'}"
+    )
+    return 0 if pct(delays, 0.99) < 200 else 1
+
+
+# --------------------------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up before each run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--python-load", action="store_true", help="use the Python load generator even with wrk")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (gateway log)")
+    parser.add_argument("--platform", help="base URL of a running platform: measure suspension latency instead")
+    parser.add_argument("--grant-id")
+    parser.add_argument("--resource-id")
+    parser.add_argument("--data-path", default="/", help="path under /data/<resource_id> the grant may call")
+    parser.add_argument("--holder-client", help="client_id:secret of a client of the holder department")
+    parser.add_argument("--provider-client", help="client_id:secret of a client of the provider department")
+    parser.add_argument("--suspensions", type=int, default=100)
+    # internal: the processes this script starts
+    parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-proxy", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--upstream", help=argparse.SUPPRESS)
+    parser.add_argument("--load", help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.serve_upstream:
+        serve_upstream(args.serve_upstream)
+        return 0
+    if args.serve_proxy:
+        serve_proxy(args.serve_proxy, args.upstream)
+        return 0
+    if args.load:
+        _python_load(args.load, args.token or None, args.connections, args.duration, args.out)
+        return 0
+    if args.platform:
+        missing = [n for n in ("grant_id", "resource_id", "holder_client", "provider_client") if not getattr(args, n)]
+        if missing:
+            parser.error(f"--platform needs {', '.join('--' + m.replace('_', '-') for m in missing)}")
+        return asyncio.run(suspension_latency(args))
+    return asyncio.run(throughput(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""The gateway's grant and resource projections: bootstrap (end offsets → snapshots → events from those offsets),
+retry while the services are not up, apply by aggregate version, every replica sees every event."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from govdata_gateway.projection import Projection
+from govdata_shared.contracts import validated_data
+from govdata_shared.contracts.catalog import (
+    RESOURCE_PUBLISHED,
+    RESOURCE_REFRESHED,
+    RESOURCE_RETIRED,
+    RESOURCE_SUBMITTED,
+    RESOURCE_SUPERSEDED,
+)
+from govdata_shared.contracts.sharing import GRANT_CREATED, GRANT_RESUMED, GRANT_SUSPENDED
+from govdata_shared.events import new_event
+
+# --------------------------------------------------------------------------------------------- bootstrap
+
+
+async def test_not_ready_until_bootstrapped_and_retries_while_services_are_down(platform) -> None:
+    rid, gid, _ = await platform.setup()
+    platform.snapshots.fail_next = 3  # catalog-svc and sharing-svc still starting
+    gw = await platform.start_gateway(wait_ready=False)
+    async with platform.http.get(f"{gw.url}/readyz") as resp:
+        assert resp.status == 503
+        assert (await resp.json(content_type=None))["code"] == "not_ready"
+    token_resp = await gw.token("mz-system", f"grant:{gid}")
+    if token_resp.status != 200:  # unless the retry already won the race
+        await platform.expect_problem(token_resp, 503, "projection_not_ready")
+    await platform.until(lambda: platform.ready(gw), timeout=15)
+    assert len(platform.snapshots.calls) >= 4
+    token = await gw.grant_token(gid)
+    assert await gw.status(token, rid, "/population/persons/p1") == 200
+
+
+async def test_data_calls_wait_for_the_projection(platform) -> None:
+    rid, gid, _ = await platform.setup()
+    gw = await platform.start_gateway()
+    token = await gw.grant_token(gid)
+    gw.plane.feed.ready.clear()  # as before the first bootstrap
+    async with gw.call(token, rid, "/population/persons/p1") as resp:
+        await platform.expect_problem(resp, 503, "projection_not_ready")
+        assert resp.headers["Retry-After"] == "1"
+    gw.plane.feed.ready.set()
+    assert await gw.status(token, rid, "/population/persons/p1") == 200
+
+
+async def test_event_during_the_snapshot_is_applied_after_it(platform) -> None:
+    """The grant is suspended after the gateway read the end offsets but before sharing-svc's snapshot saw it:
+    the snapshot still says active (v1), the event (v2) is read from the recorded offsets."""
+    _rid, gid, data = await platform.setup()
+    sent = []
+
+    async def suspend_meanwhile() -> None:
+        if not sent:
+            sent.append(await platform.events.grant(GRANT_SUSPENDED, {**data, "status": "suspended"}, 2))
+
+    platform.snapshots.before_grants = suspend_meanwhile
+    gw = await platform.start_gateway()
+    await gw.caught_up(sent[0])
+    assert gw.plane.projection.grants[gid].status == "suspended"
+    await platform.expect_problem(await gw.token("mz-system", f"grant:{gid}"), 403, "grant_not_active")
+
+
+async def test_older_event_read_after_a_newer_snapshot_changes_nothing(platform) -> None:
+    """The other way round: the snapshot already holds v2 (suspended); the v1 event read after it is stale."""
+    _rid, gid, data = await platform.setup()
+    platform.snapshots.grants[-1].update(status="suspended", version=2)
+    sent = []
+
+    async def late_event() -> None:
+        if not sent:
+            sent.append(await platform.events.grant(GRANT_CREATED, data, 1))
+
+    platform.snapshots.before_grants = late_event
+    gw = await platform.start_gateway()
+    await gw.caught_up(sent[0])
+    grant = gw.plane.projection.grants[gid]
+    assert (grant.status, grant.version) == ("suspended", 2)
+
+
+async def test_events_after_bootstrap_apply_and_unknown_grants_appear(platform) -> None:
+    rid, _gid, _data = await platform.setup()
+    gw = await platform.start_gateway()
+    _, new_gid = platform.new_ids()
+    created = platform.grant_data(new_gid, rid)
+    meta = await platform.events.grant(GRANT_CREATED, created, 1)
+    await gw.caught_up(meta)
+    token = await gw.grant_token(new_gid)
+    assert await gw.status(token, rid, "/population/persons/p1") == 200
+    # A resource published after the gateway started.
+    new_rid, _ = platform.new_ids()
+    meta = await platform.events.resource(
+        RESOURCE_PUBLISHED, platform.resource_event_data(new_rid, platform.interface()), 1
+    )
+    await gw.caught_up(meta)
+    assert new_rid in gw.plane.projection.resources
+
+
+async def test_stale_and_duplicate_events_do_not_change_the_projection(platform) -> None:
+    rid, gid, data = await platform.setup()
+    gw = await platform.start_gateway()
+    token = await gw.grant_token(gid)
+    suspended = {**data, "status": "suspended", "reason": "风险排查"}
+    await platform.events.grant(GRANT_SUSPENDED, suspended, 3)
+    # Lower version saying active, the same version again saying active, and an exact duplicate.
+    await platform.events.grant(GRANT_RESUMED, {**data, "status": "active"}, 2)
+    await platform.events.grant(GRANT_RESUMED, {**data, "status": "active"}, 3)
+    meta = await platform.events.grant(GRANT_SUSPENDED, suspended, 3)
+    await gw.caught_up(meta)
+    grant = gw.plane.projection.grants[gid]
+    assert (grant.status, grant.version) == ("suspended", 3)
+    assert await gw.status(token, rid, "/population/persons/p1") == 403
+
+
+async def test_retired_resource_in_the_snapshot_stays_retired(platform) -> None:
+    rid, gid, _ = await platform.setup()
+    platform.snapshots.resources[-1].update(status="retired", version=9)
+    gw = await platform.start_gateway()
+    assert rid not in gw.plane.projection.resources
+    assert gw.plane.projection.resource_version(rid) == 9
+    # An old `published` arriving late does not bring it back.
+    meta = await platform.events.resource(
+        RESOURCE_PUBLISHED, platform.resource_event_data(rid, platform.interface()), 8
+    )
+    await gw.caught_up(meta)
+    assert rid not in gw.plane.projection.resources
+    token = await gw.grant_token(gid)
+    assert await gw.status(token, rid, "/population/persons/p1") == 403
+
+
+async def test_every_replica_sees_every_event(platform) -> None:
+    rid, gid, data = await platform.setup()
+    first = await platform.start_gateway()
+    second = await platform.start_gateway()
+    tokens = [await first.grant_token(gid), await second.grant_token(gid)]
+    meta = await platform.events.grant(GRANT_SUSPENDED, {**data, "status": "suspended"}, 2)
+    for gw, token in zip((first, second), tokens, strict=True):
+        await gw.caught_up(meta)
+        assert await gw.status(token, rid, "/population/persons/p1") == 403
+
+
+# --------------------------------------------------------------------------------------------- apply by version
+
+
+def _resource_events(rid: str, provider_url: str, platform) -> dict[str, object]:
+    def event(event_type: str, version: int, revision: int, status: str = "published", prefixes=("/v1",)):
+        data = platform.resource_event_data(
+            rid, platform.interface(path_prefixes=list(prefixes)), status=status, revision=revision
+        )
+        return new_event(
+            event_type, rid, validated_data(event_type, data), version=version, actor="t", dept="YC-GA", source="c"
+        )
+
+    refreshed = new_event(
+        RESOURCE_REFRESHED,
+        rid,
+        validated_data(
+            RESOURCE_REFRESHED,
+            {"resource_id": rid, "provider_dept": "YC-GA", "refreshed_at": "2026-01-01T00:00:00Z", "late": False},
+        ),
+        version=4,
+        actor="t",
+        dept="YC-GA",
+        source="c",
+    )
+    return {
+        "published1": event(RESOURCE_PUBLISHED, 2, 1, prefixes=("/v1",)),
+        "submitted2": event(RESOURCE_SUBMITTED, 3, 2, prefixes=("/v2",)),
+        "refreshed": refreshed,
+        "superseded1": event(RESOURCE_SUPERSEDED, 5, 1, prefixes=("/v1",)),
+        "published2": event(RESOURCE_PUBLISHED, 6, 2, prefixes=("/v2",)),
+    }
+
+
+def test_resource_projection_ends_the_same_in_any_order(platform) -> None:
+    """Every order of a revision's publication, with duplicates, ends at the newest published revision."""
+    rid = "res-order"
+    events = _resource_events(rid, "http://x", platform)
+    for order in itertools.permutations(events.values()):
+        projection = Projection()
+        for event in (*order, *order):  # and everything delivered twice
+            projection.apply(event)
+        entry = projection.resources[rid]
+        assert (entry.version, entry.revision, entry.interface.path_prefixes) == (6, 2, ("/v2",)), order
+
+
+def test_superseded_and_other_catalog_events_never_change_the_entry(platform) -> None:
+    rid = "res-super"
+    events = _resource_events(rid, "http://x", platform)
+    projection = Projection()
+    assert projection.apply(events["published1"]) == "applied"
+    for name in ("submitted2", "refreshed", "superseded1"):
+        assert projection.apply(events[name]) == "ignored", name
+    assert projection.resources[rid].interface.path_prefixes == ("/v1",)
+    assert projection.apply(events["published2"]) == "applied"
+    assert projection.apply(events["published1"]) == "stale"
+    retired_data = platform.resource_event_data(rid, platform.interface(), status="retired", revision=2)
+    retired = new_event(
+        RESOURCE_RETIRED,
+        rid,
+        validated_data(RESOURCE_RETIRED, retired_data),
+        version=7,
+        actor="t",
+        dept="x",
+        source="c",
+    )
+    assert projection.apply(retired) == "applied" and rid not in projection.resources
+    assert projection.apply(events["published2"]) == "stale" and rid not in projection.resources
+
+
+def test_grant_projection_ends_the_same_in_any_order(platform) -> None:
+    data = platform.grant_data("grt-order", "res-x")
+    versions = [
+        (GRANT_CREATED, {**data, "status": "active"}, 1),
+        (GRANT_SUSPENDED, {**data, "status": "suspended"}, 2),
+        (GRANT_RESUMED, {**data, "status": "active"}, 3),
+        (GRANT_SUSPENDED, {**data, "status": "suspended", "valid_to": str(platform.today() + timedelta(9))}, 4),
+    ]
+    events = [
+        new_event(t, "grt-order", validated_data(t, d), version=v, actor="t", dept="x", source="s")
+        for t, d, v in versions
+    ]
+    for order in itertools.permutations(events):
+        projection = Projection()
+        for event in (*order, *reversed(order)):
+            projection.apply(event)
+        grant = projection.grants["grt-order"]
+        assert (grant.version, grant.status, grant.valid_to) == (4, "suspended", platform.today() + timedelta(9))

@@ -1,0 +1,42 @@
+"""Tables of audit-svc: the hash-chained audit log (审计日志) and the head of its chain.
+
+`audit_log.record` holds the canonical JSON of each record exactly as it was hashed; the other columns are an
+index over it for queries and reports. Rows are only ever inserted: the migration installs triggers that refuse
+UPDATE, DELETE and TRUNCATE, and the service's database user holds only INSERT and SELECT (README).
+`audit_chain_head` is a single row (id 1) with the last seq and hash; appenders lock it, so even two replicas
+append one after the other and the chain cannot fork.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from govdata_shared.db import UTCDateTime
+
+metadata = sa.MetaData()
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=False),
+    sa.Column("event_id", sa.Text(), nullable=False, unique=True),
+    sa.Column("type", sa.Text(), nullable=False),
+    sa.Column("source", sa.Text(), nullable=False),
+    sa.Column("subject", sa.Text(), nullable=False),
+    sa.Column("time", UTCDateTime(), nullable=False, comment="event time (UTC)"),
+    sa.Column("dept", sa.Text(), nullable=True, comment="department of the event envelope"),
+    sa.Column("actor", sa.Text(), nullable=True),
+    sa.Column("resource_id", sa.Text(), nullable=True, comment="data.resource_id when the event has one"),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("record", sa.Text(), nullable=False, comment="canonical JSON of the record, as hashed"),
+    sa.Column("hash", sa.LargeBinary(), nullable=False, comment="SHA-256(previous hash ‖ record), 32 bytes"),
+)
+
+audit_chain_head = sa.Table(
+    "audit_chain_head",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+    sa.Column("hash", sa.LargeBinary(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=True),
+)
+HEAD_ID = 1
