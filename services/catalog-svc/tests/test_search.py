@@ -7,6 +7,7 @@ resources a person expects to find, and recall@10 over them must stay at or abov
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from catalog_svc import search
 from catalog_svc.search import SearchDocument
 from govdata_shared.db import Database
@@ -64,7 +66,7 @@ def document(resource_id: str, name: str, summary: str = "", items: tuple[str, .
         "updated_at": BASE_TIME,
     }
     values.update(facets)
-    code = values.pop("code", f"999001/{abs(hash(resource_id)) % 1_000_000:06d}")
+    code = values.pop("code", f"999001/{zlib.crc32(resource_id.encode()) % 1_000_000:06d}")
     return SearchDocument(
         resource_id=resource_id,
         code=code,
@@ -235,6 +237,13 @@ async def test_ascii_words_match_whole_tokens_and_ignore_case(backend: Index) ->
     assert await backend.ids("地理 gis") == ["gis"]
 
 
+async def test_a_single_character_finds_it_anywhere_in_a_word(backend: Index) -> None:
+    await backend.put(
+        document("a", "驾驶证信息"), document("b", "证照目录", summary="电子证照"), document("c", "企业信息")
+    )
+    assert await backend.ids("证") == ["b", "a"]
+
+
 async def test_exact_code_returns_that_resource_first(backend: Index) -> None:
     await backend.put(
         document("a", "人口基础信息", code="101001/000001"),
@@ -366,6 +375,9 @@ async def test_query_syntax_in_user_input_is_inert(backend: Index) -> None:
             assert set(found.ids) <= bound, f"{attack!r} widened to {found.ids}"
         else:
             assert set(found.ids) <= {"people", "marriage", "cars"}
+    for value in ("' OR '1'='1", 'x" OR 1=1 --', "%"):
+        assert await backend.ids(None, provider_dept=value) == []
+        assert await backend.ids("人口", category=value) == []
     assert len(await backend.ids(None)) == 3  # the table is still there
 
 
@@ -394,3 +406,46 @@ async def test_removing_a_resource_drops_it_and_is_idempotent(backend: Index) ->
 def test_tokens_are_bigrams_and_unigrams_of_cjk_runs_and_whole_ascii_words() -> None:
     assert search.search_tokens("人口库 GIS-2") == ["人口", "口库", "人", "口", "库", "gis", "2"]
     assert search.search_tokens("，。") == []
+
+
+@pytest.mark.postgres
+async def test_postgres_index_computes_the_same_tokens_as_search_tokens(postgres_database) -> None:
+    url = await postgres_database("catalog_tokens")
+    await upgrade_async("catalog_svc", url)
+    db = Database(url)
+    texts = ["户籍人口基本信息", "GIS 地理 数据2024年", "所属乡镇(街道)", "ＡＢＣ１２３ 身份证", "a", "〇", "", "，。"]
+    try:
+        async with db.session() as session:
+            for text in [*texts, *(r["summary"] for r in fixture_catalog()["resources"][::40])]:
+                body = search._norm_field(text)
+                result = await session.execute(sa.text("SELECT catalog_search_tsvector(:body)::text"), {"body": body})
+                lexemes = {t.strip("'") for t in result.scalar_one().split()}
+                assert lexemes == set(search.search_tokens(text)), text
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_postgres_name_match_shortcut_gives_the_same_pages_as_full_ranking(postgres_database) -> None:
+    url = await postgres_database("catalog_shortcut")
+    await upgrade_async("catalog_svc", url)
+    db = Database(url)
+    index = Index(db)
+    data = fixture_catalog()
+    await index.put(*fixture_documents(data))
+    filters = dict.fromkeys(["provider_dept", "category", "sharing_type", "security_level", "format"])
+    shortcuts = 0
+    try:
+        async with db.session() as session:
+            for entry in data["queries"]:
+                parsed = search.parse_query(entry["q"])
+                for page in (1, 2, 3):
+                    criteria = {**filters, "status": "published"}
+                    quick = await search._name_matches_page(session, parsed, criteria, page, 3)
+                    full = await search._match(session, True, parsed, criteria, page, 3, any_word=False)
+                    if quick is not None:
+                        shortcuts += 1
+                        assert (quick.ids, quick.total) == (full.ids, full.total), (entry["q"], page)
+    finally:
+        await db.dispose()
+    assert shortcuts > 20
