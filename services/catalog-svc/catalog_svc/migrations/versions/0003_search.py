@@ -61,7 +61,8 @@ def upgrade() -> None:
         op.execute(f"CREATE INDEX ix_resource_search_tokens ON resource_search USING gin ({TOKENS_EXPRESSION})")
         # Name tokens alone: the first pages of a common word are its name matches (search._name_matches_page).
         op.execute(
-            "CREATE INDEX ix_resource_search_name_tokens ON resource_search USING gin (catalog_search_tsvector(name_norm))"
+            "CREATE INDEX ix_resource_search_name_tokens ON resource_search"
+            " USING gin (catalog_search_tsvector(name_norm))"
         )
     else:
         op.create_table(
