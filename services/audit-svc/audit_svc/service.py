@@ -206,7 +206,7 @@ async def verify_chain(session: AsyncSession, from_seq: int | None = None, to_se
     """
     head_seq, head_hash = await chain_head(session)
     end = max(head_seq, (await session.execute(sa.select(sa.func.max(audit_log.c.seq)))).scalar() or 0)
-    first = max(from_seq or 1, 1)
+    first = min(max(from_seq or 1, 1), end + 1)  # a range past the end is empty, and chains from the end
     last = end if to_seq is None else min(to_seq, end)
     prev = await hash_before(session, first)
     check = ChainCheck(prev or GENESIS_HASH, first)
@@ -261,7 +261,7 @@ class ExportRange:
 async def export_range(session: AsyncSession, from_seq: int | None, to_seq: int | None) -> ExportRange:
     """The seqs an export covers and the hash it chains from; 409 when that record is missing."""
     head_seq, _ = await chain_head(session)
-    first = max(from_seq or 1, 1)
+    first = min(max(from_seq or 1, 1), head_seq + 1)
     last = head_seq if to_seq is None else min(to_seq, head_seq)
     prev = await hash_before(session, first)
     if prev is None:

@@ -72,6 +72,8 @@ async def test_an_intact_chain_verifies_whole_and_by_range(audit):
     async with audit.db.session() as session:
         stored = (await session.execute(sa.text("SELECT hash FROM audit_log WHERE seq = 7"))).scalar()
     assert part["last_hash"] == bytes(stored).hex()
+    beyond = (await audit.get("/verify", from_seq=50)).json()
+    assert (beyond["ok"], beyond["checked"], beyond["last_hash"]) == (True, 0, whole["last_hash"])
 
 
 TAMPERING = {
