@@ -5,12 +5,19 @@ Each service keeps `<package>/migrations/` (env.py + versions/). Its env.py is t
 
     python -m govdata_shared.migrations catalog_svc            # upgrade to head
     python -m govdata_shared.migrations catalog_svc --url ...  # another database
+    python -m govdata_shared.migrations audit_svc --service-role audit_writer   # then grant the run-time role
+
+A service whose tables must resist its own process (audit-svc's append-only log) runs as a role that owns
+nothing: the migration runs as the owner and then grants that role exactly `<package>.migrations.grants`'s
+`SERVICE_GRANTS`. The grants are applied on every run (GRANT is idempotent), so a new table's grant lands with
+the migration that adds it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import importlib.resources
 import sys
 
@@ -35,6 +42,38 @@ def upgrade(package: str, url: str, revision: str = "head") -> None:
 async def upgrade_async(package: str, url: str, revision: str = "head") -> None:
     # env.py runs its own event loop; give it a thread of its own.
     await asyncio.to_thread(upgrade, package, url, revision)
+
+
+def service_grants(package: str, role: str) -> list[str]:
+    """The GRANT statements of `package` for `role` (quoted); empty when the package declares none."""
+    try:
+        module = importlib.import_module(f"{package}.migrations.grants")
+    except ModuleNotFoundError:
+        return []
+    quoted = '"' + role.replace('"', '""') + '"'
+    return [statement.format(role=quoted) for statement in module.SERVICE_GRANTS]
+
+
+def grant_service_role(package: str, url: str, role: str) -> int:
+    """Apply `service_grants` on Postgres; returns how many statements ran. Fails when the package declares
+    none: a service role nobody granted anything would only fail later, at the service's first query."""
+    statements = service_grants(package, role)
+    if not statements:
+        raise SystemExit(f"{package} declares no run-time grants (no {package}.migrations.grants)")
+    if not url.startswith("postgresql"):
+        raise SystemExit("a service role is a Postgres setting; this database is not Postgres")
+
+    async def run() -> None:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as connection:
+                for statement in statements:
+                    await connection.execute(sa.text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    return len(statements)
 
 
 def run_env() -> None:
@@ -112,11 +151,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("package", help="service package, e.g. catalog_svc")
     parser.add_argument("--url", help="database URL (default: DATABASE_URL or the service's SQLite file)")
     parser.add_argument("--revision", default="head")
+    parser.add_argument("--service-role", help="then grant this role the run-time grants (DATABASE_SERVICE_ROLE)")
     args = parser.parse_args(argv)
     settings = Settings(service_name=args.package.removesuffix("_svc"))
     url = args.url or settings.effective_database_url()
+    role = args.service_role or settings.database_service_role
+    if role and not service_grants(args.package, role):
+        raise SystemExit(f"{args.package} declares no run-time grants (no {args.package}.migrations.grants)")
     upgrade(args.package, url, args.revision)
     print(f"{args.package}: migrated to {args.revision}")
+    if role:
+        count = grant_service_role(args.package, url, role)
+        print(f"{args.package}: {count} grants to role {role}")
     return 0
 
 

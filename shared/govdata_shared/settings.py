@@ -25,6 +25,11 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy async URL; default: a SQLite file per service in the data dir."
     )
     migrate_on_start: bool = Field(True, description="Apply the service's migrations at start-up.")
+    database_service_role: str | None = Field(
+        None,
+        description="Migration command only: after migrating, grant this Postgres role what the service needs at"
+        " run time (its package's migrations/grants.py), so the service can run as a role that owns nothing.",
+    )
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers.")
     kafka_enable_idempotence: bool = Field(

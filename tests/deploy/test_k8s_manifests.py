@@ -8,6 +8,7 @@ packages they run, so the manifests cannot drift from the code unnoticed.
 
 from __future__ import annotations
 
+import importlib
 import importlib.resources
 import importlib.util
 import re
@@ -442,7 +443,8 @@ def test_migration_job_migrates_its_own_database(service: str) -> None:
     assert pod_spec(job)["restartPolicy"] in ("Never", "OnFailure")
     assert job.spec.get("ttlSecondsAfterFinished"), f"{job}: finished Jobs must clean up (immutable template)"
     assert job.spec.get("backoffLimit") is not None
-    assert database_url_ref(job) == database_url_ref(deployment(f"{service}-svc")), f"{job}: another database"
+    job_url, service_url = example_database_url(job), example_database_url(deployment(f"{service}-svc"))
+    assert (job_url.hostname, job_url.path) == (service_url.hostname, service_url.path), f"{job}: another database"
     assert configmap_env(deployment(f"{service}-svc")).get("MIGRATE_ON_START") == "false", (
         "migrations run as Jobs; replicas must not race them at start-up"
     )
@@ -565,17 +567,43 @@ def test_every_referenced_secret_is_declared_in_the_example() -> None:
             assert key in declared[name], f"{where}: Secret {name} has no key {key} in secrets.example.yaml"
 
 
+def example_database_url(workload: Doc):
+    name, key = database_url_ref(workload)
+    (body,) = [b for b in load_yaml(SECRETS_EXAMPLE) if b["metadata"]["name"] == name]
+    return urlsplit(body["stringData"][key])
+
+
+def service_role(job: Doc) -> str | None:
+    """DATABASE_SERVICE_ROLE of a migration Job: the role it grants the service's run-time rights."""
+    env = {e["name"]: e.get("value") for e in main_container(job).get("env") or []}
+    return env.get("DATABASE_SERVICE_ROLE") or configmap_env(job).get("DATABASE_SERVICE_ROLE")
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_example_database_url_reaches_the_service_database(service: str) -> None:
-    name, key = database_url_ref(deployment(f"{service}-svc"))
-    (body,) = [b for b in load_yaml(SECRETS_EXAMPLE) if b["metadata"]["name"] == name]
-    url = urlsplit(body["stringData"][key])
+    url = example_database_url(deployment(f"{service}-svc"))
     assert url.scheme == "postgresql+asyncpg", "the services' engine is SQLAlchemy async with asyncpg"
     (cluster,) = objects("Cluster")
     (database,) = [d for d in objects("Database") if d.spec["name"] == url.path.lstrip("/")]
     assert database.spec["cluster"]["name"] == cluster.name
     assert url.hostname == f"{cluster.name}-rw", "write through the primary's Service"
-    assert url.username == database.spec["owner"] == service
+    assert database.spec["owner"] == service
+    assert example_database_url(migration_job(service)).username == service, "migrations run as the owner"
+    role = service_role(migration_job(service))
+    # Either the service is the owner, or it runs as the role its migration Job grants (never both unset).
+    assert url.username == (role or service)
+
+
+def test_audit_runs_as_a_role_that_owns_nothing() -> None:
+    """The append-only log (services/audit-svc/README.md): the owner could switch its triggers off."""
+    url = example_database_url(deployment("audit-svc"))
+    role = service_role(migration_job("audit"))
+    assert role and url.username == role != "audit"
+    assert importlib.import_module("audit_svc.migrations.grants").SERVICE_GRANTS
+    (cluster,) = objects("Cluster")
+    roles = {r["name"]: r for r in cluster.spec["managed"]["roles"]}
+    assert roles[role]["login"] is True and roles[role].get("superuser") is not True
+    assert not any(d.spec["owner"] == role for d in objects("Database"))
 
 
 def test_gateway_key_and_clients_files_are_mounted_secrets() -> None:

@@ -1,0 +1,17 @@
+"""What audit-svc's run-time role may do, granted by `python -m govdata_shared.migrations audit_svc
+--service-role <role>` after migrating as the owner (README "Append-only in production").
+
+The log is append-only twice over: the triggers of migration 0002 refuse UPDATE, DELETE and TRUNCATE for
+everyone, and a role that does not own the table can neither hold those privileges (never granted here) nor
+switch the triggers off (only the owner can). The chain head is updated in place as the chain grows, never
+deleted. The event bookkeeping tables are the consumer's and the (unused) outbox relay's working state.
+"""
+
+SERVICE_GRANTS = [
+    "GRANT USAGE ON SCHEMA public TO {role}",
+    "GRANT SELECT, INSERT ON audit_log TO {role}",
+    "GRANT SELECT, UPDATE ON audit_chain_head TO {role}",
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON outbox, processed_event, failed_event TO {role}",
+    "GRANT USAGE ON SEQUENCE outbox_seq_seq, failed_event_id_seq TO {role}",
+    "GRANT SELECT ON alembic_version TO {role}",
+]
