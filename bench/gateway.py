@@ -384,21 +384,41 @@ async def throughput(args: argparse.Namespace) -> int:
             ("gateway /api pass-through (same process and middleware, no auth/filter)", api_url, None, gw_proc),
             ("gateway /data (grant token, full checks + filter)", data_url, token, gw_proc),
         ]
+        if args.targets:  # a subset while iterating on one target; the ratios below need proxy and data
+            wanted = {"upstream": 0, "proxy": 1, "api": 2, "data": 3}
+            chosen = [wanted[t] for t in args.targets.split(",")]
+            targets = [t if i in chosen else (t[0], None, None, None) for i, t in enumerate(targets)]
+        # The machine is a shared VM: run-to-run noise is ±15%. With --rounds N the targets are measured in
+        # turn N times (interleaved, so a noisy minute hurts all alike) and each figure is the median.
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in targets}
+        for _ in range(args.rounds):
+            for name, url, tok, proc in targets:
+                if url is None:
+                    continue
+                for warm in (True, False):
+                    duration = args.warmup if warm else args.duration
+                    cpu_before = cpu_seconds(proc.pid)
+                    if use_wrk:
+                        result = await run_wrk(url, tok, args.connections, duration, args.threads, other_cpu)
+                    else:
+                        result = await run_python_load(url, tok, args.connections, duration, other_cpu)
+                    result["cpu_us"] = (cpu_seconds(proc.pid) - cpu_before) / max(1, result["requests"]) * 1e6
+                runs[name].append(result)
         results = {}
-        for name, url, tok, proc in targets:
-            for warm in (True, False):
-                duration = args.warmup if warm else args.duration
-                cpu_before = cpu_seconds(proc.pid)
-                if use_wrk:
-                    result = await run_wrk(url, tok, args.connections, duration, args.threads, other_cpu)
-                else:
-                    result = await run_python_load(url, tok, args.connections, duration, other_cpu)
-                result["cpu_us"] = (cpu_seconds(proc.pid) - cpu_before) / max(1, result["requests"]) * 1e6
-            results[name] = result
+        for name, measured in runs.items():
+            if not measured:
+                results[name] = {"rps": float("nan"), "p50_ms": 0.0, "p99_ms": 0.0, "cpu_us": float("nan")}
+                results[name].update(requests=0, non_2xx=0, errors=0)
+                continue
+            results[name] = {key: statistics.median(r[key] for r in measured) for key in ("rps", "p50_ms", "p99_ms")}
+            results[name]["cpu_us"] = statistics.median(r["cpu_us"] for r in measured)
+            for key in ("requests", "non_2xx", "errors"):
+                results[name][key] = sum(r[key] for r in measured)
 
         tool = f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s" if use_wrk else "python load generator"
         pin = "unpinned" if server_cpu is None else f"server on CPU {server_cpu}, load+upstream on CPU {other_cpu}"
-        print(f"\n### Gateway data plane — {tool}, {pin}, {os.cpu_count()} CPUs\n")
+        rounds = f", median of {args.rounds} interleaved rounds" if args.rounds > 1 else ""
+        print(f"\n### Gateway data plane — {tool}, {pin}, {os.cpu_count()} CPUs{rounds}\n")
         print("| target | req/s | p50 ms | p99 ms | server CPU µs/req | requests | non-2xx | socket errors |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for name, r in results.items():
@@ -536,6 +556,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even with wrk")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (gateway log)")
+    parser.add_argument("--rounds", type=int, default=1, help="measure every target this many times; medians")
+    parser.add_argument("--targets", help="comma-separated subset of upstream,proxy,api,data (default: all)")
     parser.add_argument("--platform", help="base URL of a running platform: measure suspension latency instead")
     parser.add_argument("--grant-id")
     parser.add_argument("--resource-id")
