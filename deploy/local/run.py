@@ -104,6 +104,9 @@ def main() -> int:
             _load_demo(gateway)
         _print_welcome(gateway, health, broker, settings)
         signal.signal(signal.SIGTERM, _interrupt)
+        # Started in the background (`make run &`), a shell sets SIGINT to "ignore" and Python keeps that:
+        # `kill -INT` would then do nothing. Ctrl-C and kill -INT stop everything either way.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
         print("a process stopped; shutting down", file=sys.stderr)
