@@ -327,6 +327,10 @@ async def throughput(args: argparse.Namespace) -> int:
     server_cpu, other_cpu = (None, None) if args.no_pin or (os.cpu_count() or 1) < 2 else (1, 0)
     try:
         broker = LocalBroker(log_file=tmp / "broker.log").start()
+        if other_cpu is not None and broker.pid is not None:
+            # The broker is infrastructure like the upstream: keep its fetch polling off the server's core.
+            for task in os.listdir(f"/proc/{broker.pid}/task"):  # every thread of its runtime
+                os.sched_setaffinity(int(task), {other_cpu})
         up_port, px_port, gw_port = free_port(), free_port(), free_port()
         upstream = f"http://127.0.0.1:{up_port}"
         up_proc = procs.start([sys.executable, __file__, "--serve-upstream", str(up_port)], cpu=other_cpu)

@@ -48,10 +48,11 @@ class GatewaySettings(Settings):
         5.0, gt=0, description="Window over which data calls are aggregated into one access.usage event per grant."
     )
     gateway_projection_fetch_max_wait_ms: int = Field(
-        20,
+        50,
         ge=1,
-        description="fetch_max_wait_ms of the grant/resource projection consumer; the local broker always waits it, "
-        "so it bounds how fast a suspension reaches the gateway.",
+        description="fetch_max_wait_ms of the grant/resource projection consumer. The local broker always waits it,"
+        " so it bounds how fast a suspension reaches the gateway; each empty fetch costs CPU (20 ms: about 12% fewer"
+        " data calls/s than 50, bench/gateway.py). Apache Kafka returns early on data: use 500 there.",
     )
     gateway_bootstrap_retry_max_seconds: float = Field(
         10.0, gt=0, description="Longest pause between attempts to bootstrap the projections (exponential backoff)."
