@@ -44,25 +44,21 @@ async def upgrade_async(package: str, url: str, revision: str = "head") -> None:
     await asyncio.to_thread(upgrade, package, url, revision)
 
 
-def service_grants(package: str, role: str) -> list[str]:
-    """The GRANT statements of `package` for `role` (quoted); empty when the package declares none."""
+def service_grants(package: str, url: str, role: str) -> list[str]:
+    """The GRANT statements of `package` for `role` (quoted). Refuses, before anything is migrated, a package
+    that declares none (a role granted nothing would only fail later, at the service's first query) and a
+    database that is not Postgres."""
     try:
         module = importlib.import_module(f"{package}.migrations.grants")
     except ModuleNotFoundError:
-        return []
+        raise SystemExit(f"{package} declares no run-time grants (no {package}.migrations.grants)") from None
+    if not url.startswith("postgresql"):
+        raise SystemExit("a service role is a Postgres setting; this database is not Postgres")
     quoted = '"' + role.replace('"', '""') + '"'
     return [statement.format(role=quoted) for statement in module.SERVICE_GRANTS]
 
 
-def grant_service_role(package: str, url: str, role: str) -> int:
-    """Apply `service_grants` on Postgres; returns how many statements ran. Fails when the package declares
-    none: a service role nobody granted anything would only fail later, at the service's first query."""
-    statements = service_grants(package, role)
-    if not statements:
-        raise SystemExit(f"{package} declares no run-time grants (no {package}.migrations.grants)")
-    if not url.startswith("postgresql"):
-        raise SystemExit("a service role is a Postgres setting; this database is not Postgres")
-
+def apply_grants(url: str, statements: list[str]) -> None:
     async def run() -> None:
         engine = create_async_engine(url)
         try:
@@ -73,7 +69,6 @@ def grant_service_role(package: str, url: str, role: str) -> int:
             await engine.dispose()
 
     asyncio.run(run())
-    return len(statements)
 
 
 def run_env() -> None:
@@ -156,13 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(service_name=args.package.removesuffix("_svc"))
     url = args.url or settings.effective_database_url()
     role = args.service_role or settings.database_service_role
-    if role and not service_grants(args.package, role):
-        raise SystemExit(f"{args.package} declares no run-time grants (no {args.package}.migrations.grants)")
+    grants = service_grants(args.package, url, role) if role else []
     upgrade(args.package, url, args.revision)
     print(f"{args.package}: migrated to {args.revision}")
-    if role:
-        count = grant_service_role(args.package, url, role)
-        print(f"{args.package}: {count} grants to role {role}")
+    if grants:
+        apply_grants(url, grants)
+        print(f"{args.package}: {len(grants)} grants to role {role}")
     return 0
 
 

@@ -34,19 +34,11 @@ async def writer(postgres_database):
         _, _, rest = owner_url.partition("@")
         yield owner_url, f"postgresql+asyncpg://{role}@{rest}", role
     finally:
-        await admin.execute(f'DROP OWNED BY "{role}"')  # its grants in this database
+        # Its grants in this database, its sessions (the app's pool is disposed by now), then the role itself.
+        await admin.execute(f'DROP OWNED BY "{role}"')
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", role)
+        await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
         await admin.close()
-        await asyncpg_drop_role(plain, role)
-
-
-async def asyncpg_drop_role(url: str, role: str) -> None:
-    # DROP ROLE waits for the role's sessions to end; the app's pool is disposed by then.
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'")
-        await conn.execute(f'DROP ROLE IF EXISTS "{role}"')
-    finally:
-        await conn.close()
 
 
 async def test_the_service_runs_as_its_role_and_cannot_change_the_log(writer, settings_for, test_tokens):
