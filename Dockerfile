@@ -31,6 +31,8 @@ COPY services/catalog-svc/pyproject.toml services/catalog-svc/
 COPY services/sharing-svc/pyproject.toml services/sharing-svc/
 COPY services/verification-svc/pyproject.toml services/verification-svc/
 COPY services/audit-svc/pyproject.toml services/audit-svc/
+# The development package (broker, test plugin) is a workspace member; --no-dev leaves it out of the image.
+COPY deploy/local/pyproject.toml deploy/local/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace
 

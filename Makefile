@@ -6,23 +6,26 @@ PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 
-.PHONY: install run test lint format broker migrate clean
+.PHONY: install run test test-fast lint format broker migrate clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-.venv/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml services/*/pyproject.toml
+.venv/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml services/*/pyproject.toml deploy/local/pyproject.toml
 	$(UV) sync --frozen --python $(PYTHON)
 	touch $@
 
 install: .venv/.synced  ## create or update the pinned environment
 
 run: install  ## start broker, services and gateway on SQLite; Ctrl-C stops
-	$(PY) deploy/local/run.py
+	$(PY) -m govdata_local.run
 
 test: install  ## every test: unit, integration (real Postgres + broker), contract, end-to-end
 	$(PY) tests/run_all.py $(PYTEST_ARGS)
+
+test-fast: install  ## unit and contract tests only: no database, no broker, seconds
+	$(PY) -m pytest -q -m "unit or contract" $(PYTEST_ARGS)
 
 lint: install
 	.venv/bin/ruff check .
@@ -32,7 +35,7 @@ format: install
 	.venv/bin/ruff check --fix .
 
 broker: install  ## just the local Kafka-protocol broker on 127.0.0.1:9092
-	$(PY) -m govdata_shared.broker --port 9092
+	$(PY) -m govdata_local.broker --port 9092
 
 migrate: install  ## apply every service's migrations to DATABASE_URL-style settings
 	for s in catalog sharing verification audit; do SERVICE_NAME=$$s $(PY) -m govdata_shared.migrations $${s}_svc || exit 1; done

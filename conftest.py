@@ -1,1 +1,1 @@
-pytest_plugins = ["govdata_shared.testing"]
+pytest_plugins = ["govdata_local.pytest_plugin"]

@@ -6,7 +6,7 @@
     .venv/bin/python bench/audit.py --postgres ... --events 1000000 --ingest-events 1000000   # ingest all 1M
 
 Drops and creates database `govdata_bench_audit` and applies audit-svc's migrations. Ingest: starts a local
-broker (govdata_shared.broker.LocalBroker), produces `--ingest-events` realistic events of every area (catalog,
+broker (govdata_local.broker.LocalBroker), produces `--ingest-events` realistic events of every area (catalog,
 sharing, verification, access; shaped by their contracts, ids and Chinese text included) to the four topics,
 keyed by aggregate id, then starts `--replicas` processes each running the service's real consumer —
 IdempotentConsumer with audit-svc's topics and batch handler, as `create_service_app` wires it — and times
@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 from audit_svc import service
 from audit_svc.events import CONSUMED_TOPICS, append_batch
-from govdata_shared.broker import LOCAL_BROKER_GROUP_TIMING, LocalBroker
+from govdata_local.broker import LOCAL_BROKER_GROUP_TIMING, LocalBroker
 from govdata_shared.consumer import IdempotentConsumer
 from govdata_shared.db import Database
 from govdata_shared.events import Event, new_event

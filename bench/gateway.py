@@ -315,7 +315,7 @@ async def run_python_load(url: str, token: str | None, connections: int, duratio
 
 
 async def throughput(args: argparse.Namespace) -> int:
-    from govdata_shared.broker import LocalBroker
+    from govdata_local.broker import LocalBroker
 
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     tmp = Path(tempfile.mkdtemp(prefix="govdata-bench-gw-"))

@@ -32,11 +32,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None
 
 
+READ_ONLY = "govdata_read_only"
+
+
 def _sqlite_begin(connection) -> None:
     # A deferred transaction that reads and then writes cannot wait for the write lock: SQLite fails it at once
     # with "database is locked" when another writer committed in between. IMMEDIATE takes the write lock at
-    # BEGIN, where busy_timeout does apply, so concurrent requests queue instead of failing.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # BEGIN, where busy_timeout does apply, so concurrent requests queue instead of failing. A transaction that
+    # only reads (Database.reading) begins deferred and takes no lock: WAL readers never wait for the writer.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -76,6 +83,19 @@ class Database:
             if session.info.pop(OUTBOX_DIRTY, False):
                 for callback in self._after_outbox_commit:
                     callback()
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that only reads: on SQLite it takes no write lock, so it never waits for a writer nor
+        makes one wait. Rolled back at the end; writing in it is a mistake SQLite reports."""
+        async with self.engine.connect() as connection:
+            if self.is_sqlite:
+                connection = await connection.execution_options(**{READ_ONLY: True})
+            async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                try:
+                    yield session
+                finally:
+                    await session.rollback()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

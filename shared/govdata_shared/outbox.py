@@ -6,6 +6,11 @@ each such commit and on a periodic sweep (catching what a crash left behind). Wi
 Postgres, `FOR UPDATE SKIP LOCKED` hands each pending row to one relay at a time. A row is marked published
 only after Kafka acknowledged it, so a crash in between re-publishes it: delivery is at-least-once and
 consumers dedupe by event id.
+
+While it waits for Kafka the relay never holds what the service's writers need: on Postgres it holds row locks
+on the outbox rows it sends (writers only insert new rows); on SQLite, where any write transaction locks the
+whole database, it reads the batch without a lock, sends it outside any transaction and marks it in a short
+write of its own — so a stalled broker delays events, never the service's API.
 """
 
 from __future__ import annotations
@@ -116,31 +121,47 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows in commit order; returns how many were published."""
-        async with self._lock, self.db.session() as session:
-            query = (
-                sa.select(outbox_table.c.seq, outbox_table.c.topic, outbox_table.c.key, outbox_table.c.payload)
-                .where(outbox_table.c.published_at.is_(None))
-                .order_by(outbox_table.c.seq)
-                .limit(self.batch_size)
-            )
+        async with self._lock:
             if self.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            rows = (await session.execute(query)).all()
-            if not rows:
-                OUTBOX_PENDING.set(0)
-                return 0
-            # Send the whole batch, then wait for every acknowledgement before marking anything.
-            futures = [await self.producer.send(row.topic, row.payload.encode(), key=row.key.encode()) for row in rows]
-            await asyncio.gather(*futures)
+                async with self.db.session() as session:
+                    rows = await self._pending(session, skip_locked=True)
+                    await self._send(rows)
+                    await self._mark(session, rows)
+            else:
+                async with self.db.reading() as session:
+                    rows = await self._pending(session, skip_locked=False)
+                await self._send(rows)
+                if rows:
+                    async with self.db.session() as session:
+                        await self._mark(session, rows)
+        for row in rows:
+            EVENTS_PUBLISHED.labels(row.topic).inc()
+        OUTBOX_PENDING.set(0 if len(rows) < self.batch_size else self.batch_size)
+        return len(rows)
+
+    async def _pending(self, session: AsyncSession, *, skip_locked: bool) -> list[sa.Row]:
+        query = (
+            sa.select(outbox_table.c.seq, outbox_table.c.topic, outbox_table.c.key, outbox_table.c.payload)
+            .where(outbox_table.c.published_at.is_(None))
+            .order_by(outbox_table.c.seq)
+            .limit(self.batch_size)
+        )
+        if skip_locked:
+            query = query.with_for_update(skip_locked=True)
+        return list((await session.execute(query)).all())
+
+    async def _send(self, rows: list[sa.Row]) -> None:
+        """Send the whole batch, then wait for every acknowledgement (raises if any is refused)."""
+        futures = [await self.producer.send(row.topic, row.payload.encode(), key=row.key.encode()) for row in rows]
+        await asyncio.gather(*futures)
+
+    async def _mark(self, session: AsyncSession, rows: list[sa.Row]) -> None:
+        if rows:
             await session.execute(
                 outbox_table.update()
                 .where(outbox_table.c.seq.in_([row.seq for row in rows]))
                 .values(published_at=datetime.now(UTC))
             )
-            for row in rows:
-                EVENTS_PUBLISHED.labels(row.topic).inc()
-            OUTBOX_PENDING.set(0 if len(rows) < self.batch_size else self.batch_size)
-            return len(rows)
 
     async def delete_published(self) -> None:
         cutoff = datetime.now(UTC) - self.retention

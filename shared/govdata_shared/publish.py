@@ -1,5 +1,5 @@
-"""The one way a service publishes a domain event: checked against its contract, masked, and staged in the
-outbox of the caller's transaction."""
+"""The one way a service publishes a domain event: checked against its contract, masked (the actor too: a
+citizen's account may be named by an identifier), and staged in the outbox of the caller's transaction."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from govdata_shared.auth import Caller
 from govdata_shared.contracts import validated_data
 from govdata_shared.events import new_event
+from govdata_shared.identifiers import mask_identifiers_in_text
 from govdata_shared.outbox import add_event
 
 
@@ -30,7 +31,7 @@ async def publish(
         subject,
         validated_data(event_type, data),
         version=version,
-        actor=caller.sub if caller else "system",
+        actor=mask_identifiers_in_text(caller.sub) if caller else "system",
         dept=dept,
         source=source,
     )

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from govdata_shared.auth import make_verifier
+from govdata_shared.auth import CurrentCaller, make_verifier
 from govdata_shared.consumer import BatchHandler, Handler, IdempotentConsumer
 from govdata_shared.db import Database
 from govdata_shared.errors import install_error_handlers
@@ -49,10 +49,13 @@ class ServiceSpec:
     default_handler: Handler | None = None
     batch_handler: BatchHandler | None = None
     background: Sequence[Callable[[FastAPI], contextlib.AbstractAsyncContextManager]] = ()
+    settings_class: type[Settings] = Settings  # a service with settings of its own names its subclass
 
 
-def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings(service_name=spec.name)
+def create_service_app(spec: ServiceSpec, settings: Settings | None = None, *, broker: bool = True) -> FastAPI:
+    """The service's app. `broker=False` (tests of one service's HTTP API and database) starts no producer, relay,
+    consumer or periodic work: what the service would publish stays in its outbox."""
+    settings = settings or spec.settings_class(service_name=spec.name)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,43 +64,21 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
         if settings.migrate_on_start:
             await upgrade_async(spec.package, url)
         db = Database(url)
-        if settings.kafka_create_topics:
-            await ensure_topics(settings)
-        producer = make_producer(settings)
-        await producer.start()
-        relay = OutboxRelay(db, producer, sweep_interval=settings.outbox_sweep_interval_seconds)
-        relay.start()
-        consumer = None
-        if spec.consume_topics:
-            consumer = IdempotentConsumer(
-                db,
-                settings,
-                name=f"{spec.name}-svc",
-                topics=spec.consume_topics,
-                handlers=spec.handlers,
-                default_handler=spec.default_handler,
-                batch_handler=spec.batch_handler,
-            )
-            await consumer.start()
         app.state.settings = settings
         app.state.db = db
-        app.state.producer = producer
-        app.state.relay = relay
-        app.state.consumer = consumer
+        app.state.producer = None
+        app.state.relay = None
+        app.state.consumer = None
         app.state.token_verifier = make_verifier(settings)
         app.state.clock = utc_now  # tests replace it to move time
         async with contextlib.AsyncExitStack() as stack:
-            for background in spec.background:
-                await stack.enter_async_context(background(app))
+            stack.push_async_callback(db.dispose)
+            if broker:
+                await _start_messaging(app, spec, settings, db, stack)
+                for background in spec.background:
+                    await stack.enter_async_context(background(app))
             log.info("%s-svc started (database %s)", spec.name, "postgres" if db.is_postgres else "sqlite")
-            try:
-                yield
-            finally:
-                if consumer:
-                    await consumer.stop()
-                await relay.stop()
-                await producer.stop()
-                await db.dispose()
+            yield
 
     app = FastAPI(
         title=spec.title,
@@ -110,9 +91,39 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, service=f"{spec.name}-svc")
     app.include_router(health_router())
+    app.include_router(whoami_router(), prefix=f"/api/{spec.name}")
     for router in spec.routers:
         app.include_router(router, prefix=f"/api/{spec.name}")
     return app
+
+
+async def _start_messaging(
+    app: FastAPI, spec: ServiceSpec, settings: Settings, db: Database, stack: contextlib.AsyncExitStack
+) -> None:
+    """Topics, producer, outbox relay and the idempotent consumer; stopped by `stack` in reverse order."""
+    if settings.kafka_create_topics:
+        await ensure_topics(settings)
+    producer = make_producer(settings)
+    await producer.start()
+    stack.push_async_callback(producer.stop)
+    relay = OutboxRelay(db, producer, sweep_interval=settings.outbox_sweep_interval_seconds)
+    relay.start()
+    stack.push_async_callback(relay.stop)
+    app.state.producer = producer
+    app.state.relay = relay
+    if spec.consume_topics:
+        consumer = IdempotentConsumer(
+            db,
+            settings,
+            name=f"{spec.name}-svc",
+            topics=spec.consume_topics,
+            handlers=spec.handlers,
+            default_handler=spec.default_handler,
+            batch_handler=spec.batch_handler,
+        )
+        await consumer.start()
+        stack.push_async_callback(consumer.stop)
+        app.state.consumer = consumer
 
 
 def health_router() -> APIRouter:
@@ -130,7 +141,8 @@ def health_router() -> APIRouter:
             checks["database"] = "ok"
         except Exception:  # noqa: BLE001 - reported in the body, not raised
             checks["database"] = "unavailable"
-        checks["broker"] = "ok" if await broker_reachable(request.app.state.producer) else "unavailable"
+        producer = request.app.state.producer
+        checks["broker"] = "ok" if producer is not None and await broker_reachable(producer) else "unavailable"
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
@@ -141,12 +153,32 @@ def health_router() -> APIRouter:
     return router
 
 
+def whoami_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/whoami")
+    async def whoami(caller: CurrentCaller) -> dict:
+        """The authenticated caller as this service sees it (a check that tokens reach the service)."""
+        return {"sub": caller.sub, "dept": caller.dept, "roles": sorted(caller.roles)}
+
+    return router
+
+
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.db.session() as session:
         yield session
 
 
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.db.reading() as session:
+        yield session
+
+
 SessionDep = Annotated[AsyncSession, Depends(_session)]
+"""A unit of work for a route that changes something: committed when the route returns, rolled back on error."""
+
+ReadSessionDep = Annotated[AsyncSession, Depends(_read_session)]
+"""For a route that only reads: on SQLite it takes no write lock, so readers never queue behind writers."""
 
 
 def utc_now() -> datetime:

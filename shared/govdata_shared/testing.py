@@ -1,102 +1,167 @@
-"""Pytest fixtures for the real components tests use: the Kafka-protocol broker and Postgres.
-
-Registered by the repository's root conftest.py. `make test` starts one broker for the whole run and passes
-it in `KAFKA_BOOTSTRAP_SERVERS`; without it, the fixture starts its own. Postgres is the server on
-`GOVDATA_TEST_POSTGRES` (default postgresql://postgres@127.0.0.1:5432); an unreachable server fails the run,
-it never skips tests.
+"""Helpers the platform's tests share: the people tests speak as, tokens for them, an injectable clock, and a
+running service app to talk to in-process. Plain code, no pytest here: the fixtures that start the broker and
+the databases live in the development package (deploy/local, `govdata_local.pytest_plugin`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import re
+import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
-import asyncpg
 import httpx
-import pytest
+import orjson
+import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 
-from govdata_shared.broker import LOCAL_BROKER_GROUP_TIMING, LocalBroker
+from govdata_shared.auth import StaticKeySet, TokenVerifier
 from govdata_shared.events import Event
-from govdata_shared.settings import Settings
+from govdata_shared.outbox import outbox_table
 
-POSTGRES = os.environ.get("GOVDATA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
-_DB_NAME = re.compile(r"^[a-z0-9_]{1,60}$")
+ISSUER = "urn:yichuan:govdata:gateway"
+API_AUDIENCE = "govdata-api"
 
-
-@pytest.fixture(scope="session")
-def broker_bootstrap() -> Iterator[str]:
-    """Bootstrap servers of a running Kafka-protocol broker for the whole test session."""
-    given = os.environ.get("GOVDATA_TEST_KAFKA")
-    if given:
-        yield given
-        return
-    with LocalBroker() as broker:
-        yield broker.bootstrap_servers
+PERSON = "34052419800101001X"  # a citizen's 身份证号 (valid check digit)
+OTHER_PERSON = "11010519491231002X"
+COMPANY = "91110000600037341L"  # a company's 统一社会信用代码
+PILOT_COMPANY = "91350100M0001TGQXM"  # an early pilot-region code: fails the check character, still legal
 
 
-async def create_database(name: str) -> str:
-    """Drop and create database `name`; returns its SQLAlchemy async URL."""
-    if not _DB_NAME.match(name):
-        raise ValueError(f"unsafe database name {name!r}")
-    try:
-        conn = await asyncpg.connect(f"{POSTGRES}/postgres", timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.fail(f"Postgres at {POSTGRES} is unreachable ({exc}); tests need the real server", pytrace=False)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
-    finally:
-        await conn.close()
-    return POSTGRES.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
+class Person(NamedTuple):
+    sub: str
+    dept: str | None
+    roles: tuple[str, ...]
+    subject_id: str | None = None
 
 
-async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(f"{POSTGRES}/postgres", timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+# Who the tests speak as: departments of the demo (公安 GA, 民政 MZ, 人社 RS, 市场监管 SCJ), the bureau (ZSJ),
+# the city platform, the gateway itself, citizens and companies.
+PEOPLE: dict[str, Person] = {
+    "ga": Person("ga-system", "YC-GA", ("dept_operator",)),
+    "ga-head": Person("ga-head", "YC-GA", ("dept_head",)),
+    "mz": Person("mz-system", "YC-MZ", ("dept_operator",)),
+    "mz-head": Person("mz-head", "YC-MZ", ("dept_head",)),
+    "rs": Person("rs-system", "YC-RS", ("dept_operator",)),
+    "rs-head": Person("rs-head", "YC-RS", ("dept_head",)),
+    "scj": Person("scj-system", "YC-SCJ", ("dept_operator",)),
+    "bureau": Person("bureau", "YC-ZSJ", ("bureau_admin",)),
+    "auditor": Person("auditor", "YC-ZSJ", ("auditor",)),
+    "city": Person("city-platform", "LY-DSJ", ("city_platform",)),
+    "gateway": Person("gateway", None, ("gateway",)),
+    "citizen": Person("citizen-1", None, ("citizen",), PERSON),
+    "other-citizen": Person("citizen-2", None, ("citizen",), OTHER_PERSON),
+    "company": Person("company-1", None, ("citizen",), COMPANY),
+    "pilot-company": Person("company-2", None, ("citizen",), PILOT_COMPANY),
+}
 
 
-@pytest.fixture
-async def postgres_database() -> AsyncIterator[Callable[[str], Awaitable[str]]]:
-    """Factory: `url = await postgres_database("catalog")` gives a fresh, empty database for this test."""
-    created: list[str] = []
-    run = uuid.uuid4().hex[:8]
+class TestTokens:
+    """Signs platform tokens for service tests with a key of its own, and gives the matching verifier.
 
-    async def make(label: str) -> str:
-        name = f"govdata_test_{label}_{run}"
-        created.append(name)
-        return await create_database(name)
+    Services verify against the gateway's JWKS in production; in a service's own tests the app's verifier is
+    replaced by `tokens.verifier()` so tests need no gateway.
+    """
 
-    yield make
-    for name in created:
-        await drop_database(name)
+    __test__ = False  # not a test class, despite the name
+
+    def __init__(self, issuer: str = ISSUER, audience: str = API_AUDIENCE) -> None:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from jose import jwk
+
+        self.issuer = issuer
+        self.audience = audience
+        self._private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._key = jwk.construct(self._private, algorithm="RS256")
+        public = self._key.public_key().to_dict()
+        self.kid = "test-key"
+        self.jwks = {"keys": [{**public, "kid": self.kid, "alg": "RS256", "use": "sig"}]}
+
+    def verifier(self) -> TokenVerifier:
+        return TokenVerifier(StaticKeySet(self.jwks), issuer=self.issuer, audience=self.audience)
+
+    def token(
+        self,
+        sub: str,
+        dept: str | None = None,
+        roles: tuple[str, ...] | list[str] = (),
+        subject_id: str | None = None,
+        ttl: int = 600,
+        **claims: Any,
+    ) -> str:
+        from jose import jws
+
+        now = int(time.time())
+        payload = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": sub,
+            "client_id": sub,
+            "roles": list(roles),
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "jti": uuid.uuid4().hex,
+            "scope": "api",
+            **claims,
+        }
+        if dept is not None:
+            payload["dept"] = dept
+        if subject_id is not None:
+            payload["subject_id"] = subject_id
+        return jws.sign(payload, self._key, headers={"kid": self.kid}, algorithm="RS256")
+
+    def headers(self, sub: str, dept: str | None = None, roles: tuple[str, ...] | list[str] = (), **kw: Any) -> dict:
+        return {"Authorization": f"Bearer {self.token(sub, dept, roles, **kw)}"}
+
+    def as_(self, who: str, **claims: Any) -> dict:
+        """Headers of a request made by `who` of PEOPLE."""
+        person = PEOPLE[who]
+        return self.headers(person.sub, person.dept, person.roles, subject_id=person.subject_id, **claims)
 
 
-@pytest.fixture
-def settings_for(broker_bootstrap: str, tmp_path) -> Callable[..., Settings]:
-    """Settings pointing at the test broker and a temporary data dir; keyword overrides win."""
+class MovableClock:
+    """An injectable clock for deadline tests: `clock.set(datetime(...))`, `clock.advance(days=3)`."""
 
-    def make(**overrides) -> Settings:
-        values = dict(
-            kafka_bootstrap_servers=broker_bootstrap,
-            kafka_fetch_max_wait_ms=20,
-            **LOCAL_BROKER_GROUP_TIMING,
-            govdata_data_dir=tmp_path,
-            outbox_sweep_interval_seconds=0.2,
-            log_json=False,
-        )
-        values.update(overrides)
-        return Settings(**values)
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime.now(UTC)
 
-    return make
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, now: datetime) -> None:
+        self.now = now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@contextlib.asynccontextmanager
+async def running_app(app: FastAPI, *, verifier=None, clock=None) -> AsyncIterator[httpx.AsyncClient]:
+    """Run a service app's lifespan and talk to it in-process.
+
+    `verifier` (e.g. `TestTokens.verifier()`) and `clock` replace the app's after start-up.
+    """
+    async with app.router.lifespan_context(app):
+        if verifier is not None:
+            app.state.token_verifier = verifier
+        if clock is not None:
+            app.state.clock = clock
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield client
+
+
+async def outbox_events(app: FastAPI, subject: str | None = None) -> list[dict]:
+    """The events a running service app has staged in its outbox, oldest first (what its relay publishes)."""
+    query = sa.select(outbox_table.c.payload).order_by(outbox_table.c.seq)
+    if subject is not None:
+        query = query.where(outbox_table.c.key == subject)
+    async with app.state.db.session() as session:
+        return [orjson.loads(p) for p in (await session.execute(query)).scalars()]
 
 
 async def read_topic(bootstrap_servers: str, topic: str) -> list[Event]:
@@ -120,115 +185,38 @@ async def read_topic(bootstrap_servers: str, topic: str) -> list[Event]:
     return events
 
 
-@contextlib.asynccontextmanager
-async def running_app(app: FastAPI, *, verifier=None, clock=None) -> AsyncIterator[httpx.AsyncClient]:
-    """Run a service app's lifespan (migrations, broker, relay, consumer) and talk to it in-process.
+class ServiceUnderTest:
+    """A running service app, spoken to in-process as the people of PEOPLE: `await svc.post("/x", "ga", {...})`.
 
-    `verifier` (e.g. `TestTokens.verifier()`) and `clock` replace the app's after start-up.
-    """
-    async with app.router.lifespan_context(app):
-        if verifier is not None:
-            app.state.token_verifier = verifier
-        if clock is not None:
-            app.state.clock = clock
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
-            yield client
-
-
-class TestTokens:
-    """Signs platform tokens for service tests with a key of its own, and gives the matching verifier.
-
-    Services verify against the gateway's JWKS in production; in a service's own tests the app's verifier is
-    replaced by `tokens.verifier()` so tests need no gateway.
+    Each service's tests subclass it with the helpers of their domain.
     """
 
-    __test__ = False  # not a test class, despite the name
+    def __init__(self, name: str, client: httpx.AsyncClient, app: FastAPI, tokens: TestTokens, clock: MovableClock):
+        self.name = name
+        self.client = client
+        self.app = app
+        self.tokens = tokens
+        self.clock = clock
 
-    def __init__(self, issuer: str = "urn:yichuan:govdata:gateway", audience: str = "govdata-api") -> None:
-        from cryptography.hazmat.primitives.asymmetric import rsa
-        from jose import jwk
+    @property
+    def db(self):
+        return self.app.state.db
 
-        self.issuer = issuer
-        self.audience = audience
-        self._private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self._key = jwk.construct(self._private, algorithm="RS256")
-        public = self._key.public_key().to_dict()
-        self.kid = "test-key"
-        self.jwks = {"keys": [{**public, "kid": self.kid, "alg": "RS256", "use": "sig"}]}
+    def as_(self, who: str) -> dict:
+        return self.tokens.as_(who)
 
-    def verifier(self):
-        from govdata_shared.auth import StaticKeySet, TokenVerifier
+    def url(self, path: str) -> str:
+        return f"/api/{self.name}{path}"
 
-        return TokenVerifier(StaticKeySet(self.jwks), issuer=self.issuer, audience=self.audience)
+    async def get(self, path: str, who: str, **params: Any) -> httpx.Response:
+        return await self.client.get(self.url(path), params=params, headers=self.as_(who))
 
-    def token(
-        self,
-        sub: str,
-        dept: str | None = None,
-        roles: tuple[str, ...] | list[str] = (),
-        subject_id: str | None = None,
-        ttl: int = 600,
-        **claims,
-    ) -> str:
-        import time
+    async def post(self, path: str, who: str, json: Any = None) -> httpx.Response:
+        return await self.client.post(self.url(path), json=json, headers=self.as_(who))
 
-        from jose import jws
+    async def patch(self, path: str, who: str, json: Any = None) -> httpx.Response:
+        return await self.client.patch(self.url(path), json=json, headers=self.as_(who))
 
-        now = int(time.time())
-        payload = {
-            "iss": self.issuer,
-            "aud": self.audience,
-            "sub": sub,
-            "client_id": sub,
-            "roles": list(roles),
-            "iat": now,
-            "nbf": now,
-            "exp": now + ttl,
-            "jti": uuid.uuid4().hex,
-            "scope": "api",
-            **claims,
-        }
-        if dept is not None:
-            payload["dept"] = dept
-        if subject_id is not None:
-            payload["subject_id"] = subject_id
-        return jws.sign(payload, self._key, headers={"kid": self.kid}, algorithm="RS256")
-
-    def headers(self, sub: str, dept: str | None = None, roles: tuple[str, ...] | list[str] = (), **kw) -> dict:
-        return {"Authorization": f"Bearer {self.token(sub, dept, roles, **kw)}"}
-
-
-@pytest.fixture(scope="session")
-def test_tokens() -> TestTokens:
-    return TestTokens()
-
-
-class MovableClock:
-    """An injectable clock for deadline tests: `clock.set(datetime(...))`, `clock.advance(days=3)`."""
-
-    def __init__(self, now: datetime | None = None) -> None:
-        self.now = now or datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, now: datetime) -> None:
-        self.now = now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-async def outbox_events(app: FastAPI, subject: str | None = None) -> list[dict]:
-    """The events a running service app has staged in its outbox, oldest first (what its relay publishes)."""
-    import orjson
-    import sqlalchemy as sa
-
-    from govdata_shared.outbox import outbox_table
-
-    query = sa.select(outbox_table.c.payload).order_by(outbox_table.c.seq)
-    if subject is not None:
-        query = query.where(outbox_table.c.key == subject)
-    async with app.state.db.session() as session:
-        return [orjson.loads(p) for p in (await session.execute(query)).scalars()]
+    async def events(self, subject: str | None = None) -> list[dict]:
+        """Events staged in the outbox, oldest first (what the relay publishes)."""
+        return await outbox_events(self.app, subject)

@@ -3,48 +3,32 @@ each service on its own fresh Postgres database, all on the session's real broke
 
 from __future__ import annotations
 
-import asyncio
 import os
-import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
-from govdata_shared.broker import LOCAL_BROKER_GROUP_TIMING, free_port
-from govdata_shared.settings import REPO_ROOT
-from govdata_shared.testing import create_database, drop_database
-
-SERVICES = ("catalog", "sharing", "verification", "audit")
-DEMO_CLIENTS = REPO_ROOT / "deploy" / "demo" / "clients.yaml"
+from govdata_local.broker import LOCAL_BROKER_GROUP_TIMING, free_port
+from govdata_local.platform import DEMO_CLIENTS, SERVICES, ProcessPlatform
+from govdata_local.postgres import create_database, drop_database
 
 
 @dataclass
-class Platform:
-    gateway: str
-    service_urls: dict[str, str]
-    data_dir: Path
-    database_urls: dict[str, str]
+class Platform(ProcessPlatform):
+    """The running platform, plus what tests need to reach it."""
+
+    data_dir: Path = Path()
+    service_urls: dict[str, str] = field(default_factory=dict)
+    database_urls: dict[str, str] = field(default_factory=dict)
     provider: str = ""
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
-    commands: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
 
-    def start(self, name: str) -> None:
-        args, env = self.commands[name]
-        log = open(self.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
-        self.processes[name] = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-    def stop(self, name: str) -> None:
-        process = self.processes[name]
-        process.terminate()
-        process.wait(timeout=10)
-
-    def wait_healthy(self, timeout: float = 60) -> None:
-        _wait(f"{self.gateway}/healthz", self.processes, timeout)
+    @property
+    def gateway(self) -> str:
+        return self.gateway_url
 
     def token(self, client_id: str, secret: str | None = None, **form: str) -> str:
         response = httpx.post(
@@ -60,34 +44,11 @@ class Platform:
         return response.json()["access_token"]
 
 
-def _wait(url: str, processes: dict[str, subprocess.Popen], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} not healthy after {timeout}s")
-
-
-@pytest.fixture(scope="session")
-def platform(broker_bootstrap: str, tmp_path_factory) -> Iterator[Platform]:
-    run = uuid.uuid4().hex[:8]
-    data_dir = tmp_path_factory.mktemp("platform")
-    gateway_port = free_port()
-    provider_port = free_port()
-    urls = {name: f"http://127.0.0.1:{free_port()}" for name in SERVICES}
-    databases = {name: f"govdata_test_e2e_{name}_{run}" for name in SERVICES}
-    db_urls = {name: asyncio.run(create_database(db)) for name, db in databases.items()}
-    base_env = {
+def platform_env(data_dir: Path, broker: str, gateway_port: int, urls: dict[str, str]) -> dict[str, str]:
+    return {
         **os.environ,
         "GOVDATA_DATA_DIR": str(data_dir),
-        "KAFKA_BOOTSTRAP_SERVERS": broker_bootstrap,
+        "KAFKA_BOOTSTRAP_SERVERS": broker,
         "KAFKA_FETCH_MAX_WAIT_MS": "20",
         **{key.upper(): str(value) for key, value in LOCAL_BROKER_GROUP_TIMING.items()},
         "OUTBOX_SWEEP_INTERVAL_SECONDS": "0.2",
@@ -97,52 +58,47 @@ def platform(broker_bootstrap: str, tmp_path_factory) -> Iterator[Platform]:
         "USAGE_FLUSH_SECONDS": "1",
         **{f"{name.upper()}_URL": url for name, url in urls.items()},
     }
-    platform = Platform(f"http://127.0.0.1:{gateway_port}", urls, data_dir, db_urls)
-    logs = data_dir / "logs"
-    logs.mkdir()
-    try:
-        for name in SERVICES:
-            env = {**base_env, "SERVICE_NAME": name, "DATABASE_URL": db_urls[name]}
-            port = urls[name].rsplit(":", 1)[1]
-            platform.commands[name] = (
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    f"{name}_svc.main:app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    port,
-                    "--no-access-log",
-                ],
-                env,
-            )
+
+
+def launch(data_dir: Path, broker: str, database_urls: dict[str, str], *, provider: bool = True) -> Platform:
+    """Start the services on `database_urls`, the gateway and (optionally) the demo provider; wait until healthy."""
+    gateway_port = free_port()
+    urls = {name: f"http://127.0.0.1:{free_port()}" for name in SERVICES}
+    env = platform_env(data_dir, broker, gateway_port, urls)
+    platform = Platform(
+        f"http://127.0.0.1:{gateway_port}",
+        log_dir=data_dir / "logs",
+        data_dir=data_dir,
+        service_urls=urls,
+        database_urls=database_urls,
+    )
+    platform.add_services(env, urls, database_urls)
+    platform.add_gateway(env, gateway_port)
+    if provider:
+        provider_port = free_port()
         platform.provider = f"http://127.0.0.1:{provider_port}"
-        platform.commands["provider"] = (
-            [sys.executable, str(REPO_ROOT / "deploy" / "demo" / "provider.py"), "--port", str(provider_port)],
-            base_env,
-        )
-        platform.commands["gateway"] = (
-            [sys.executable, "-m", "govdata_gateway"],
-            {**base_env, "GATEWAY_PORT": str(gateway_port)},
-        )
-        for name in platform.commands:
-            platform.start(name)
-        platform.wait_healthy()
-        yield platform
+        platform.add_demo_provider(env, provider_port)
+    try:
+        platform.start_all()
+        platform.wait_healthy(timeout=60)
     except Exception:
-        for log in sorted(logs.glob("*.log")):
-            sys.stderr.write(f"----- {log.name}\n{log.read_text(errors='replace')[-4000:]}\n")
+        sys.stderr.write(platform.log_tails())
+        platform.stop_all()
         raise
+    return platform
+
+
+@pytest.fixture(scope="session")
+async def platform(broker_bootstrap: str, postgres_server: str, tmp_path_factory) -> AsyncIterator[Platform]:
+    run = uuid.uuid4().hex[:8]
+    databases = {name: f"govdata_test_e2e_{name}_{run}" for name in SERVICES}
+    urls = {name: await create_database(postgres_server, db) for name, db in databases.items()}
+    try:
+        running = launch(tmp_path_factory.mktemp("platform"), broker_bootstrap, urls)
+        try:
+            yield running
+        finally:
+            running.stop_all()
     finally:
-        for process in platform.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in platform.processes.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
         for db in databases.values():
-            asyncio.run(drop_database(db))
+            await drop_database(postgres_server, db)

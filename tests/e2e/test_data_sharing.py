@@ -13,8 +13,6 @@ import httpx
 import pytest
 from govdata_shared.settings import REPO_ROOT
 
-pytestmark = [pytest.mark.postgres, pytest.mark.broker]
-
 FIXTURE = json.loads((REPO_ROOT / "deploy" / "demo" / "catalog.json").read_text(encoding="utf-8"))
 
 

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import sqlalchemy as sa
 from govdata_shared.consumer import processed_event_table
 from govdata_shared.db import Database
 from govdata_shared.events import new_event
 from govdata_shared.outbox import add_event
-
-pytestmark = [pytest.mark.postgres, pytest.mark.broker]
 
 
 async def _processed(url: str, event_id: str) -> list[str]:

@@ -6,8 +6,6 @@ import httpx
 import pytest
 from govdata_shared.auth import JWKSKeySet, TokenVerifier
 
-pytestmark = [pytest.mark.postgres, pytest.mark.broker]
-
 
 def test_gateway_healthz_reports_all_four_services(platform):
     response = httpx.get(f"{platform.gateway}/healthz")

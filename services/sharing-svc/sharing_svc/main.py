@@ -19,20 +19,21 @@ class SharingSettings(Settings):
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
-        ServiceSpec(
-            name="sharing",
-            package="sharing_svc",
-            title="共享服务 sharing-svc — 共享申请与接口授权 (第四章)",
-            routers=[router],
-            consume_topics=CONSUMED_TOPICS,
-            handlers=HANDLERS,
-            default_handler=DEFAULT_HANDLER,
-            background=[sharing_watch],
-        ),
-        settings or SharingSettings(),
-    )
+SPEC = ServiceSpec(
+    name="sharing",
+    package="sharing_svc",
+    title="共享服务 sharing-svc — 共享申请与接口授权 (第四章)",
+    routers=[router],
+    consume_topics=CONSUMED_TOPICS,
+    handlers=HANDLERS,
+    default_handler=DEFAULT_HANDLER,
+    background=[sharing_watch],
+    settings_class=SharingSettings,
+)
+
+
+def create_app(settings: Settings | None = None, **options) -> FastAPI:
+    return create_service_app(SPEC, settings, **options)
 
 
 app = create_app()

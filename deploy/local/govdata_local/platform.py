@@ -1,0 +1,126 @@
+"""The platform as processes on one machine: the four services under uvicorn, the gateway and (optionally) the
+demo provider, started in order and stopped in reverse. `make run` uses it, and so do the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from govdata_shared.settings import REPO_ROOT
+
+SERVICES = ("catalog", "sharing", "verification", "audit")
+DEMO_CLIENTS = REPO_ROOT / "deploy" / "demo" / "clients.yaml"
+DEMO_PROVIDER = REPO_ROOT / "deploy" / "demo" / "provider.py"
+
+
+def service_command(name: str, port: int | str, log_level: str = "warning") -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        f"{name}_svc.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        log_level,
+    ]
+
+
+@dataclass
+class ProcessPlatform:
+    """Processes by name, each with the command and environment that (re)starts it."""
+
+    gateway_url: str
+    log_dir: Path | None = None  # None: the processes write to this terminal
+    commands: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    _logs: list[IO[bytes]] = field(default_factory=list)
+
+    def add(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        self.commands[name] = (args, env)
+
+    def add_services(self, env: dict[str, str], urls: dict[str, str], database_urls: dict[str, str]) -> None:
+        """The four services, each on its loopback port and its own database."""
+        for name in SERVICES:
+            service_env = {**env, "SERVICE_NAME": name, "DATABASE_URL": database_urls[name]}
+            self.add(name, service_command(name, urls[name].rsplit(":", 1)[1]), service_env)
+
+    def add_gateway(self, env: dict[str, str], port: int) -> None:
+        self.add("gateway", [sys.executable, "-m", "govdata_gateway"], {**env, "GATEWAY_PORT": str(port)})
+
+    def add_demo_provider(self, env: dict[str, str], port: int) -> None:
+        self.add("provider", [sys.executable, str(DEMO_PROVIDER), "--port", str(port)], env)
+
+    def start(self, name: str) -> None:
+        args, env = self.commands[name]
+        out = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop_all()
+            self._logs.append(out)
+        self.processes[name] = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT if out else None)
+
+    def start_all(self) -> None:
+        for name in self.commands:
+            self.start(name)
+
+    def stop(self, name: str, timeout: float = 10) -> None:
+        process = self.processes[name]
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop_all(self) -> None:
+        for process in reversed(self.processes.values()):
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for name in reversed(list(self.processes)):
+            self.stop(name)
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
+
+    def exited(self) -> list[str]:
+        return [name for name, process in self.processes.items() if process.poll() is not None]
+
+    def wait_healthy(self, timeout: float = 90.0) -> dict:
+        """The gateway's /healthz body once every service answers; fails early when a process exits."""
+        url = f"{self.gateway_url}/healthz"
+        deadline = time.monotonic() + timeout
+        last: dict = {}
+        while time.monotonic() < deadline:
+            if dead := self.exited():
+                raise RuntimeError(f"{', '.join(dead)} exited early; see {self.log_dir or 'the output above'}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    return json.loads(response.read())
+            except urllib.error.HTTPError as exc:
+                last = json.loads(exc.read() or b"{}")
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"the platform did not become healthy within {timeout:.0f}s: {last}")
+
+    def log_tails(self, chars: int = 4000) -> str:
+        if self.log_dir is None:
+            return ""
+        return "".join(
+            f"----- {log.name}\n{log.read_text(errors='replace')[-chars:]}\n"
+            for log in sorted(self.log_dir.glob("*.log"))
+        )

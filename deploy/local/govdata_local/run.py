@@ -1,0 +1,130 @@
+"""`make run` (`python -m govdata_local.run`): the whole platform on one machine — broker, four services and
+the gateway on SQLite files.
+
+Starts the local Kafka-protocol broker (unless KAFKA_BOOTSTRAP_SERVERS names one), each service under
+uvicorn on its loopback port, then the gateway; waits until the gateway's /healthz reports every service,
+prints where to go and the demo clients, and stops everything in reverse order on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from govdata_gateway.settings import GatewaySettings
+from govdata_shared.settings import REPO_ROOT
+
+from govdata_local.broker import LOCAL_BROKER_GROUP_TIMING, LocalBroker, free_port
+from govdata_local.platform import DEMO_CLIENTS, SERVICES, ProcessPlatform
+
+
+def main() -> int:
+    settings = GatewaySettings()
+    data_dir = settings.govdata_data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "logs").mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("GOVDATA_DATA_DIR", str(data_dir))
+    env["GOVDATA_JWKS_URL"] = f"http://127.0.0.1:{settings.gateway_port}/.well-known/jwks.json"
+
+    broker = None
+    if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
+        port = 9092 if _port_free(9092) else free_port()
+        broker = LocalBroker(port=port, log_file=data_dir / "logs" / "broker.log").start()
+        env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
+        env.setdefault("KAFKA_ENABLE_IDEMPOTENCE", "false")
+        for key, value in LOCAL_BROKER_GROUP_TIMING.items():
+            env.setdefault(key.upper(), str(value))
+    gateway = f"http://127.0.0.1:{settings.gateway_port}"
+    platform = ProcessPlatform(gateway)
+    # Each service owns its database: CATALOG_DATABASE_URL etc., else its own SQLite file.
+    databases = {name: os.environ.get(f"{name.upper()}_DATABASE_URL") or settings.sqlite_url(name) for name in SERVICES}
+    platform.add_services(env, settings.service_urls(), databases)
+    platform.add_gateway(env, settings.gateway_port)
+    demo = settings.govdata_clients_file is None or settings.govdata_demo
+    if demo:
+        platform.add_demo_provider(env, 8900)
+    try:
+        platform.start_all()
+        health = platform.wait_healthy()
+        if demo:
+            _load_demo(gateway)
+        _print_welcome(gateway, health, broker, settings)
+        signal.signal(signal.SIGTERM, _interrupt)
+        # Started in the background (`make run &`), a shell sets SIGINT to "ignore" and Python keeps that:
+        # `kill -INT` would then do nothing. Ctrl-C and kill -INT stop everything either way.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        while not platform.exited():
+            time.sleep(0.5)
+        print("a process stopped; shutting down", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping…", file=sys.stderr)
+        return 0
+    finally:
+        platform.stop_all()
+        if broker:
+            broker.stop()
+
+
+def _load_demo(gateway: str) -> None:
+    sys.path.insert(0, str(REPO_ROOT / "deploy" / "demo"))
+    from load import DemoLoader
+
+    print("loading the demo catalog through the gateway…", flush=True)
+    loader = DemoLoader(gateway)
+    counts = loader.load_catalog()
+    print(
+        f"  demo catalog: {counts.get('published', 0)} published, {counts.get('existing', 0)} already there"
+        + (f", {counts['failed']} failed (see above)" if counts.get("failed") else ""),
+        flush=True,
+    )
+    for line in loader.load_requests():
+        print(f"  {line}", flush=True)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _print_welcome(gateway: str, health: dict, broker: LocalBroker | None, settings: GatewaySettings) -> None:
+    clients_file = Path(settings.govdata_clients_file or DEMO_CLIENTS)
+    print("\n伊川县政务大数据平台 is running")
+    print(f"  gateway     {gateway}    (health: {health.get('services')})")
+    print(f"  JWKS        {gateway}/.well-known/jwks.json")
+    print(f"  broker      {broker.bootstrap_servers if broker else os.environ['KAFKA_BOOTSTRAP_SERVERS']}")
+    print(f"  data        {settings.govdata_data_dir}")
+    if settings.govdata_clients_file is None:
+        clients = yaml.safe_load(clients_file.read_text(encoding="utf-8"))
+        print(f"\nDemo clients (from {clients_file.relative_to(REPO_ROOT)}):")
+        for client in clients.get("clients", []):
+            print(
+                f"  {client['client_id']:<16} {client.get('client_secret', '(hashed)'):<24} "
+                f"{client.get('dept', '-'):<8} {','.join(client.get('roles', []))}"
+            )
+        first = clients["clients"][0]
+        print(
+            "\nTry:\n"
+            f"  curl -s -d grant_type=client_credentials -d client_id={first['client_id']} "
+            f"-d client_secret={first.get('client_secret')} {gateway}/auth/token"
+        )
+    print("\nCtrl-C stops everything.", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

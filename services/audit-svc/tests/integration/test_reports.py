@@ -1,0 +1,281 @@
+"""Supervision figures (第三十七–四十一条) from a known set of events, checked against figures worked out by hand.
+
+Two departments — 县公安局 YC-GA and 县民政局 YC-MZ — plus the bureau YC-ZSJ deciding platform stages, over 2025
+and 2026 (Asia/Shanghai). Every event below is one line; the expected figures follow from them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+GA, MZ, BUREAU = "YC-GA", "YC-MZ", "YC-ZSJ"
+
+
+def at(day: str, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime.fromisoformat(day).replace(hour=hour, minute=minute, tzinfo=SHANGHAI)
+
+
+def catalog(kind, day, resource, provider, **data):
+    return (f"catalog.{kind}", resource, at(day), {"resource_id": resource, "provider_dept": provider, **data})
+
+
+def share(kind, day, request, requester, provider, **data):
+    body = {"request_id": request, "requester_dept": requester, "provider_dept": provider, "resource_id": "res-x"}
+    return (f"sharing.request.{kind}", request, at(day), {**body, **data})
+
+
+def grant(kind, day, grant_id, holder, status):
+    body = {"grant_id": grant_id, "holder_dept": holder, "provider_dept": "YC-X", "status": status}
+    return (f"sharing.grant.{kind}", grant_id, at(day), body)
+
+
+def usage(day, grant_id, holder):
+    return ("access.usage", grant_id, at(day), {"grant_id": grant_id, "holder_dept": holder, "calls": 7})
+
+
+def denied(day, reason, holder):
+    data = {"reason": reason, "resource_id": "res-x", "holder_dept": holder, "status": 403}
+    return ("access.denied", "g-x", at(day), data)
+
+
+def correction(kind, day, request, provider, moment=None, **data):
+    body = {"request_id": request, "resource_id": "res-x", "provider_dept": provider}
+    return (f"verification.request.{kind}", request, moment or at(day), {**body, **data})
+
+
+EVENTS = [
+    # --- 2025: catalog (第十二、十四、十八条) ---
+    catalog("resource.submitted", "2025-03-03", "res-ga-1", GA, revision=1),  # 1
+    catalog("resource.published", "2025-03-05", "res-ga-1", GA, revision=1, reviewed_on_time=True),  # 2
+    catalog("resource.submitted", "2025-04-01", "res-ga-2", GA, revision=1),  # 3
+    catalog("resource.rejected", "2025-04-15", "res-ga-2", GA, revision=1, reviewed_on_time=False),  # 4
+    catalog("resource.submitted", "2025-05-06", "res-ga-2", GA, revision=1),  # 5
+    catalog("resource.published", "2025-05-08", "res-ga-2", GA, revision=1, reviewed_on_time=True),  # 6
+    catalog("resource.submitted", "2025-06-02", "res-mz-1", MZ, revision=1),  # 7
+    catalog("resource.published", "2025-06-20", "res-mz-1", MZ, revision=1, reviewed_on_time=False),  # 8
+    catalog("resource.submitted", "2025-09-01", "res-ga-1", GA, revision=2),  # 9
+    catalog("resource.published", "2025-09-03", "res-ga-1", GA, revision=2, reviewed_on_time=True),  # 10
+    ("catalog.update.recorded", "trig-mz-1", at("2025-07-01"), {"trigger_id": "trig-mz-1", "dept": MZ}),  # 11
+    ("catalog.update.overdue", "trig-mz-1", at("2025-07-16"), {"trigger_id": "trig-mz-1", "dept": MZ}),  # 12
+    ("catalog.update.overdue", "trig-mz-1", at("2025-07-17"), {"trigger_id": "trig-mz-1", "dept": MZ}),  # 13 again
+    catalog("resource.refreshed", "2025-10-01", "res-ga-1", GA, late=False),  # 14
+    catalog("resource.refreshed", "2025-12-01", "res-ga-1", GA, late=True),  # 15
+    ("catalog.demand.recorded", "dem-1", at("2025-03-01"), {"demand_id": "dem-1", "dept": MZ}),  # counts nowhere
+    # --- 2025: sharing (第二十九条) ---
+    share("submitted", "2025-03-10", "req-1", MZ, GA),  # 16
+    share("approved", "2025-03-12", "req-1", MZ, GA, stage="provider_review", decided_by_dept=GA, on_time=True),
+    share("approved", "2025-03-14", "req-1", MZ, GA, stage="delivery", decided_by_dept=BUREAU, on_time=True),
+    share("submitted", "2025-04-07", "req-2", GA, MZ),  # 19
+    share("overdue", "2025-04-15", "req-2", GA, MZ, stage="provider_review", responsible_dept=MZ),  # 20
+    share("rejected", "2025-04-20", "req-2", GA, MZ, stage="provider_review", decided_by_dept=MZ, on_time=False),
+    share("submitted", "2025-11-03", "req-3", MZ, GA),  # 22
+    share("approved", "2025-11-10", "req-3", MZ, GA, stage="platform_review", decided_by_dept=BUREAU, on_time=False),
+    # --- grants, held by the requester (第二十九条) ---
+    grant("created", "2024-06-01", "g-0", GA, "active"),  # 24: in force when 2025 begins
+    grant("expired", "2025-02-01", "g-0", GA, "expired"),  # 25
+    grant("created", "2025-03-14", "g-1", MZ, "active"),  # 26
+    grant("suspended", "2025-08-01", "g-1", MZ, "suspended"),  # 27: still suspended at the end of 2025
+    grant("created", "2025-11-10", "g-2", MZ, "active"),  # 28
+    grant("resumed", "2026-01-05", "g-1", MZ, "active"),  # 29
+    grant("terminated", "2026-02-01", "g-2", MZ, "terminated"),  # 30
+    usage("2025-05-01", "g-1", MZ),  # 31
+    usage("2025-06-01", "g-1", MZ),  # 32: the same grant again
+    ("sharing.grant.used", "g-2", at("2025-12-01"), {"grant_id": "g-2", "holder_dept": MZ, "status": "active"}),
+    usage("2026-01-20", "g-1", MZ),  # 34
+    # --- denied data calls (第二十九条; 第四十一条第四项 when outside a grant) ---
+    denied("2025-05-02", "wrong_resource", MZ),  # 35: outside the grant
+    denied("2025-08-05", "grant_not_active", MZ),  # 36: outside the grant (suspended)
+    denied("2025-06-01", "rate_limited", MZ),  # 37
+    denied("2025-06-02", "invalid_token", None),  # 38: no department to name
+    denied("2025-03-01", "outside_window", GA),  # 39: outside the grant
+    # --- corrections (第十九条) ---
+    correction("submitted", "2025-04-01", "cr-1", GA),  # 40
+    correction("resolved", "2025-04-08", "cr-1", GA, on_time=True),  # 41
+    correction("submitted", "2025-05-05", "cr-2", GA),  # 42
+    correction("extended", "2025-05-15", "cr-2", GA),  # 43
+    correction("overdue", "2025-06-05", "cr-2", GA),  # 44
+    correction("resolved", "2025-06-10", "cr-2", GA, on_time=False),  # 45: late, one violation with 44
+    correction("submitted", "2025-12-31", "cr-3", MZ, moment=at("2025-12-31", 23, 30)),  # 46
+    correction("resolved", "2026-01-01", "cr-3", MZ, moment=at("2026-01-01", 0, 30), on_time=True),  # 47: 2026
+    # --- 2026 ---
+    catalog("resource.submitted", "2026-01-12", "res-mz-2", MZ, revision=1),  # 48
+    catalog("resource.published", "2026-01-14", "res-mz-2", MZ, revision=1, reviewed_on_time=True),  # 49
+    ("catalog.update.overdue", "trig-ga-1", at("2026-02-10"), {"trigger_id": "trig-ga-1", "dept": GA}),  # 50
+    share("submitted", "2026-02-02", "req-4", GA, MZ),  # 51
+    share("approved", "2026-02-04", "req-4", GA, MZ, stage="provider_review", decided_by_dept=MZ, on_time=True),
+    correction("overdue", "2026-02-20", "cr-4", MZ),  # 53
+]
+
+ZERO = {
+    "catalog_submissions": 0,
+    "resources_registered": 0,
+    "resources_published": 0,
+    "catalog_reviews_on_time": 0,
+    "catalog_reviews_late": 0,
+    "catalog_update_triggers": 0,
+    "catalog_updates_late": 0,
+    "data_refreshes": 0,
+    "data_refreshes_late": 0,
+    "share_requests_made": 0,
+    "share_requests_received": 0,
+    "share_decisions_on_time": 0,
+    "share_decisions_late": 0,
+    "share_requests_overdue": 0,
+    "corrections_received": 0,
+    "corrections_on_time": 0,
+    "corrections_late": 0,
+    "corrections_overdue": 0,
+    "corrections_extended": 0,
+    "grants_held": 0,
+    "grants_used": 0,
+    "grants_suspended": 0,
+    "data_calls_denied": 0,
+    "violations_late_catalog_updates": 0,
+    "violations_late_corrections": 0,
+    "violations_calls_outside_grant": 0,
+}
+
+EXPECTED_2025 = {
+    GA: {
+        **ZERO,
+        "catalog_submissions": 4,  # 1, 3, 5, 9
+        "resources_registered": 2,  # res-ga-1, res-ga-2 first published
+        "resources_published": 3,  # 2, 6, 10
+        "catalog_reviews_on_time": 3,  # 2, 6, 10
+        "catalog_reviews_late": 1,  # 4
+        "data_refreshes": 2,  # 14, 15
+        "data_refreshes_late": 1,  # 15
+        "share_requests_made": 1,  # req-2
+        "share_requests_received": 2,  # req-1, req-3
+        "share_decisions_on_time": 1,  # req-1 provider review
+        "corrections_received": 2,  # cr-1, cr-2
+        "corrections_on_time": 1,  # cr-1
+        "corrections_late": 1,  # cr-2
+        "corrections_overdue": 1,  # cr-2
+        "corrections_extended": 1,  # cr-2
+        "grants_held": 1,  # g-0, until it expired in February
+        "data_calls_denied": 1,  # 39
+        "violations_late_corrections": 1,  # cr-2 (overdue and resolved late: one request)
+        "violations_calls_outside_grant": 1,  # 39
+    },
+    MZ: {
+        **ZERO,
+        "catalog_submissions": 1,  # 7
+        "resources_registered": 1,  # res-mz-1
+        "resources_published": 1,  # 8
+        "catalog_reviews_late": 1,  # 8
+        "catalog_update_triggers": 1,  # trig-mz-1
+        "catalog_updates_late": 1,  # trig-mz-1, notified twice
+        "share_requests_made": 2,  # req-1, req-3
+        "share_requests_received": 1,  # req-2
+        "share_decisions_late": 1,  # req-2 rejected late
+        "share_requests_overdue": 1,  # req-2
+        "corrections_received": 1,  # cr-3 (resolved in 2026 by Shanghai time)
+        "grants_held": 2,  # g-1, g-2
+        "grants_used": 2,  # g-1 (two usage reports), g-2 (grant.used)
+        "grants_suspended": 1,  # g-1
+        "data_calls_denied": 3,  # 35, 36, 37
+        "violations_late_catalog_updates": 1,  # trig-mz-1
+        "violations_calls_outside_grant": 2,  # 35, 36
+    },
+    BUREAU: {**ZERO, "share_decisions_on_time": 1, "share_decisions_late": 1},  # req-1 delivery, req-3
+}
+TOTALS_2025 = {code: sum(d[code] for d in EXPECTED_2025.values()) for code in ZERO} | {"data_calls_denied": 5}
+
+EXPECTED_2026 = {
+    GA: {**ZERO, "catalog_updates_late": 1, "violations_late_catalog_updates": 1, "share_requests_made": 1},
+    MZ: {
+        **ZERO,
+        "catalog_submissions": 1,
+        "resources_registered": 1,
+        "resources_published": 1,
+        "catalog_reviews_on_time": 1,
+        "share_requests_received": 1,
+        "share_decisions_on_time": 1,
+        "corrections_on_time": 1,  # cr-3, 00:30 on 1 January in Shanghai
+        "corrections_overdue": 1,  # cr-4
+        "violations_late_corrections": 1,  # cr-4
+        "grants_held": 2,  # g-1 (suspended, resumed), g-2 (until terminated)
+        "grants_used": 1,  # g-1
+    },
+}
+
+
+def values(figures: dict) -> dict[str, int]:
+    return {code: figure["value"] for code, figure in figures.items()}
+
+
+@pytest.fixture
+async def known(audit):
+    await audit.stop_consumer()
+    await audit.append([audit.event(kind, subject, data, time=moment) for kind, subject, moment, data in EVENTS])
+    return audit
+
+
+async def test_department_figures_match_the_hand_count(known):
+    for dept, expected in EXPECTED_2025.items():
+        report = (await known.get(f"/reports/departments/{dept}", year=2025)).json()
+        assert (report["dept"], report["year"]) == (dept, 2025)
+        assert values(report["figures"]) == expected, dept
+    for dept, expected in EXPECTED_2026.items():
+        report = (await known.get(f"/reports/departments/{dept}", year=2026)).json()
+        assert values(report["figures"]) == expected, dept
+
+
+async def test_each_figure_names_its_article(known):
+    figures = (await known.get(f"/reports/departments/{GA}", year=2025)).json()["figures"]
+    assert figures["violations_calls_outside_grant"]["article"] == "第四十一条第四项"
+    assert figures["violations_late_corrections"]["article"] == "第四十一条第八项"
+    assert figures["violations_late_catalog_updates"]["article"] == "第四十一条第八项"
+    assert figures["corrections_late"]["article"].startswith("第十九条")
+    assert figures["share_decisions_on_time"]["article"] == "第二十九条"
+    assert all(f["article"].startswith("第") and f["label"] for f in figures.values())
+
+
+async def test_the_annual_report_lists_every_department_and_totals(known):
+    report = (await known.get("/reports/annual", year=2025)).json()
+    assert (report["year"], report["article"], report["due_by"]) == (2025, "第三十九条", "2026-01-31")
+    assert [d["dept"] for d in report["departments"]] == [GA, MZ, BUREAU]
+    for entry in report["departments"]:
+        assert values(entry["figures"]) == EXPECTED_2025[entry["dept"]]
+    assert values(report["totals"]) == TOTALS_2025  # the denial no department can be named for is in the total
+
+
+async def test_the_annual_report_defaults_to_the_previous_year(known):
+    # The clock stands at 2 March 2026: the report due by the end of January is the one for 2025.
+    assert (await known.get("/reports/annual")).json()["year"] == 2025
+
+
+async def test_the_annual_report_as_csv_opens_in_excel(known):
+    response = await known.get("/reports/annual", year=2025, format="csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert 'filename="audit-annual-2025.csv"' in response.headers["content-disposition"]
+    assert response.content.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads the Chinese
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    header, body = rows[0], rows[1:]
+    assert header[:2] == ["年度", "部门"]
+    assert "违规：超出授权范围获取数据（调用被拒绝）（第四十一条第四项）" in header
+    assert [r[1] for r in body] == [GA, MZ, BUREAU, "合计"]
+    by_dept = {r[1]: dict(zip(header, r, strict=True)) for r in body}
+    assert by_dept[GA]["校核超时完成（第十九条第二款）"] == "1"
+    assert by_dept[MZ]["年末处于暂停状态的授权（第二十九条）"] == "1"
+    assert by_dept["合计"]["被拒绝的数据调用（第二十九条）"] == "5"
+    assert all(len(r) == len(header) for r in body)
+
+
+async def test_a_department_sees_only_its_own_report(known):
+    assert (await known.get(f"/reports/departments/{GA}", "ga", year=2025)).status_code == 200
+    assert (await known.get(f"/reports/departments/{GA}", "ga-head", year=2025)).status_code == 200
+    refused = await known.get(f"/reports/departments/{GA}", "mz", year=2025)
+    assert refused.status_code == 403 and refused.json()["code"] == "not_your_department"
+    assert (await known.get(f"/reports/departments/{GA}", "citizen", year=2025)).status_code == 403
+    assert (await known.get(f"/reports/departments/{GA}", "bureau", year=2025)).status_code == 200
+    assert (await known.get("/reports/annual", "ga", year=2025)).status_code == 403
+    assert (await known.get("/reports/annual", "citizen", year=2025)).status_code == 403

@@ -1,0 +1,95 @@
+"""第十四条 deadlines on real 2026 dates: 10 working days to submit an update after a recorded change, 5 for the
+bureau's review; overdue items are listed and emitted once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from catalog_svc.scheduled import check_overdue
+
+
+async def _trigger(catalog, who="ga", **fields):
+    response = await catalog.client.post("/api/catalog/triggers", json=fields, headers=catalog.as_(who))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_update_deadline_skips_the_national_day_holiday(catalog):
+    # Law changed Monday 2026-09-28. Working days after it: 9/29, 9/30, (10/1–10/7 holiday), 10/8, 10/9,
+    # 10/10 (make-up Saturday), 10/12, 10/13, 10/14, 10/15, 10/16 → the 10th is Friday 2026-10-16.
+    trigger = await _trigger(
+        catalog, kind="law_changed", occurred_on="2026-09-28", description="《社会救助暂行办法》修订"
+    )
+    assert trigger["submit_deadline"] == "2026-10-16"
+    assert trigger["submit_deadline_estimated"] is False
+
+
+async def test_a_december_change_reaches_into_2027_and_is_flagged_estimated(catalog):
+    catalog.clock.set(datetime(2026, 12, 24, 3, 0, tzinfo=UTC))
+    trigger = await _trigger(catalog, kind="duties_changed", occurred_on="2026-12-24", description="机构改革职能划转")
+    # 12/25, 12/28, 12/29, 12/30, 12/31, (2027-01-01 never a workday), 1/4, 1/5, 1/6, 1/7, 1/8
+    assert trigger["submit_deadline"] == "2027-01-08"
+    assert trigger["submit_deadline_estimated"] is True
+
+
+async def test_trigger_in_the_future_is_refused(catalog):
+    response = await catalog.client.post(
+        "/api/catalog/triggers",
+        json={"kind": "law_changed", "occurred_on": "2026-12-01", "description": "x"},
+        headers=catalog.as_("ga"),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["rule"] == "not_in_future"
+
+
+async def test_unanswered_trigger_becomes_overdue_and_is_emitted_once(catalog):
+    trigger = await _trigger(catalog, kind="law_changed", occurred_on="2026-11-02", description="法规修订")
+    assert trigger["submit_deadline"] == "2026-11-16"
+    overdue = await catalog.client.get("/api/catalog/overdue", headers=catalog.as_("bureau"))
+    assert [(o["kind"], o["trigger_id"]) for o in overdue.json()] == [("update_submission", trigger["id"])]
+    assert overdue.json()[0]["days_overdue"] == 8  # 11/17..11/26 working days
+
+    assert await check_overdue(catalog.app) == 1
+    assert await check_overdue(catalog.app) == 0  # once
+    events = [e for e in await catalog.events(trigger["id"]) if e["type"] == "catalog.update.overdue"]
+    assert len(events) == 1 and events[0]["data"]["submit_deadline"] == "2026-11-16"
+
+    # Other departments don't see YC-GA's overdue items; YC-GA does.
+    assert (await catalog.client.get("/api/catalog/overdue", headers=catalog.as_("mz"))).json() == []
+    assert len((await catalog.client.get("/api/catalog/overdue", headers=catalog.as_("ga"))).json()) == 1
+
+
+async def test_submission_answers_the_trigger_and_starts_the_bureaus_five_days(catalog):
+    resource = await catalog.publish("ga", catalog.POPULATION)
+    await _trigger(
+        catalog,
+        kind="law_changed",
+        occurred_on="2026-11-20",
+        description="户籍管理规定修订",
+        resource_id=resource["id"],
+    )
+    await catalog.client.post(
+        f"/api/catalog/resources/{resource['id']}/revisions",
+        json={"summary": "新增字段说明。"},
+        headers=catalog.as_("ga"),
+    )
+    await catalog.client.post(f"/api/catalog/resources/{resource['id']}/submit", headers=catalog.as_("ga"))
+    listed = (await catalog.client.get("/api/catalog/triggers", headers=catalog.as_("ga"))).json()
+    assert listed[0]["submitted_version"] == 2 and listed[0]["review_deadline"] == "2026-12-03"
+
+    # The bureau lets it lie: on Friday 2026-12-04 both the revision review and the trigger review are overdue.
+    catalog.clock.set(datetime(2026, 12, 4, 2, 0, tzinfo=UTC))
+    kinds = sorted(
+        o["kind"] for o in (await catalog.client.get("/api/catalog/overdue", headers=catalog.as_("bureau"))).json()
+    )
+    assert kinds == ["resource_review", "update_review"]
+    assert await check_overdue(catalog.app) == 2
+    review_overdue = [e for e in await catalog.events() if e["type"] == "catalog.review.overdue"]
+    assert {e["data"]["deadline"] for e in review_overdue} == {"2026-12-03"}
+
+    await catalog.client.post(
+        f"/api/catalog/resources/{resource['id']}/review", json={"decision": "approve"}, headers=catalog.as_("bureau")
+    )
+    assert (await catalog.client.get("/api/catalog/overdue", headers=catalog.as_("bureau"))).json() == []
+    published = [e for e in await catalog.events(resource["id"]) if e["type"] == "catalog.resource.published"]
+    assert published[-1]["data"]["reviewed_on_time"] is False

@@ -1,0 +1,118 @@
+"""Demand list (需求清单), responsibility list with refresh reports (采集责任清单), and the export."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+async def test_demands_are_recorded_by_departments_and_seen_by_the_bureau(catalog):
+    created = await catalog.client.post(
+        "/api/catalog/demands",
+        json={"title": "需要婚姻登记信息", "description": "办理低保审核时核验婚姻状况"},
+        headers=catalog.as_("rs"),
+    )
+    assert created.status_code == 201 and created.json()["status"] == "open"
+    await catalog.client.post(
+        "/api/catalog/demands", json={"title": "需要车辆信息", "description": "核查财产"}, headers=catalog.as_("mz")
+    )
+    bureau = await catalog.client.get("/api/catalog/demands?status=open", headers=catalog.as_("bureau"))
+    assert {d["dept"] for d in bureau.json()} == {"YC-RS", "YC-MZ"}
+    own = await catalog.client.get("/api/catalog/demands", headers=catalog.as_("rs"))
+    assert [d["title"] for d in own.json()] == ["需要婚姻登记信息"]
+
+    resource = await catalog.publish("mz", catalog.MARRIAGE)
+    met = await catalog.client.post(
+        f"/api/catalog/demands/{created.json()['id']}/meet",
+        json={"resource_id": resource["id"]},
+        headers=catalog.as_("bureau"),
+    )
+    assert met.json()["status"] == "met" and met.json()["resource_id"] == resource["id"]
+    unmet = await catalog.client.get("/api/catalog/demands?status=open", headers=catalog.as_("bureau"))
+    assert [d["dept"] for d in unmet.json()] == ["YC-MZ"]
+    other = await catalog.client.post(
+        f"/api/catalog/demands/{created.json()['id']}/meet", json={}, headers=catalog.as_("ga")
+    )
+    assert other.status_code == 404
+
+
+async def test_responsibility_list_flags_data_late_for_its_update_cycle(catalog):
+    daily = await catalog.publish("ga", catalog.POPULATION)  # update_cycle daily
+    listing = await catalog.client.get("/api/catalog/departments/YC-GA/responsibilities", headers=catalog.as_("ga"))
+    assert listing.json()["late_count"] == 0
+
+    catalog.clock.advance(days=3)  # no refresh for three days: late for a daily resource
+    late = (
+        await catalog.client.get("/api/catalog/departments/YC-GA/responsibilities", headers=catalog.as_("bureau"))
+    ).json()
+    assert late["late_count"] == 1 and late["items"][0]["late"] is True
+
+    report = await catalog.client.post(
+        f"/api/catalog/resources/{daily['id']}/refreshes", json={"record_count": 812345}, headers=catalog.as_("ga")
+    )
+    assert report.status_code == 201
+    refreshed = [e for e in await catalog.events(daily["id"]) if e["type"] == "catalog.resource.refreshed"]
+    assert refreshed[-1]["data"]["late"] is True and refreshed[-1]["data"]["record_count"] == 812345
+    ok = (await catalog.client.get("/api/catalog/departments/YC-GA/responsibilities", headers=catalog.as_("ga"))).json()
+    assert ok["late_count"] == 0 and ok["items"][0]["last_refreshed_at"] is not None
+
+    assert (
+        await catalog.client.get("/api/catalog/departments/YC-GA/responsibilities", headers=catalog.as_("mz"))
+    ).status_code == 403
+    foreign = await catalog.client.post(
+        f"/api/catalog/resources/{daily['id']}/refreshes", json={}, headers=catalog.as_("mz")
+    )
+    assert foreign.status_code == 403
+
+
+async def test_refresh_in_the_future_is_refused(catalog):
+    resource = await catalog.publish("ga", catalog.POPULATION)
+    future = (catalog.clock() + timedelta(hours=2)).isoformat()
+    response = await catalog.client.post(
+        f"/api/catalog/resources/{resource['id']}/refreshes", json={"refreshed_at": future}, headers=catalog.as_("ga")
+    )
+    assert response.status_code == 422 and response.json()["rule"] == "not_in_future"
+
+
+async def test_export_is_incremental_and_never_carries_the_credential(catalog):
+    first = await catalog.publish("ga", catalog.POPULATION)
+    full = await catalog.client.get("/api/catalog/export", headers=catalog.as_("city"))
+    assert full.status_code == 200
+    body = full.json()
+    assert [r["id"] for r in body["resources"]] == [first["id"]]
+    assert "credential" not in full.text and "vault:" not in full.text
+
+    catalog.clock.advance(minutes=5)
+    second = await catalog.publish("mz", catalog.MARRIAGE)
+    since = body["next_since"]
+    incremental = (
+        await catalog.client.get("/api/catalog/export", params={"since": since}, headers=catalog.as_("bureau"))
+    ).json()
+    assert [r["id"] for r in incremental["resources"]] == [second["id"]]
+
+    catalog.clock.advance(minutes=5)
+    await catalog.client.post(f"/api/catalog/resources/{first['id']}/retire", headers=catalog.as_("ga"))
+    after_retire = (
+        await catalog.client.get(
+            "/api/catalog/export", params={"since": incremental["next_since"]}, headers=catalog.as_("city")
+        )
+    ).json()
+    assert [(r["id"], r["status"]) for r in after_retire["resources"]] == [(first["id"], "retired")]
+
+    jsonld = await catalog.client.get("/api/catalog/export", params={"format": "jsonld"}, headers=catalog.as_("city"))
+    assert jsonld.headers["content-type"].startswith("application/ld+json")
+    graph = jsonld.json()["@graph"]
+    assert graph[0]["@type"] == "dcat:Dataset" and graph[0]["dct:title"]["@value"] == "婚姻登记信息"
+
+    assert (await catalog.client.get("/api/catalog/export", headers=catalog.as_("ga"))).status_code == 403
+
+
+async def test_export_since_must_be_a_date_time(catalog):
+    response = await catalog.client.get(
+        "/api/catalog/export", params={"since": "last week"}, headers=catalog.as_("city")
+    )
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "since"
+
+
+def test_now_is_not_used_implicitly():
+    # The fixtures' clock is an explicit Thursday; a sanity check that tests don't depend on today's date.
+    assert datetime(2026, 11, 26, tzinfo=UTC).weekday() == 3

@@ -1,0 +1,107 @@
+"""sharing-svc under test: the real app on its migrated database, an injected clock, tokens for the people of
+govdata_shared.testing.PEOPLE, and catalog resources fed to its projection as the catalog's events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from govdata_shared.contracts import validated_data
+from govdata_shared.events import new_event
+from govdata_shared.testing import MovableClock, ServiceUnderTest
+from sharing_svc.main import SPEC
+from sharing_svc.service import apply_catalog_event
+
+THURSDAY = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+
+def resource_event(
+    resource_id: str,
+    *,
+    provider: str,
+    sharing_type: str,
+    version: int = 2,
+    event_type: str = "catalog.resource.published",
+    status: str = "published",
+    items: tuple[str, ...] = ("id_number", "name", "gender", "birth_date"),
+):
+    data = {
+        "resource_id": resource_id,
+        "code": "101001/000001",
+        "name": f"资源{resource_id}",
+        "provider_dept": provider,
+        "status": status,
+        "revision": 1,
+        "revision_status": "published",
+        "category": "base",
+        "format": "api",
+        "sharing_type": sharing_type,
+        "sharing_method": "platform_api",
+        "open_type": "closed",
+        "security_level": "3",
+        "update_cycle": "daily",
+        "items": [{"code": code, "name": code, "type": "C"} for code in items],
+        "interface": {
+            "base_url": "http://127.0.0.1:8900/x",
+            "methods": ["GET"],
+            "path_prefixes": ["/records"],
+            "rate_limit": 20,
+        },
+    }
+    return new_event(
+        event_type,
+        resource_id,
+        validated_data(event_type, data),
+        version=version,
+        actor="bureau",
+        dept=provider,
+        source="catalog-svc",
+    )
+
+
+class Sharing(ServiceUnderTest):
+    resource_event = staticmethod(resource_event)
+
+    async def catalog(self, event) -> None:
+        async with self.app.state.db.session() as session:
+            await apply_catalog_event(session, event)
+
+    async def request(self, who: str = "mz", resource_id: str = "res-pop", **changes) -> dict:
+        body = {
+            "resource_id": resource_id,
+            "items": ["id_number", "name"],
+            "purpose": "低保对象身份核验",
+            "duty_basis": "《社会救助暂行办法》第十一条",
+            "system": "社会救助信息系统",
+            "valid_from": "2026-12-01",
+            "valid_to": "2027-11-30",
+            **changes,
+        }
+        response = await self.post("/requests", who, body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def granted(self, who: str = "mz", resource_id: str = "res-pop", **changes) -> dict:
+        """A request on the unconditional path, approved by the bureau: returns the grant."""
+        request = await self.request(who, resource_id, **changes)
+        approved = await self.post(f"/requests/{request['id']}/approve", "bureau")
+        assert approved.status_code == 200, approved.text
+        return (await self.get(f"/grants/{approved.json()['grant_id']}", who)).json()
+
+
+@pytest.fixture
+async def sharing(service_app, test_tokens):
+    clock = MovableClock(THURSDAY)
+    app, client = await service_app(SPEC, clock=clock)
+    harness = Sharing("sharing", client, app, test_tokens, clock)
+    await harness.catalog(resource_event("res-pop", provider="YC-GA", sharing_type="unconditional"))
+    await harness.catalog(
+        resource_event(
+            "res-marriage",
+            provider="YC-MZ",
+            sharing_type="conditional",
+            items=("id_number", "marriage_status", "registered_on"),
+        )
+    )
+    await harness.catalog(resource_event("res-secret", provider="YC-GA", sharing_type="none"))
+    return harness

@@ -1,0 +1,130 @@
+"""Grants: the provider (and the bureau) suspends, resumes, terminates; expiry at valid_to; grants unused for
+three months are listed and revoked; usage from the gateway moves last_used_at."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from govdata_shared.contracts import validated_data
+from govdata_shared.events import new_event
+from sharing_svc.scheduled import run_checks
+from sharing_svc.service import apply_usage
+
+
+async def test_provider_suspends_with_a_reason_resumes_and_terminates(sharing):
+    grant = await sharing.granted()
+    no_reason = await sharing.post(f"/grants/{grant['id']}/suspend", "ga", {})
+    assert no_reason.status_code == 422 and no_reason.json()["errors"][0]["field"] == "reason"
+    suspended = await sharing.post(f"/grants/{grant['id']}/suspend", "ga", {"reason": "发现超范围调用"})
+    assert suspended.json()["status"] == "suspended" and suspended.json()["status_reason"] == "发现超范围调用"
+    resumed = await sharing.post(f"/grants/{grant['id']}/resume", "ga-head")
+    assert resumed.json()["status"] == "active"
+    terminated = await sharing.post(f"/grants/{grant['id']}/terminate", "bureau", {"reason": "系统停用"})
+    assert terminated.json()["status"] == "terminated"
+    again = await sharing.post(f"/grants/{grant['id']}/resume", "ga")
+    assert again.status_code == 409 and again.json()["code"] == "invalid_grant_transition"
+    types = [(e["type"], e["version"], e["data"]["status"]) for e in await sharing.events(grant["id"])]
+    assert types == [
+        ("sharing.grant.created", 1, "active"),
+        ("sharing.grant.suspended", 2, "suspended"),
+        ("sharing.grant.resumed", 3, "active"),
+        ("sharing.grant.terminated", 4, "terminated"),
+    ]
+
+
+async def test_the_holder_and_strangers_cannot_change_a_grant(sharing):
+    grant = await sharing.granted()
+    holder = await sharing.post(f"/grants/{grant['id']}/suspend", "mz", {"reason": "x"})
+    assert holder.status_code == 403
+    stranger = await sharing.post(f"/grants/{grant['id']}/suspend", "rs", {"reason": "x"})
+    assert stranger.status_code == 404
+    assert (await sharing.get(f"/grants/{grant['id']}", "rs")).status_code == 404
+
+
+async def test_grant_expires_after_valid_to(sharing):
+    grant = await sharing.granted(valid_from="2026-11-26", valid_to="2026-12-31")
+    sharing.clock.set(datetime(2026, 12, 31, 15, 0, tzinfo=UTC))  # 23:00 in Shanghai: still the last day
+    assert (await run_checks(sharing.app))["expired"] == 0
+    sharing.clock.set(datetime(2026, 12, 31, 16, 30, tzinfo=UTC))  # 00:30 on 2027-01-01 in Shanghai
+    assert (await run_checks(sharing.app))["expired"] == 1
+    assert (await sharing.get(f"/grants/{grant['id']}", "mz")).json()["status"] == "expired"
+    resume = await sharing.post(f"/grants/{grant['id']}/resume", "ga")
+    assert resume.status_code == 409
+
+
+async def test_unused_grants_are_listed_after_three_months_and_can_be_revoked(sharing):
+    used = await sharing.granted("mz")
+    idle = await sharing.granted("rs")
+    seasonal = await sharing.granted("rs", items=["gender"], seasonal=True)
+    sharing.clock.advance(days=60)
+    await _usage(sharing, used, sharing.clock())
+    sharing.clock.set(datetime(2027, 2, 26, 3, 0, tzinfo=UTC))  # three months and a day after creation
+    listed = {g["id"] for g in (await sharing.get("/grants/inactive", "ga")).json()}
+    assert listed == {idle["id"]}  # not the one used in January, not the seasonal one
+    refused = await sharing.post(f"/grants/{used['id']}/revoke-inactive", "ga")
+    assert refused.status_code == 409 and refused.json()["code"] == "grant_in_use"
+    revoked = await sharing.post(f"/grants/{idle['id']}/revoke-inactive", "ga")
+    assert revoked.json()["status"] == "revoked_inactive"
+    assert seasonal["seasonal"] is True
+
+
+async def test_auto_revocation_policy_revokes_unused_grants(sharing):
+    idle = await sharing.granted("rs")
+    sharing.clock.set(datetime(2027, 3, 1, 3, 0, tzinfo=UTC))
+    counts = await run_checks(sharing.app, auto_revoke=True)
+    assert counts["revoked"] == 1
+    assert (await sharing.get(f"/grants/{idle['id']}", "rs")).json()["status"] == "revoked_inactive"
+
+
+async def _usage(sharing, grant: dict, at: datetime, calls: int = 3) -> None:
+    data = {
+        "grant_id": grant["id"],
+        "holder_dept": grant["holder_dept"],
+        "provider_dept": grant["provider_dept"],
+        "resource_id": grant["resource_id"],
+        "calls": calls,
+        "window_start": at - timedelta(seconds=5),
+        "window_end": at,
+        "last_used_at": at,
+    }
+    event = new_event(
+        "access.usage",
+        grant["id"],
+        validated_data("access.usage", data),
+        version=1,
+        actor="gateway",
+        dept=grant["holder_dept"],
+        source="gateway",
+    )
+    async with sharing.app.state.db.session() as session:
+        await apply_usage(session, event)
+
+
+async def test_usage_moves_last_used_at_and_marks_each_day_of_use_once(sharing):
+    grant = await sharing.granted()
+    first = sharing.clock() + timedelta(hours=1)
+    await _usage(sharing, grant, first)
+    await _usage(sharing, grant, first + timedelta(minutes=10))
+    await _usage(sharing, grant, first - timedelta(minutes=10))  # late report of older calls: ignored
+    await _usage(sharing, grant, first + timedelta(days=1))
+    fetched = (await sharing.get(f"/grants/{grant['id']}", "mz")).json()
+    assert fetched["last_used_at"] == (first + timedelta(days=1)).isoformat().replace("+00:00", "Z")
+    used = [e for e in await sharing.events(grant["id"]) if e["type"] == "sharing.grant.used"]
+    assert len(used) == 2  # two days of use
+
+
+async def test_snapshot_is_for_the_gateway_only_and_carries_versions(sharing):
+    grant = await sharing.granted()
+    await sharing.post(f"/grants/{grant['id']}/suspend", "ga", {"reason": "风险"})
+    assert (await sharing.get("/internal/grants", "bureau")).status_code == 403
+    snapshot = (await sharing.get("/internal/grants", "gateway")).json()
+    assert [(g["grant_id"], g["status"], g["version"]) for g in snapshot] == [(grant["id"], "suspended", 2)]
+    assert snapshot[0]["items"] == ["id_number", "name"] and snapshot[0]["holder_dept"] == "YC-MZ"
+
+
+async def test_grant_listing_is_scoped_to_parties(sharing):
+    grant = await sharing.granted()
+    assert [g["id"] for g in (await sharing.get("/grants", "ga")).json()] == [grant["id"]]
+    assert (await sharing.get("/grants", "rs")).json() == []
+    assert [g["id"] for g in (await sharing.get("/grants", "bureau", holder_dept="YC-MZ")).json()] == [grant["id"]]
+    assert (await sharing.get("/grants", "bureau", status="suspended")).json() == []
