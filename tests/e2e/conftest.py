@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
-from govdata_local.broker import LOCAL_BROKER_GROUP_TIMING, free_port
+from govdata_local.broker import LOCAL_BROKER_GROUP_TIMING, LocalBroker, free_port
 from govdata_local.platform import DEMO_CLIENTS, SERVICES, ProcessPlatform
 from govdata_local.postgres import create_database, drop_database
 
@@ -25,6 +25,7 @@ class Platform(ProcessPlatform):
     service_urls: dict[str, str] = field(default_factory=dict)
     database_urls: dict[str, str] = field(default_factory=dict)
     provider: str = ""
+    broker: LocalBroker | None = None  # set when the platform has a broker of its own
 
     @property
     def gateway(self) -> str:
@@ -102,3 +103,17 @@ async def platform(broker_bootstrap: str, postgres_server: str, tmp_path_factory
     finally:
         for db in databases.values():
             await drop_database(postgres_server, db)
+
+
+@pytest.fixture
+def embedded_platform(tmp_path: Path) -> Iterator[Platform]:
+    """The embedded default of `make run` — every service on its own SQLite file — on a broker of its own, which
+    a test may freeze (SIGSTOP) without disturbing the other tests."""
+    with LocalBroker(log_file=tmp_path / "logs" / "broker.log") as broker:
+        urls = {name: f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}" for name in SERVICES}
+        running = launch(tmp_path, broker.bootstrap_servers, urls, provider=False)
+        running.broker = broker
+        try:
+            yield running
+        finally:
+            running.stop_all()
