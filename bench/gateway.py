@@ -15,7 +15,7 @@ Throughput (one run, same machine, same load generator, each server in its own p
    resource, grant active and in its window, interface path and method, rate limit, credential, field filter.
 
 Load: `wrk` (apt-get install wrk) with a Lua script for the Authorization header and the latency percentiles;
-without wrk, a Python load generator in a separate process. Prints a markdown table.
+without wrk, a Python load generator in a separate process (both in bench/load.py). Prints a markdown table.
 
 Suspension latency (`--platform`): over N rounds, POST /api/sharing/grants/{id}/suspend through the public API,
 then call the data path back to back until the gateway refuses (403); the time from sending the suspension to
@@ -45,6 +45,7 @@ from typing import Any
 import aiohttp
 import yaml
 from aiohttp import web
+from load import run_load
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORD = {
@@ -65,18 +66,6 @@ GRANTED_ITEMS = ["xm", "xb", "csrq", "hjdz"]
 RESOURCE_ID = "res-bench-population"
 GRANT_ID = "grt-bench-1"
 HOLDER, PROVIDER = "YC-MZ", "YC-GA"
-LUA = """
-wrk.method = "GET"
-{auth}
-done = function(summary, latency, requests)
-  io.write(string.format(
-    '{{"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,' ..
-    '"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, summary.errors.connect, summary.errors.read,
-    summary.errors.write, summary.errors.status, summary.errors.timeout))
-end
-"""
 
 
 def free_port() -> int:
@@ -223,94 +212,6 @@ async def wait_http(url: str, timeout: float = 30.0, status: int = 200) -> None:
 # --------------------------------------------------------------------------------------------- load
 
 
-async def run_wrk(url: str, token: str | None, connections: int, duration: float, threads: int, cpu: int | None):
-    auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(LUA.format(auth=auth))
-        script = f.name
-    args = [
-        "wrk",
-        f"-t{threads}",
-        f"-c{connections}",
-        f"-d{max(1, round(duration))}s",
-        "--timeout",
-        "5s",
-        "-s",
-        script,
-        url,
-    ]
-    if cpu is not None and shutil.which("taskset"):
-        args = ["taskset", "-c", str(cpu), *args]
-    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await proc.communicate()
-    os.unlink(script)
-    lines = [line for line in out.decode().splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"wrk failed: {err.decode()}{out.decode()}")
-    raw = json.loads(lines[-1])
-    errors = raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
-    return {
-        "rps": raw["requests"] / (raw["duration_us"] / 1e6),
-        "p50_ms": raw["p50_us"] / 1000,
-        "p99_ms": raw["p99_us"] / 1000,
-        "requests": raw["requests"],
-        "non_2xx": raw["status"],
-        "errors": errors,
-    }
-
-
-def _python_load(url: str, token: str | None, connections: int, duration: float, out_file: str) -> None:
-    """The fallback load generator (run in its own process): `connections` keep-alive workers, closed loop."""
-    import uvloop
-
-    async def main() -> dict[str, float]:
-        latencies: list[float] = []
-        bad = 0
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        deadline = time.perf_counter() + duration
-        connector = aiohttp.TCPConnector(limit=connections)
-        async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
-
-            async def worker() -> None:
-                nonlocal bad
-                while time.perf_counter() < deadline:
-                    started = time.perf_counter()
-                    async with http.get(url) as resp:
-                        await resp.read()
-                        if resp.status >= 300:
-                            bad += 1
-                    latencies.append(time.perf_counter() - started)
-
-            started = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(connections)))
-            elapsed = time.perf_counter() - started
-        latencies.sort()
-        return {
-            "rps": len(latencies) / elapsed,
-            "p50_ms": latencies[len(latencies) // 2] * 1000,
-            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
-            "requests": len(latencies),
-            "non_2xx": bad,
-            "errors": 0,
-        }
-
-    Path(out_file).write_text(json.dumps(uvloop.run(main())))
-
-
-async def run_python_load(url: str, token: str | None, connections: int, duration: float, cpu: int | None):
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
-        out = f.name
-    args = [sys.executable, __file__, "--load", url, "--token", token or "", "--connections", str(connections)]
-    args += ["--duration", str(duration), "--out", out]
-    if cpu is not None and shutil.which("taskset"):
-        args = ["taskset", "-c", str(cpu), *args]
-    proc = await asyncio.create_subprocess_exec(*args)
-    await proc.wait()
-    result = json.loads(await asyncio.to_thread(Path(out).read_text))
-    os.unlink(out)
-    return result
-
-
 # --------------------------------------------------------------------------------------------- throughput
 
 
@@ -398,10 +299,15 @@ async def throughput(args: argparse.Namespace) -> int:
                 for warm in (True, False):
                     duration = args.warmup if warm else args.duration
                     cpu_before = cpu_seconds(proc.pid)
-                    if use_wrk:
-                        result = await run_wrk(url, tok, args.connections, duration, args.threads, other_cpu)
-                    else:
-                        result = await run_python_load(url, tok, args.connections, duration, other_cpu)
+                    result = await run_load(
+                        url,
+                        tok,
+                        connections=args.connections,
+                        duration=duration,
+                        threads=args.threads,
+                        cpu=other_cpu,
+                        python=not use_wrk,
+                    )
                     result["cpu_us"] = (cpu_seconds(proc.pid) - cpu_before) / max(1, result["requests"]) * 1e6
                 runs[key].append(result)
         results = {
@@ -569,9 +475,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-proxy", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--upstream", help=argparse.SUPPRESS)
-    parser.add_argument("--load", help=argparse.SUPPRESS)
-    parser.add_argument("--token", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.serve_upstream:
@@ -579,9 +482,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.serve_proxy:
         serve_proxy(args.serve_proxy, args.upstream)
-        return 0
-    if args.load:
-        _python_load(args.load, args.token or None, args.connections, args.duration, args.out)
         return 0
     if args.platform:
         missing = [n for n in ("grant_id", "resource_id", "holder_client", "provider_client") if not getattr(args, n)]
