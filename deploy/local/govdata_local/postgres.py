@@ -9,14 +9,17 @@ hold on a laptop. In CI (`CI` set) the machine's server must answer: an unreacha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
 import tempfile
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432"
 _DB_NAME = re.compile(r"^[a-z0-9_]{1,60}$")
@@ -75,27 +78,38 @@ class PrivatePostgres:
         self._server = None
 
     def start(self) -> str:
-        import pgserver  # a development dependency only
-
         self._folder = Path(tempfile.mkdtemp(prefix="govdata-pg-"))
-        self._server = pgserver.get_server(self._folder / "pgdata", cleanup_mode="stop")
-        uri = make_url(self._server.get_uri())
-        # pgserver listens on a socket only; keep its host (the socket folder) and drop the empty password.
-        return uri.set(password=None, database=None).render_as_string(hide_password=False)
+        with _quiet():
+            import pgserver  # a development dependency only
+
+            self._server = pgserver.get_server(self._folder / "pgdata", cleanup_mode="stop")
+            uri = make_url(self._server.get_uri())
+        # pgserver listens on a socket only: keep its user and host (the socket folder), nothing else.
+        server = URL.create(uri.drivername, username=uri.username, host=uri.host, port=uri.port, query=uri.query)
+        return server.render_as_string(hide_password=False)
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.cleanup()
+            with _quiet():
+                self._server.cleanup()
             self._server = None
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
 
 
-def choose_server() -> tuple[str, PrivatePostgres | None, str]:
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """pgserver's platformdirs warns whenever XDG_RUNTIME_DIR is unset (CI, root shells): nothing to act on."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def choose_server(default: str = DEFAULT_SERVER) -> tuple[str, PrivatePostgres | None, str]:
     """(server URL, the private server started for it or None, its version). Raises when none can be had."""
     given = os.environ.get("GOVDATA_TEST_POSTGRES")
-    server = given or DEFAULT_SERVER
+    server = given or default
     try:
         return server, None, asyncio.run(server_version(server))
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
