@@ -13,8 +13,8 @@ IdempotentConsumer with audit-svc's topics and batch handler, as `create_service
 until the chain head reaches the count. "Sustained" runs from the first committed batch (process start and the
 consumer group join excluded); "wall" from starting the processes. Meanwhile the growing tables are ANALYZEd
 every 3 s, as autovacuum keeps a long-running database's statistics (see `keep_statistics`).
-Fill: appends the rest up to `--events` through `service.append_events` directly (the same append code, no
-broker). Verify: `service.verify_chain` over the whole chain, as GET /verify runs it. Prints a markdown table.
+Fill: appends the rest up to `--events` through `chain.append_events` directly (the same append code, no
+broker). Verify: `chain.verify_chain` over the whole chain, as GET /verify runs it. Prints a markdown table.
 The machine is shared: other work on it shows up in the figures, so the load average is printed with them.
 """
 
@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
-from audit_svc import service
+from audit_svc import chain
 from audit_svc.events import CONSUMED_TOPICS, append_batch
 from govdata_local.broker import LOCAL_BROKER_GROUP_TIMING, LocalBroker
 from govdata_shared.consumer import IdempotentConsumer
@@ -211,7 +211,7 @@ async def recreate_database(postgres: str) -> str:
 
 async def head_seq(db: Database) -> int:
     async with db.session() as session:
-        return (await service.chain_head(session))[0]
+        return (await chain.chain_head(session))[0]
 
 
 async def keep_statistics(postgres_url: str, every: float = 3.0) -> None:
@@ -312,7 +312,7 @@ async def fill(db: Database, total: int, batch: int = 2000) -> dict[str, float]:
             break
         started = time.perf_counter()
         async with db.session() as session:
-            await service.append_events(session, chunk)
+            await chain.append_events(session, chunk)
         seconds += time.perf_counter() - started
     return {"events": missing, "seconds": seconds, "rate": missing / seconds}
 
@@ -320,7 +320,7 @@ async def fill(db: Database, total: int, batch: int = 2000) -> dict[str, float]:
 async def verify(db: Database) -> dict[str, float]:
     started = time.perf_counter()
     async with db.session() as session:
-        outcome = await service.verify_chain(session)
+        outcome = await chain.verify_chain(session)
     seconds = time.perf_counter() - started
     if not outcome.ok:
         raise SystemExit(f"chain does not verify: {outcome.broken}")

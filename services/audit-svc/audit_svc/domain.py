@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import orjson
@@ -37,6 +38,11 @@ def canonical_json(value: Any) -> bytes:
 
 def chain_hash(prev_hash: bytes, record: bytes) -> bytes:
     return hashlib.sha256(prev_hash + record).digest()
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """`moment` with a zone: the platform's naive times (query parameters without an offset) are UTC."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def utc_text(moment: datetime) -> str:
@@ -115,13 +121,29 @@ def audit_record(event: Event, received_at: str) -> UnplacedRecord:
 
 # --- checking a chain ----------------------------------------------------------------------------------------
 
-BROKEN_REASONS = {
-    "missing": "此处缺少应有的记录（被删除或被移走）",
-    "out_of_order": "记录顺序错误（序号重复或倒退）",
-    "hash_mismatch": "哈希不符：记录内容被修改、被移动，或其存储的哈希被改动",
-    "malformed": "记录格式无法解析",
-    "anchor_mismatch": "与导出文件的锚点不符（条数或末尾哈希）",
-    "head_mismatch": "链头（最后序号及哈希）与日志末尾不符",
+
+class BreakReason(StrEnum):
+    """Why a chain does not verify at a record (`first_broken.reason` of GET /verify, the export CLI's verdict)."""
+
+    MISSING = "missing"
+    OUT_OF_ORDER = "out_of_order"
+    HASH_MISMATCH = "hash_mismatch"
+    MALFORMED = "malformed"
+    ANCHOR_MISMATCH = "anchor_mismatch"
+    HEAD_MISMATCH = "head_mismatch"
+
+    @property
+    def detail(self) -> str:
+        return BREAK_DETAILS[self]
+
+
+BREAK_DETAILS: dict[BreakReason, str] = {
+    BreakReason.MISSING: "此处缺少应有的记录（被删除或被移走）",
+    BreakReason.OUT_OF_ORDER: "记录顺序错误（序号重复或倒退）",
+    BreakReason.HASH_MISMATCH: "哈希不符：记录内容被修改、被移动，或其存储的哈希被改动",
+    BreakReason.MALFORMED: "记录格式无法解析",
+    BreakReason.ANCHOR_MISMATCH: "与导出文件的锚点不符（条数或末尾哈希）",
+    BreakReason.HEAD_MISMATCH: "链头（最后序号及哈希）与日志末尾不符",
 }
 
 
@@ -131,12 +153,12 @@ class BrokenLink:
     found there (for "missing": the row after the gap; None when records are missing at the end)."""
 
     seq: int
-    reason: str  # a key of BROKEN_REASONS
+    reason: BreakReason
     index: int | None = None
 
     @property
     def detail(self) -> str:
-        return BROKEN_REASONS[self.reason]
+        return self.reason.detail
 
 
 class ChainCheck:
@@ -161,11 +183,11 @@ class ChainCheck:
                 # Rows before this one were contiguous, so its position in the batch is how far we got.
                 index = expected - first
                 if seq > expected:  # a gap: the record that belongs here was removed or moved
-                    self.broken = BrokenLink(expected, "missing", index)
+                    self.broken = BrokenLink(expected, BreakReason.MISSING, index)
                 elif seq < expected:
-                    self.broken = BrokenLink(seq, "out_of_order", index)
+                    self.broken = BrokenLink(seq, BreakReason.OUT_OF_ORDER, index)
                 else:
-                    self.broken = BrokenLink(seq, "hash_mismatch", index)
+                    self.broken = BrokenLink(seq, BreakReason.HASH_MISMATCH, index)
                 break
             prev = stored
             expected += 1
@@ -177,5 +199,5 @@ class ChainCheck:
     def expect_end(self, last_seq: int) -> BrokenLink | None:
         """The chain must reach `last_seq` (its head): records removed from the end show up here."""
         if self.broken is None and self.next_seq <= last_seq:
-            self.broken = BrokenLink(self.next_seq, "missing")
+            self.broken = BrokenLink(self.next_seq, BreakReason.MISSING)
         return self.broken

@@ -10,7 +10,7 @@ from govdata_shared.consumer import Handler
 from govdata_shared.events import ALL_TOPICS, Event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit_svc import service
+from audit_svc.chain import append_events
 
 CONSUMED_TOPICS: tuple[str, ...] = ALL_TOPICS
 HANDLERS: dict[str, Handler] = {}
@@ -18,4 +18,5 @@ DEFAULT_HANDLER: Handler | None = None
 
 
 async def append_batch(session: AsyncSession, events: list[Event]) -> None:
-    await service.append_events(session, events)
+    """The consumer's batch handler: the batch's new events, appended to the chain in delivery order."""
+    await append_events(session, events)

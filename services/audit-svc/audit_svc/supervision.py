@@ -37,14 +37,13 @@ from govdata_shared.contracts.sharing import (
     REQUEST_REJECTED,
     REQUEST_SUBMITTED,
 )
+from govdata_shared.contracts.verification import REQUEST_EXTENDED as CORRECTION_EXTENDED
+from govdata_shared.contracts.verification import REQUEST_OVERDUE as CORRECTION_OVERDUE
+from govdata_shared.contracts.verification import REQUEST_RESOLVED as CORRECTION_RESOLVED
+from govdata_shared.contracts.verification import REQUEST_SUBMITTED as CORRECTION_SUBMITTED
+from govdata_shared.workdays import today_in_shanghai
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-# verification-svc (校核, 第十九条); its contracts module names the same types.
-CORRECTION_SUBMITTED = "verification.request.submitted"
-CORRECTION_EXTENDED = "verification.request.extended"
-CORRECTION_RESOLVED = "verification.request.resolved"
-CORRECTION_OVERDUE = "verification.request.overdue"
 
 GRANT_STATE_EVENTS = tuple(t for t in GRANT_EVENTS if t != GRANT_USED)
 USAGE_EVENTS = (ACCESS_USAGE, GRANT_USED)
@@ -105,6 +104,16 @@ RECORD_EVENTS = (
     CORRECTION_RESOLVED,
     CORRECTION_OVERDUE,
 )
+
+
+def report_year(year: int | None, now: datetime) -> int:
+    """The year a report covers: the one asked for, else the previous year in Shanghai — the report 第三十九条
+    wants by the end of January."""
+    return year if year is not None else today_in_shanghai(now).year - 1
+
+
+def report_period(year: int) -> dict[str, str]:
+    return {"from": f"{year}-01-01", "to": f"{year}-12-31", "timezone": "Asia/Shanghai"}
 
 
 def year_bounds(year: int) -> tuple[datetime, datetime]:

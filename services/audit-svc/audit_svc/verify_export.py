@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import orjson
 
-from audit_svc.domain import BROKEN_REASONS, ChainCheck, canonical_json
+from audit_svc.domain import BreakReason, ChainCheck, canonical_json
 
 BATCH = 10_000
 
@@ -35,7 +35,7 @@ class ExportVerdict:
     line: int | None = None  # first broken line, 1-based
     seq: int | None = None
     event_id: str | None = None
-    reason: str | None = None
+    reason: BreakReason | None = None
 
     def describe(self) -> str:
         if self.ok:
@@ -49,7 +49,7 @@ class ExportVerdict:
             parts.append(f"seq {self.seq}")
         if self.event_id:
             parts.append(f"event {self.event_id}")
-        detail = BROKEN_REASONS.get(self.reason or "", "")
+        detail = self.reason.detail if self.reason else ""
         return f"BROKEN at {', '.join(parts)}: {self.reason} ({detail}); {self.checked} records verified before it"
 
 
@@ -81,7 +81,7 @@ def _feed(check: ChainCheck, pending: Pending) -> ExportVerdict | None:
         pending.clear()
         return None
     line, value, _ = pending[broken.index]
-    event_id = None if broken.reason == "missing" else value["record"].get("event_id")
+    event_id = None if broken.reason is BreakReason.MISSING else value["record"].get("event_id")
     return ExportVerdict(False, check.checked, line=line, seq=broken.seq, event_id=event_id, reason=broken.reason)
 
 
@@ -94,7 +94,7 @@ def verify_file(stream: IO[bytes], expect_last_hash: str | None = None) -> Expor
         prev_hash = bytes.fromhex(header["prev_hash"])  # type: ignore[index]
         from_seq = int(header["from_seq"])  # type: ignore[index]
     except (KeyError, TypeError, ValueError):
-        return ExportVerdict(False, 0, line=first[0] if first else 1, reason="malformed")
+        return ExportVerdict(False, 0, line=first[0] if first else 1, reason=BreakReason.MALFORMED)
     check = ChainCheck(prev_hash, from_seq)
     pending: Pending = []
     anchor: Any = None
@@ -115,7 +115,7 @@ def verify_file(stream: IO[bytes], expect_last_hash: str | None = None) -> Expor
     if verdict := _feed(check, pending):
         return verdict
     if malformed_at is not None:
-        return ExportVerdict(False, check.checked, line=malformed_at, reason="malformed")
+        return ExportVerdict(False, check.checked, line=malformed_at, reason=BreakReason.MALFORMED)
     last_hash = check.last_hash.hex()
     if (
         not isinstance(anchor, dict)
@@ -126,7 +126,7 @@ def verify_file(stream: IO[bytes], expect_last_hash: str | None = None) -> Expor
         or anchor.get("to_seq") != check.next_seq - 1
         or (expect_last_hash is not None and expect_last_hash.lower() != last_hash)
     ):
-        return ExportVerdict(False, check.checked, line=last_line, reason="anchor_mismatch")
+        return ExportVerdict(False, check.checked, line=last_line, reason=BreakReason.ANCHOR_MISMATCH)
     return ExportVerdict(True, check.checked, from_seq, check.next_seq - 1, last_hash)
 
 

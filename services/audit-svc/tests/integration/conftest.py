@@ -1,6 +1,9 @@
-"""audit-svc under test: the real app on its migrated database (with the real broker for tests marked `broker`),
-an injected clock, tokens for the people of govdata_shared.testing.PEOPLE, and helpers to build events, append
-them through the consumer's batch handler, and tamper with stored rows the way an intruder would."""
+"""audit-svc under test: the real app on its migrated database, an injected clock, tokens for the people of
+govdata_shared.testing.PEOPLE, and helpers to build events, append them through the consumer's batch handler, and
+tamper with stored rows the way an intruder would.
+
+Without the broker the app runs no consumer, so the log holds exactly what a test appends; tests marked `broker`
+send through the real broker to the service's own consumer instead."""
 
 from __future__ import annotations
 
@@ -60,17 +63,12 @@ class Audit(ServiceUnderTest):
         return await super().get(path, who, **params)
 
     async def eventually(self, probe, seconds: float = 30.0):
-        """Poll `probe()` until it returns something truthy (what the consumer does happens in the background)."""
+        """Poll `probe()` until it returns something truthy (broker tests: the consumer works in the background)."""
         for _ in range(int(seconds * 10)):
             if result := await probe():
                 return result
             await asyncio.sleep(0.1)
         raise AssertionError(f"nothing after {seconds}s")
-
-    async def stop_consumer(self) -> None:
-        """Stop consuming the shared test broker, so the log holds exactly what the test appends."""
-        if self.app.state.consumer is not None:
-            await self.app.state.consumer.stop()
 
     async def append(self, events: list[Event]) -> None:
         """Through the consumer's batch handler, in one transaction, as the consumer does."""

@@ -1,4 +1,4 @@
-"""The audit trail's rules as plain functions: canonical JSON, the chain check, masking, grant states."""
+"""The audit trail's rules as plain functions: canonical JSON, the chain check, masking, times."""
 
 from __future__ import annotations
 
@@ -8,8 +8,17 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
-from audit_svc import supervision
-from audit_svc.domain import GENESIS_HASH, ChainCheck, audit_record, canonical_json, chain_hash, needs_masking
+from audit_svc.domain import (
+    GENESIS_HASH,
+    BreakReason,
+    ChainCheck,
+    as_utc,
+    audit_record,
+    canonical_json,
+    chain_hash,
+    needs_masking,
+    utc_text,
+)
 from govdata_shared.events import Event
 from govdata_shared.identifiers import mask_in_obj
 
@@ -132,27 +141,22 @@ def test_a_record_numbered_in_the_chain_is_exactly_its_canonical_json(seq):
         assert list(orjson.loads(unplaced.canonical(seq))) == sorted(unplaced.fields | {"seq": seq})
 
 
-def test_the_supervision_year_is_the_calendar_year_in_shanghai():
-    start, end = supervision.year_bounds(2025)
-    assert start == datetime(2024, 12, 31, 16, 0, tzinfo=UTC) and end == datetime(2025, 12, 31, 16, 0, tzinfo=UTC)
+def test_every_reason_a_chain_breaks_is_explained_in_chinese():
+    assert {r.value for r in BreakReason} == {
+        "missing", "out_of_order", "hash_mismatch", "malformed", "anchor_mismatch", "head_mismatch",
+    }  # fmt: skip
+    assert all(reason.detail and not reason.detail.isascii() for reason in BreakReason)
+    assert ChainCheck().expect_end(1).detail == BreakReason.MISSING.detail
 
 
-def _grant(grant_id: str, status: str, time: str, holder: str = "YC-MZ") -> dict:
-    return {
-        "type": "sharing.grant.x",
-        "time": time,
-        "data": {"grant_id": grant_id, "holder_dept": holder, "status": status},
-    }
+def test_naive_times_are_read_as_utc_and_aware_ones_are_kept():
+    naive = datetime(2026, 3, 2, 8, 0)
+    assert as_utc(naive) == datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    shanghai = datetime.fromisoformat("2026-03-02T08:00:00+08:00")
+    assert as_utc(shanghai) is shanghai and as_utc(None) is None
 
 
-def test_a_grant_counts_as_held_when_in_force_at_any_time_of_the_year_and_suspended_by_its_state_at_year_end():
-    records = [
-        _grant("g-old", "active", "2024-05-01T00:00:00.000000Z"),
-        _grant("g-old", "expired", "2024-12-01T00:00:00.000000Z"),  # ended before the year: not held
-        _grant("g-carry", "active", "2024-06-01T00:00:00.000000Z"),
-        _grant("g-carry", "terminated", "2025-03-01T00:00:00.000000Z"),  # held until March
-        _grant("g-new", "active", "2025-04-01T00:00:00.000000Z"),
-        _grant("g-new", "suspended", "2025-09-01T00:00:00.000000Z"),
-    ]
-    tally = supervision.tally_grants(records, "2024-12-31T16:00:00.000000Z", {"g-new", "g-old"})
-    assert tally == {"YC-MZ": {"grants_held": 2, "grants_used": 1, "grants_suspended": 1}}
+def test_record_times_are_fixed_width_utc_text():
+    assert utc_text(datetime.fromisoformat("2026-03-02T08:00:00+08:00")) == "2026-03-02T00:00:00.000000Z"
+    assert utc_text(datetime(2026, 3, 2, 8, 0, 0, 5, tzinfo=UTC)) == "2026-03-02T08:00:00.000005Z"
+    assert utc_text(datetime(2026, 3, 2, 8, 0)) == "2026-03-02T08:00:00.000000Z"
