@@ -1,17 +1,18 @@
 """HTTP routes of verification-svc, mounted under /api/verification (API.md "Verification (校核)").
-Thin: each calls one operation."""
+Thin: role-only rules on the route (access.py), then one operation of a topic module."""
 
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
 from govdata_shared.auth import CurrentCaller
-from govdata_shared.service import Now, SessionDep
+from govdata_shared.service import Now, ReadSessionDep, SessionDep
 
-from verification_svc import service
+from verification_svc import corrections, evidence, lookup
+from verification_svc.access import Applicant, QualityViewer
+from verification_svc.domain import CorrectionStatus, SubjectType
 from verification_svc.schemas import (
     ActiveOut,
     CorrectionIn,
@@ -22,33 +23,26 @@ from verification_svc.schemas import (
     OverdueOut,
     QualityOut,
     ResolveIn,
-    Status,
-    SubjectType,
 )
 
 router = APIRouter()
 
 
-@router.get("/whoami")
-async def whoami(caller: CurrentCaller) -> dict:
-    """The authenticated caller as this service sees it (a check that tokens reach the service)."""
-    return {"sub": caller.sub, "dept": caller.dept, "roles": sorted(caller.roles)}
-
-
 @router.post("/corrections", status_code=201, response_model=CorrectionOut)
-async def file_correction(body: CorrectionIn, caller: CurrentCaller, session: SessionDep, now: Now) -> CorrectionOut:
+async def file_correction(body: CorrectionIn, caller: Applicant, session: SessionDep, now: Now) -> CorrectionOut:
     """申请校核 (第十九条): a citizen or company for its own data, or a department for anyone's. The provider
     department must answer within 10 working days."""
-    request = await service.file_correction(session, caller, body, now)
-    return await service.view(session, request, caller, now)
+    return await corrections.file_correction(session, caller=caller, body=body, now=now)
 
 
 @router.get("/corrections", response_model=CorrectionPage)
 async def list_corrections(
     caller: CurrentCaller,
-    session: SessionDep,
+    session: ReadSessionDep,
     now: Now,
-    status: Annotated[list[Status] | None, Query(description="one or more of open, extended, resolved")] = None,
+    status: Annotated[
+        list[CorrectionStatus] | None, Query(description="one or more of open, extended, resolved")
+    ] = None,
     overdue: Annotated[bool | None, Query(description="true: unresolved past the deadline")] = None,
     resource_id: Annotated[str | None, Query(max_length=40)] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
@@ -56,11 +50,11 @@ async def list_corrections(
 ) -> CorrectionPage:
     """The requests the caller may see: a provider its own, a department those it filed, a citizen those about
     itself, the bureau and auditors all. Soonest deadline first."""
-    return await service.list_corrections(
+    return await corrections.list_corrections(
         session,
-        caller,
-        now,
-        statuses=[s.value for s in status or ()],
+        caller=caller,
+        now=now,
+        statuses=status or (),
         overdue=overdue,
         resource_id=resource_id,
         page=page,
@@ -69,9 +63,8 @@ async def list_corrections(
 
 
 @router.get("/corrections/{request_id}", response_model=CorrectionOut)
-async def get_correction(request_id: str, caller: CurrentCaller, session: SessionDep, now: Now) -> CorrectionOut:
-    request = await service.get_request(session, caller, request_id)
-    return await service.view(session, request, caller, now)
+async def get_correction(request_id: str, caller: CurrentCaller, session: ReadSessionDep, now: Now) -> CorrectionOut:
+    return await corrections.get_correction(session, caller=caller, request_id=request_id, now=now)
 
 
 @router.post("/corrections/{request_id}/extend", response_model=CorrectionOut)
@@ -79,8 +72,7 @@ async def extend_correction(
     request_id: str, body: ExtendIn, caller: CurrentCaller, session: SessionDep, now: Now
 ) -> CorrectionOut:
     """延长校核期限: once, at most 10 working days, by the provider's head, with a reason (第十九条)."""
-    request = await service.extend(session, caller, request_id, body, now)
-    return await service.view(session, request, caller, now)
+    return await corrections.extend(session, caller=caller, request_id=request_id, body=body, now=now)
 
 
 @router.post("/corrections/{request_id}/resolve", response_model=CorrectionOut)
@@ -88,8 +80,7 @@ async def resolve_correction(
     request_id: str, body: ResolveIn, caller: CurrentCaller, session: SessionDep, now: Now
 ) -> CorrectionOut:
     """办结: `corrected` with the corrected values, or `no_error` with the explanation; the provider only."""
-    request = await service.resolve(session, caller, request_id, body, now)
-    return await service.view(session, request, caller, now)
+    return await corrections.resolve(session, caller=caller, request_id=request_id, body=body, now=now)
 
 
 @router.post("/corrections/{request_id}/evidence", status_code=201, response_model=EvidenceOut)
@@ -101,39 +92,31 @@ async def upload_evidence(
     file: Annotated[UploadFile, File(description="PDF, JPEG or PNG, at most 8 MiB")],
 ) -> EvidenceOut:
     """证明材料: the type is read from the content; the SHA-256 is recorded."""
-    evidence = await service.add_evidence(session, caller, request_id, file, now)
-    return service.evidence_view(evidence, full=True)
+    return await evidence.add_evidence(session, caller=caller, request_id=request_id, upload=file, now=now)
 
 
 @router.get("/corrections/{request_id}/evidence", response_model=list[EvidenceOut])
-async def list_evidence(request_id: str, caller: CurrentCaller, session: SessionDep) -> list[EvidenceOut]:
-    return await service.list_evidence(session, caller, request_id)
+async def list_evidence(request_id: str, caller: CurrentCaller, session: ReadSessionDep) -> list[EvidenceOut]:
+    return await evidence.list_evidence(session, caller=caller, request_id=request_id)
 
 
 @router.get("/corrections/{request_id}/evidence/{evidence_id}")
-async def download_evidence(request_id: str, evidence_id: str, caller: CurrentCaller, session: SessionDep) -> Response:
-    evidence = await service.get_evidence(session, caller, request_id, evidence_id)
-    return Response(
-        evidence.content,
-        media_type=evidence.content_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(evidence.filename)}",
-            "X-Content-SHA256": evidence.sha256,
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+async def download_evidence(
+    request_id: str, evidence_id: str, caller: CurrentCaller, session: ReadSessionDep
+) -> Response:
+    return await evidence.download_evidence(session, caller=caller, request_id=request_id, evidence_id=evidence_id)
 
 
 @router.get("/overdue", response_model=list[OverdueOut])
-async def list_overdue(caller: CurrentCaller, session: SessionDep, now: Now) -> list[OverdueOut]:
+async def list_overdue(caller: CurrentCaller, session: ReadSessionDep, now: Now) -> list[OverdueOut]:
     """Requests unresolved past their deadline (the bureau sees all; a department those in its scope)."""
-    return await service.overdue_requests(session, caller, now)
+    return await corrections.list_overdue(session, caller=caller, now=now)
 
 
 @router.get("/active", response_model=ActiveOut)
 async def under_verification(
     caller: CurrentCaller,
-    session: SessionDep,
+    session: ReadSessionDep,
     now: Now,
     subject_id: Annotated[str, Query(min_length=1, max_length=40)],
     resource_id: Annotated[str, Query(min_length=1, max_length=40)],
@@ -143,15 +126,15 @@ async def under_verification(
 ) -> ActiveOut:
     """第十九条第三款: is this subject's data in this resource under verification? While it is, the office must
     not refuse the subject's business for it."""
-    return await service.active_lookup(
-        session, caller, subject_id, resource_id, now, subject_type.value if subject_type else None
+    return await lookup.active_lookup(
+        session, caller=caller, subject_id=subject_id, resource_id=resource_id, now=now, subject_type=subject_type
     )
 
 
 @router.get("/quality", response_model=QualityOut)
 async def data_quality(
-    caller: CurrentCaller,
-    session: SessionDep,
+    caller: QualityViewer,
+    session: ReadSessionDep,
     now: Now,
     resource_id: Annotated[str | None, Query(max_length=40)] = None,
     provider_dept: Annotated[str | None, Query(max_length=32)] = None,
@@ -159,4 +142,6 @@ async def data_quality(
 ) -> QualityOut:
     """第二十条: requests received, corrected, found without error and overdue, and the median working days to
     resolve, per resource and per provider department."""
-    return await service.quality(session, caller, now, resource_id=resource_id, provider_dept=provider_dept, year=year)
+    return await lookup.quality(
+        session, caller=caller, now=now, resource_id=resource_id, provider_dept=provider_dept, year=year
+    )

@@ -10,6 +10,8 @@ import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
+from pathlib import PurePosixPath
 from typing import Any
 
 from govdata_shared.errors import Problem, validation_problem
@@ -19,27 +21,69 @@ from govdata_shared.identifiers import (
     validate_credit_code,
     validate_resident_id,
 )
+from govdata_shared.states import Refusal, StateMachine
 from govdata_shared.workdays import DEFAULT_CALENDAR, Deadline, WorkdayCalendar
+
+
+class CorrectionStatus(StrEnum):
+    """校核申请的状态"""
+
+    OPEN = "open"  # 待校核
+    EXTENDED = "extended"  # 已延期
+    RESOLVED = "resolved"  # 已办结
+
+
+class SubjectType(StrEnum):
+    """主体类型"""
+
+    PERSON = "person"  # 公民，公民身份号码
+    ORG = "org"  # 法人和其他组织，统一社会信用代码
+
+
+class Outcome(StrEnum):
+    """办结结果"""
+
+    CORRECTED = "corrected"  # 已更正
+    NO_ERROR = "no_error"  # 数据无误
+
+
+class ApplicantKind(StrEnum):
+    """申请人类别"""
+
+    CITIZEN = "citizen"  # 公民、法人（本人或本单位的数据）
+    DEPARTMENT = "department"  # 政务部门
+
 
 # 第十九条第二款: the provider verifies within 10 working days of receiving the request; its head may extend the
 # period once, by at most 10 working days.
 VERIFY_WORKING_DAYS = 10
 MAX_EXTENSION_WORKING_DAYS = 10
 
-# Request state machine: (status, action) → new status.
-TRANSITIONS: dict[tuple[str, str], str] = {
-    ("open", "extend"): "extended",  # 第十九条: 延长校核期限 — once, so not from "extended"
-    ("open", "resolve"): "resolved",
-    ("extended", "resolve"): "resolved",
-}
-UNRESOLVED_STATUSES = frozenset({"open", "extended"})
+CORRECTION = StateMachine(
+    {
+        (CorrectionStatus.OPEN, "extend"): CorrectionStatus.EXTENDED,  # 第十九条: 延长校核期限 — once
+        (CorrectionStatus.OPEN, "resolve"): CorrectionStatus.RESOLVED,
+        (CorrectionStatus.EXTENDED, "resolve"): CorrectionStatus.RESOLVED,
+    },
+    status_labels={
+        CorrectionStatus.OPEN: "待校核",
+        CorrectionStatus.EXTENDED: "已延期",
+        CorrectionStatus.RESOLVED: "已办结",
+    },
+    action_labels={"extend": "延长校核期限", "resolve": "办结"},
+    refusals={
+        (CorrectionStatus.EXTENDED, "extend"): Refusal("extend_once", "校核期限只能延长一次（第十九条）"),
+        (CorrectionStatus.RESOLVED, "resolve"): Refusal("resolve_once"),
+    },
+    default_rule="invalid_transition",
+)
+"""The request's lifecycle: `CORRECTION.next(status, action)` or a 409 `invalid_transition` naming the rule."""
 
-ACTION_LABELS = {"extend": "延长校核期限", "resolve": "办结"}
-STATUS_LABELS = {"open": "待校核", "extended": "已延期", "resolved": "已办结"}
-REFUSAL_RULES = {("extended", "extend"): "extend_once", ("resolved", "resolve"): "resolve_once"}
+UNRESOLVED_STATUSES = frozenset({CorrectionStatus.OPEN, CorrectionStatus.EXTENDED})
 
-# A correction can only be about a resource others can see in the catalog.
+# A correction can only be about a resource others can see in the catalog (the catalog's resource statuses).
 ACCEPTING_RESOURCE_STATUSES = frozenset({"published"})
+RETIRED_RESOURCE_STATUS = "retired"
 
 # Evidence files (证明材料): what a county office can open and print.
 EVIDENCE_MAX_BYTES = 8 * 1024 * 1024  # below the 10 MiB request-body ceiling of every service
@@ -49,20 +93,6 @@ EVIDENCE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xd8\xff", "image/jpeg"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
 )
-
-
-def transition(status: str, action: str) -> str:
-    """The request's next status, or a 409 naming what is and is not possible."""
-    try:
-        return TRANSITIONS[(status, action)]
-    except KeyError:
-        once = REFUSAL_RULES.get((status, action))
-        detail = f"当前状态为“{STATUS_LABELS.get(status, status)}”，不能{ACTION_LABELS.get(action, action)}"
-        if once == "extend_once":
-            detail = "校核期限只能延长一次（第十九条）"
-        raise Problem(
-            409, "invalid_transition", detail, rule=once or "invalid_transition", status_now=status, action=action
-        ) from None
 
 
 # --- identifiers ------------------------------------------------------------------------------------------
@@ -77,9 +107,9 @@ def validate_subject(subject_type: str, value: str, today: date) -> ValidatedId:
     """The subject's identifier, validated (GB 11643 for persons, GB 32100 for organisations), or a 422 naming
     field `subject_id` and the rule it broke. A credit code failing only its check character passes, flagged."""
     try:
-        if subject_type == "person":
+        if subject_type == SubjectType.PERSON:
             return validate_resident_id(value, today=today)
-        if subject_type == "org":
+        if subject_type == SubjectType.ORG:
             return validate_credit_code(value)
         raise InvalidIdentifier("subject_type", "主体类型无效，应为 person 或 org")
     except InvalidIdentifier as exc:
@@ -146,7 +176,7 @@ def resolution_violations(
     """A resolution says what was corrected (`corrected`) or explains why nothing was (`no_error`)."""
     errors: list[dict[str, Any]] = []
     items = set(request_items)
-    if outcome == "corrected":
+    if outcome == Outcome.CORRECTED:
         if not corrected_values:
             errors.append(
                 {
@@ -198,6 +228,18 @@ def extended_deadline(
     return Deadline(due=moved.due, estimated=estimated or moved.estimated)
 
 
+def require_extendable_on(deadline: date, today: date) -> None:
+    """第十九条: the period is extended while it runs — on its last day at the latest — or a 409."""
+    if today > deadline:
+        raise Problem(
+            409,
+            "deadline_passed",
+            f"校核期限 {deadline.isoformat()} 已过，不能再延长",
+            rule="extend_before_deadline",
+            deadline=deadline.isoformat(),
+        )
+
+
 def is_overdue(status: str, deadline: date, today: date) -> bool:
     return status in UNRESOLVED_STATUSES and today > deadline
 
@@ -211,6 +253,12 @@ def sniff_evidence_type(head: bytes) -> str | None:
         if head.startswith(signature):
             return content_type
     return None
+
+
+def evidence_filename(name: str | None) -> str:
+    """The name a file is kept under: the client's name without any folder, at most 200 characters."""
+    base = PurePosixPath((name or "").replace("\\", "/")).name.strip()
+    return (base or "evidence")[:200]
 
 
 # --- data quality (第二十条) -------------------------------------------------------------------------------
@@ -229,9 +277,9 @@ class QualityTally:
         self, *, status: str, outcome: str | None, deadline: date, on_time: bool | None, days: int | None, today: date
     ) -> None:
         self.received += 1
-        if outcome == "corrected":
+        if outcome == Outcome.CORRECTED:
             self.corrected += 1
-        elif outcome == "no_error":
+        elif outcome == Outcome.NO_ERROR:
             self.no_error += 1
         if status in UNRESOLVED_STATUSES:
             self.open += 1

@@ -1,10 +1,13 @@
 """Events verification-svc publishes and consumes; their schemas live in govdata_shared.contracts.
 
-Publishes govdata.verification.v1 (`verification.request.*`). Consumes govdata.catalog.v1 to know each resource's
-provider department and items, so a request is routed to the department that must answer it.
+Publishes govdata.verification.v1 (`verification.request.*`, payloads built by `request_payload`). Consumes
+govdata.catalog.v1 to know each resource's provider department and items, so a request is routed to the
+department that must answer it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 from govdata_shared.consumer import Handler
@@ -27,9 +30,38 @@ from govdata_shared.contracts.verification import (  # noqa: F401 - the event ty
     RequestSubmittedData,
 )
 from govdata_shared.events import TOPICS, Event
+from govdata_shared.identifiers import mask_identifier
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from verification_svc.models import CatalogResource
+from verification_svc.models import CatalogResource, CorrectionRequest
+
+SOURCE = "verification-svc"
+
+# --- published -------------------------------------------------------------------------------------------
+
+
+def request_payload(request: CorrectionRequest, **extra: Any) -> dict[str, Any]:
+    """What every `verification.request.*` event says about the request, plus the event's own fields. The
+    subject's identifier travels masked; free text and values (description, claimed/corrected values) never."""
+    return {
+        "request_id": request.id,
+        "resource_id": request.resource_id,
+        "provider_dept": request.provider_dept,
+        "subject_type": request.subject_type,
+        "subject_id": mask_identifier(request.subject_id),
+        "subject_id_check_failed": request.subject_id_check_failed,
+        "applicant_kind": request.applicant_kind,
+        "applicant_dept": request.applicant_dept,
+        "items": list(request.items),
+        "status": request.status,
+        "received_on": request.received_on,
+        "deadline": request.deadline,
+        "deadline_estimated": request.deadline_estimated,
+        **extra,
+    }
+
+
+# --- consumed: the catalog projection --------------------------------------------------------------------
 
 # Events whose revision is the one others see: their items are the resource's items.
 _SHOWN_REVISION_EVENTS = frozenset({RESOURCE_PUBLISHED, RESOURCE_RETIRED})

@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 from govdata_shared.service import periodic
 
-from verification_svc import service
+from verification_svc import corrections
 
 OVERDUE_CHECK_SECONDS = 60.0
 
 
 async def check_overdue(app: FastAPI) -> int:
     async with app.state.db.session() as session:
-        return await service.emit_overdue(session, app.state.clock())
+        return await corrections.emit_overdue(session, now=app.state.clock())
 
 
 overdue_watch = periodic("verification-overdue", OVERDUE_CHECK_SECONDS, check_overdue)

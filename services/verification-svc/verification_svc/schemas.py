@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from verification_svc.domain import MAX_EXTENSION_WORKING_DAYS
+from verification_svc.domain import (
+    MAX_EXTENSION_WORKING_DAYS,
+    ApplicantKind,
+    CorrectionStatus,
+    Outcome,
+    SubjectType,
+)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 ItemCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Value = Annotated[str, StringConstraints(max_length=500)]
-
-
-class SubjectType(StrEnum):
-    """主体类型"""
-
-    PERSON = "person"  # 公民，公民身份号码
-    ORG = "org"  # 法人和其他组织，统一社会信用代码
-
-
-class Status(StrEnum):
-    OPEN = "open"  # 待校核
-    EXTENDED = "extended"  # 已延期
-    RESOLVED = "resolved"  # 已办结
+# The values of domain.Outcome as a Literal: a wrong `outcome` stays a 422 with rule `literal_error`, as ever.
+OutcomeValue = Literal["corrected", "no_error"]
 
 
 class CorrectionIn(BaseModel):
@@ -53,7 +47,7 @@ class ExtendIn(BaseModel):
 class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    outcome: Literal["corrected", "no_error"]
+    outcome: OutcomeValue
     note: str | None = Field(default=None, max_length=2000, description="required for no_error: the explanation")
     corrected_values: dict[ItemCode, Value] | None = Field(default=None, max_length=100)
 
@@ -72,7 +66,7 @@ class CorrectionOut(BaseModel):
     department or the applicant department."""
 
     id: str
-    status: Status
+    status: CorrectionStatus
     resource_id: str
     resource_name: str | None
     provider_dept: str
@@ -83,7 +77,7 @@ class CorrectionOut(BaseModel):
     items: list[str]
     claimed_values: dict[str, str]
     description: str
-    applicant_kind: Literal["citizen", "department"]
+    applicant_kind: ApplicantKind
     applicant_dept: str | None
     received_at: datetime
     received_on: date
@@ -93,7 +87,7 @@ class CorrectionOut(BaseModel):
     overdue: bool
     extension_days: int | None
     extension_reason: str | None
-    outcome: Literal["corrected", "no_error"] | None
+    outcome: Outcome | None
     note: str | None
     corrected_values: dict[str, str] | None
     resolved_at: datetime | None

@@ -3,8 +3,8 @@ number and deadline) and must not refuse the subject's business for it."""
 
 from __future__ import annotations
 
-PERSON = "34052419800101001X"
-OTHER_PERSON = "11010519491231002X"
+from govdata_shared.testing import OTHER_PERSON, PERSON
+
 POPULATION, MARRIAGE = "res-population", "res-marriage"
 
 

@@ -3,15 +3,15 @@ the 10-working-day deadline, and who sees what (full identifiers only for the su
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 from govdata_shared.contracts.catalog import RESOURCE_RETIRED, RESOURCE_SUBMITTED
+from govdata_shared.logs import JsonFormatter, PlainFormatter
+from govdata_shared.testing import COMPANY, OTHER_PERSON, PERSON, PILOT_COMPANY
 
-PERSON = "34052419800101001X"
-OTHER_PERSON = "11010519491231002X"
-COMPANY = "91110000600037341L"
-PILOT_COMPANY = "91350100M0001TGQXM"
 POPULATION, MARRIAGE, LICENCES = "res-population", "res-marriage", "res-licences"
 
 
@@ -31,6 +31,15 @@ async def test_a_citizen_cannot_file_for_another_persons_identifier(verification
     assert refused["code"] == "not_own_subject" and refused["field"] == "subject_id"
     assert OTHER_PERSON not in str(refused)
     assert await verification.events() == []
+
+
+@pytest.mark.backends("postgres", "sqlite")  # JSON columns
+async def test_the_items_and_values_in_question_are_kept_as_filed(verification):
+    claimed = {"household_address": "伊川县城关镇人民路12号", "name": "张三"}
+    created = await verification.file("citizen", items=["household_address", "name"], claimed_values=claimed)
+    kept = (await verification.get(f"/corrections/{created['id']}", "ga")).json()
+    assert kept["items"] == ["household_address", "name"] and kept["claimed_values"] == claimed
+    assert kept == created
 
 
 async def test_own_identifier_is_compared_normalised(verification):
@@ -174,6 +183,30 @@ async def test_each_sees_the_list_of_its_own_scope(verification):
     assert not any(raw in str(listed) for raw in (PERSON, OTHER_PERSON))
 
 
+async def test_a_page_of_requests_is_read_in_the_same_queries_whatever_its_length(verification):
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    async def queries_for_a_page() -> int:
+        statements.clear()
+        sa.event.listen(verification.db.engine.sync_engine, "before_cursor_execute", record)
+        try:
+            response = await verification.get("/corrections", "bureau")
+        finally:
+            sa.event.remove(verification.db.engine.sync_engine, "before_cursor_execute", record)
+        assert response.status_code == 200
+        return len(statements)
+
+    await verification.file("citizen")
+    one = await queries_for_a_page()
+    for _ in range(4):
+        await verification.file("rs", subject_id=OTHER_PERSON)
+    assert (await verification.get("/corrections", "bureau")).json()["total"] == 5
+    assert await queries_for_a_page() == one == 2  # the total, and the page with names and evidence counts
+
+
 async def test_request_body_is_checked_field_by_field(verification):
     refused = await verification.file("citizen", expect=422, subject_type="robot")
     assert refused["field"] == "subject_type"
@@ -191,3 +224,17 @@ async def test_resource_must_be_published_before_corrections(verification):
     await verification.apply(draft)
     refused = await verification.file("citizen", expect=404, resource_id="res-draft")
     assert refused["code"] == "resource_unknown"
+
+
+async def test_no_unmasked_identifier_reaches_a_log_line(verification, caplog):
+    caplog.set_level(logging.DEBUG)
+    created = await verification.file("citizen")
+    await verification.get(f"/corrections/{created['id']}", "citizen")
+    await verification.get("/active", "rs", subject_id=PERSON, resource_id=POPULATION)
+    await verification.file("rs", expect=422, subject_id="340524198001010010")
+    await verification.file("citizen", expect=403, subject_id=OTHER_PERSON)
+    assert caplog.records
+    for formatter in (JsonFormatter("verification-svc"), PlainFormatter("%(name)s %(message)s")):
+        written = "\n".join(formatter.format(record) for record in caplog.records)
+        for raw_id in (*verification.RAW_IDS, "340524198001010010"):
+            assert raw_id not in written and raw_id.lower() not in written

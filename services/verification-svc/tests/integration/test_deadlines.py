@@ -70,6 +70,7 @@ async def test_an_expired_period_cannot_be_extended_afterwards(verification):
     assert refused.status_code == 409 and refused.json()["code"] == "deadline_passed"
 
 
+@pytest.mark.backends("postgres", "sqlite")  # the corrected values (JSON), dates and timestamps round-trip
 async def test_the_provider_resolves_as_corrected_with_the_values(verification):
     created = await verification.file("citizen")
     verification.clock.set(shanghai_morning(2026, 12, 2))
@@ -84,6 +85,7 @@ async def test_the_provider_resolves_as_corrected_with_the_values(verification):
     assert body["corrected_values"] == {"household_address": "伊川县城关镇人民路12号"}
     assert body["resolved_on"] == "2026-12-02" and body["on_time"] is True
     assert body["working_days_taken"] == 4  # 11/27, 11/30, 12/1, 12/2
+    assert (await verification.get(f"/corrections/{created['id']}", "ga")).json() == body
 
     again = await verification.post(
         f"/corrections/{created['id']}/resolve", "ga", {"outcome": "no_error", "note": "再次办结"}
@@ -116,6 +118,7 @@ async def test_only_the_provider_department_resolves(verification):
         assert refused.status_code == status, who
 
 
+@pytest.mark.backends("postgres", "sqlite")  # deadlines compared with today in SQL
 async def test_overdue_is_detected_with_the_clock_and_emitted_once(verification):
     created = await verification.file("citizen")
     on_time = await verification.file("citizen", items=["name"], claimed_values={})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from verification_svc.domain import EVIDENCE_MAX_BYTES
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
@@ -19,6 +20,7 @@ async def upload(verification, request_id: str, who: str, content: bytes, filena
     )
 
 
+@pytest.mark.backends("postgres", "sqlite")  # the bytes come back as they went in
 async def test_applicant_uploads_a_pdf_and_its_sha256_is_recorded(verification):
     created = await verification.file("citizen")
     response = await upload(verification, created["id"], "citizen", PDF, "户口簿.pdf", "application/pdf")
@@ -31,6 +33,8 @@ async def test_applicant_uploads_a_pdf_and_its_sha256_is_recorded(verification):
     listed = (await verification.get(f"/corrections/{created['id']}/evidence", "ga")).json()
     assert listed == [stored]
     assert (await verification.get(f"/corrections/{created['id']}", "ga")).json()["evidence_count"] == 1
+    page = (await verification.get("/corrections", "ga")).json()
+    assert [(i["resource_name"], i["evidence_count"]) for i in page["items"]] == [("户籍人口基本信息", 1)]
 
     download = await verification.get(f"/corrections/{created['id']}/evidence/{stored['id']}", "ga")
     assert download.status_code == 200 and download.content == PDF
@@ -48,6 +52,7 @@ async def test_type_is_read_from_the_content_not_the_name_or_the_header(verifica
     assert png.status_code == 201 and png.json()["content_type"] == "image/png"
 
 
+@pytest.mark.backends("postgres", "sqlite")
 async def test_a_file_over_the_limit_is_413(verification):
     created = await verification.file("citizen")
     too_big = PDF + b"0" * (EVIDENCE_MAX_BYTES + 1 - len(PDF))

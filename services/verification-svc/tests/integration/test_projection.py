@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 from govdata_shared.contracts.catalog import (
-    RESOURCE_PUBLISHED,
     RESOURCE_REJECTED,
     RESOURCE_RETIRED,
     RESOURCE_SUBMITTED,
@@ -83,16 +82,3 @@ async def test_a_resource_published_on_the_broker_becomes_correctable(verificati
         raise AssertionError("the catalog event never reached verification-svc")
     created = await verification.file("citizen", resource_id=resource_id)
     assert created["provider_dept"] == "YC-GA"
-
-
-def test_a_handler_is_registered_for_every_resource_transition():
-    from verification_svc.events import CONSUMED_TOPICS, HANDLERS
-
-    assert CONSUMED_TOPICS == ("govdata.catalog.v1",)
-    assert set(HANDLERS) == {
-        RESOURCE_SUBMITTED,
-        RESOURCE_PUBLISHED,
-        RESOURCE_REJECTED,
-        RESOURCE_SUPERSEDED,
-        RESOURCE_RETIRED,
-    }
