@@ -1,64 +1,167 @@
-"""Sharing rules and state machines (第二十四–二十九条), as plain functions and transition tables."""
+"""Sharing rules and state machines (第二十四–二十九条): statuses, the stages of a request and who decides
+them, the grant state machine, the grant period, inactivity and the 需求单 attachment — plain functions and
+tables, with any date or calendar given by the caller."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
-from govdata_shared.errors import Problem
+from govdata_shared.states import StateMachine
+from govdata_shared.workdays import DEFAULT_CALENDAR, Deadline, WorkdayCalendar
 
 BUREAU_DEPT = "YC-ZSJ"  # 县政务服务和大数据管理局 runs the platform review and delivery
+
+
+class ResourceStatus(StrEnum):
+    """What the catalog projection knows of a resource: only published ones can be requested."""
+
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+class SharingType(StrEnum):
+    """共享类型 of a catalog resource (第二十四条): the path a request follows."""
+
+    UNCONDITIONAL = "unconditional"  # 无条件共享
+    CONDITIONAL = "conditional"  # 有条件共享
+    NONE = "none"  # 不予共享: cannot be requested, only disputed (第二十七条)
+
+
+class RequestStatus(StrEnum):
+    """共享申请 status: a stage waiting for its decider, or the outcome."""
+
+    PLATFORM_REVIEW = "platform_review"  # 平台审核
+    PROVIDER_REVIEW = "provider_review"  # 提供方审批
+    DELIVERY = "delivery"  # 平台交付
+    GRANTED = "granted"
+    REJECTED = "rejected"
+
+
+class Decider(StrEnum):
+    BUREAU = "bureau"
+    PROVIDER = "provider"
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
 
 # 第二十九条(一): unconditional — the platform reviews within 3 working days, then shares.
 # 第二十九条(二): conditional — the provider decides within 5 working days (a refusal states its reasons), then
 # the platform delivers within 3 working days of the approval.
-STAGE_WORKING_DAYS = {"platform_review": 3, "provider_review": 5, "delivery": 3}
-FIRST_STAGE = {"unconditional": "platform_review", "conditional": "provider_review"}
-NEXT_STAGE = {"platform_review": "granted", "provider_review": "delivery", "delivery": "granted"}
-STAGE_DECIDER = {"platform_review": "bureau", "provider_review": "provider", "delivery": "bureau"}
-STAGE_LABELS = {"platform_review": "平台审核", "provider_review": "提供方审批", "delivery": "平台交付"}
-
-# Grant status machine: (status, action) → new status.
-GRANT_TRANSITIONS: dict[tuple[str, str], str] = {
-    ("active", "suspend"): "suspended",  # 第二十九条: misuse or risk — the provider may pause the service
-    ("suspended", "resume"): "active",
-    ("active", "terminate"): "terminated",
-    ("suspended", "terminate"): "terminated",
-    ("active", "expire"): "expired",  # past valid_to: apply again (第二十九条)
-    ("suspended", "expire"): "expired",
-    ("active", "revoke_inactive"): "revoked_inactive",  # unused for three months and not seasonal
+STAGE_WORKING_DAYS: dict[RequestStatus, int] = {
+    RequestStatus.PLATFORM_REVIEW: 3,
+    RequestStatus.PROVIDER_REVIEW: 5,
+    RequestStatus.DELIVERY: 3,
 }
-GRANT_ACTION_LABELS = {
-    "suspend": "暂停",
-    "resume": "恢复",
-    "terminate": "终止",
-    "expire": "到期",
-    "revoke_inactive": "收回",
+FIRST_STAGE: dict[SharingType, RequestStatus] = {
+    SharingType.UNCONDITIONAL: RequestStatus.PLATFORM_REVIEW,
+    SharingType.CONDITIONAL: RequestStatus.PROVIDER_REVIEW,
 }
-GRANT_STATUS_LABELS = {
-    "active": "有效",
-    "suspended": "已暂停",
-    "terminated": "已终止",
-    "expired": "已到期",
-    "revoked_inactive": "已收回（长期未使用）",
+NEXT_STAGE: dict[RequestStatus, RequestStatus] = {
+    RequestStatus.PLATFORM_REVIEW: RequestStatus.GRANTED,
+    RequestStatus.PROVIDER_REVIEW: RequestStatus.DELIVERY,
+    RequestStatus.DELIVERY: RequestStatus.GRANTED,
+}
+STAGE_DECIDER: dict[RequestStatus, Decider] = {
+    RequestStatus.PLATFORM_REVIEW: Decider.BUREAU,
+    RequestStatus.PROVIDER_REVIEW: Decider.PROVIDER,
+    RequestStatus.DELIVERY: Decider.BUREAU,
+}
+STAGE_LABELS: dict[RequestStatus, str] = {
+    RequestStatus.PLATFORM_REVIEW: "平台审核",
+    RequestStatus.PROVIDER_REVIEW: "提供方审批",
+    RequestStatus.DELIVERY: "平台交付",
 }
 
-INACTIVITY_MONTHS = 3
+
+def is_open(status: str) -> bool:
+    """A request still waits for a stage decision (then its requester may still attach the 需求单)."""
+    return status in STAGE_DECIDER
 
 
-def grant_transition(status: str, action: str) -> str:
-    try:
-        return GRANT_TRANSITIONS[(status, action)]
-    except KeyError:
-        raise Problem(
-            409,
-            "invalid_grant_transition",
-            f"授权当前状态为“{GRANT_STATUS_LABELS.get(status, status)}”，不能{GRANT_ACTION_LABELS.get(action, action)}",
-            status_now=status,
-            action=action,
-        ) from None
+def stage_deadline(start: date, stage: str, calendar: WorkdayCalendar = DEFAULT_CALENDAR) -> Deadline:
+    """The last day of `stage` begun on `start`: the day of receipt does not count (民法典第二百零一条)."""
+    return calendar.add_working_days(start, STAGE_WORKING_DAYS[RequestStatus(stage)])
+
+
+def responsible_dept(stage: str, provider_dept: str) -> str:
+    """Who has to act on an open stage: the bureau, or the provider department."""
+    return BUREAU_DEPT if STAGE_DECIDER[RequestStatus(stage)] is Decider.BUREAU else provider_dept
+
+
+def decided_on_time(deadline: date | None, today: date) -> bool:
+    return deadline is None or today <= deadline
+
+
+class GrantStatus(StrEnum):
+    """接口授权 status; only an active grant opens data at the gateway."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+    EXPIRED = "expired"
+    REVOKED_INACTIVE = "revoked_inactive"
+
+
+class GrantAction(StrEnum):
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    TERMINATE = "terminate"
+    EXPIRE = "expire"
+    REVOKE_INACTIVE = "revoke_inactive"
+
+
+GRANT = StateMachine(
+    {
+        # 第二十九条: misuse or risk — the provider may pause the service
+        (GrantStatus.ACTIVE, GrantAction.SUSPEND): GrantStatus.SUSPENDED,
+        (GrantStatus.SUSPENDED, GrantAction.RESUME): GrantStatus.ACTIVE,
+        (GrantStatus.ACTIVE, GrantAction.TERMINATE): GrantStatus.TERMINATED,
+        (GrantStatus.SUSPENDED, GrantAction.TERMINATE): GrantStatus.TERMINATED,
+        # past valid_to: apply again (第二十九条)
+        (GrantStatus.ACTIVE, GrantAction.EXPIRE): GrantStatus.EXPIRED,
+        (GrantStatus.SUSPENDED, GrantAction.EXPIRE): GrantStatus.EXPIRED,
+        # 第二十九条: unused for three months and not seasonal
+        (GrantStatus.ACTIVE, GrantAction.REVOKE_INACTIVE): GrantStatus.REVOKED_INACTIVE,
+    },
+    status_labels={
+        GrantStatus.ACTIVE: "有效",
+        GrantStatus.SUSPENDED: "已暂停",
+        GrantStatus.TERMINATED: "已终止",
+        GrantStatus.EXPIRED: "已到期",
+        GrantStatus.REVOKED_INACTIVE: "已收回（长期未使用）",
+    },
+    action_labels={
+        GrantAction.SUSPEND: "暂停",
+        GrantAction.RESUME: "恢复",
+        GrantAction.TERMINATE: "终止",
+        GrantAction.EXPIRE: "到期",
+        GrantAction.REVOKE_INACTIVE: "收回",
+    },
+    code="invalid_grant_transition",
+    subject="授权当前状态",
+)
+# The provider (or the bureau) says why it pauses or ends a grant; expiry and revocation say it themselves.
+REASON_REQUIRED = frozenset({GrantAction.SUSPEND, GrantAction.TERMINATE})
+EXPIRY_REASON = "授权期满（第二十九条）"
+INACTIVITY_REASON = "超过三个月未使用接口（第二十九条）"
+LIVE_GRANT_STATUSES = (GrantStatus.ACTIVE, GrantStatus.SUSPENDED)  # those expiry still ends
+
+INACTIVITY_MONTHS = 3  # 第二十九条: unused for three months (seasonal applications excepted)
+
+
+class DisputeStatus(StrEnum):
+    """共享异议 (第二十七条) status."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
 
 
 def period_violations(valid_from: date, valid_to: date, today: date) -> list[dict]:
+    """What is wrong with a requested grant period: it ends before it starts, runs a year or more, or is over."""
     errors = []
     if valid_to < valid_from:
         errors.append({"field": "valid_to", "rule": "after_valid_from", "detail": "授权截止日期不能早于开始日期"})
@@ -88,3 +191,18 @@ def months_before(moment: datetime, months: int) -> datetime:
         except ValueError:
             continue
     return moment.replace(year=year, month=month, day=min(moment.day, 28))
+
+
+def inactivity_cutoff(now: datetime) -> datetime:
+    """Grants last used (or, never used, created) before this moment count as unused (第二十九条)."""
+    return months_before(now, INACTIVITY_MONTHS)
+
+
+# 第二十九条(二): the 需求单 with the requester's seal, as a PDF or an image, recognised by its first bytes.
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+ATTACHMENT_TYPES = {b"%PDF": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png"}
+
+
+def attachment_type(content: bytes) -> str | None:
+    """The media type of an acceptable 需求单, or None for any other file."""
+    return next((media for magic, media in ATTACHMENT_TYPES.items() if content.startswith(magic)), None)

@@ -30,6 +30,7 @@ class ShareRequest(SQLModel, table=True):
     """共享申请 (第二十九条)."""
 
     __tablename__ = "share_request"
+    __not_found__ = ("request_not_found", "共享申请 {0} 不存在")
 
     id: str = Field(primary_key=True, max_length=40)
     requester_dept: str = Field(max_length=32, index=True)
@@ -42,8 +43,8 @@ class ShareRequest(SQLModel, table=True):
     valid_from: date
     valid_to: date
     seasonal: bool = False
-    path: str = Field(max_length=16, description="unconditional | conditional")
-    status: str = Field(max_length=20, index=True)
+    path: str = Field(max_length=16, description="domain.SharingType: unconditional | conditional")
+    status: str = Field(max_length=20, index=True, description="domain.RequestStatus")
     stage_started_on: date
     stage_deadline: date | None = None
     stage_deadline_estimated: bool = False
@@ -64,6 +65,7 @@ class RequestAttachment(SQLModel, table=True):
     """需求单 with the requester's seal (第二十九条(二)), kept with its size and sha256."""
 
     __tablename__ = "request_attachment"
+    __not_found__ = ("attachment_not_found", "该申请没有附件")
 
     request_id: str = Field(primary_key=True, max_length=40)
     content_type: str = Field(max_length=100)
@@ -91,6 +93,7 @@ class Grant(SQLModel, table=True):
     """接口授权: the holder department's right to call a resource's interface for the granted items."""
 
     __tablename__ = "interface_grant"
+    __not_found__ = ("grant_not_found", "授权 {0} 不存在")
 
     id: str = Field(primary_key=True, max_length=40)
     request_id: str = Field(max_length=40)
@@ -103,7 +106,7 @@ class Grant(SQLModel, table=True):
     valid_from: date
     valid_to: date
     seasonal: bool = False
-    status: str = Field(max_length=20, index=True)
+    status: str = Field(max_length=20, index=True, description="domain.GrantStatus")
     status_reason: str | None = Field(default=None, sa_type=sa.Text)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -129,6 +132,7 @@ class Dispute(SQLModel, table=True):
     """异议 (第二十七条): the bureau resolves it together with the provider."""
 
     __tablename__ = "dispute"
+    __not_found__ = ("dispute_not_found", "异议 {0} 不存在")
 
     id: str = Field(primary_key=True, max_length=40)
     requester_dept: str = Field(max_length=32, index=True)
@@ -136,7 +140,7 @@ class Dispute(SQLModel, table=True):
     provider_dept: str | None = Field(default=None, max_length=32)
     request_id: str | None = Field(default=None, max_length=40)
     reason: str = Field(sa_type=sa.Text)
-    status: str = Field(max_length=16, index=True)
+    status: str = Field(max_length=16, index=True, description="domain.DisputeStatus")
     resolution: str | None = Field(default=None, sa_type=sa.Text)
     resolved_by: str | None = Field(default=None, max_length=100)
     created_by: str = Field(max_length=100)

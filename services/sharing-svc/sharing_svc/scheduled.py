@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from govdata_shared.service import periodic
 
-from sharing_svc import service
+from sharing_svc import grants, requests
 
 CHECK_SECONDS = 60.0
 
@@ -14,14 +14,14 @@ CHECK_SECONDS = 60.0
 async def run_checks(app: FastAPI, *, auto_revoke: bool = False) -> dict[str, int]:
     now = app.state.clock()
     async with app.state.db.session() as session:
-        overdue = await service.emit_overdue(session, now)
+        overdue = await requests.emit_overdue(session, now)
     async with app.state.db.session() as session:
-        expired = await service.expire_grants(session, now)
+        expired = await grants.expire_grants(session, now)
     revoked = 0
     if auto_revoke:
         async with app.state.db.session() as session:
-            for grant in await service.inactive_grants(session, now):
-                await service.revoke_inactive(session, None, grant.id, now)
+            for grant in await grants.inactive_grants(session, now):
+                await grants.revoke_inactive(session, None, grant.id, now)
                 revoked += 1
     return {"overdue": overdue, "expired": expired, "revoked": revoked}
 

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sharing_svc.domain import Decision, DisputeStatus, GrantStatus, RequestStatus, SharingType
+
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
@@ -25,10 +27,30 @@ class RequestIn(BaseModel):
     seasonal: bool = Field(default=False, description="季节性应用: exempt from the 3-month inactivity revocation")
 
 
+class AttachmentOut(BaseModel):
+    """The 需求单 as kept: its file name, size in bytes and sha256 (hex)."""
+
+    name: str | None
+    size: int | None
+    sha256: str
+
+
+class DecisionOut(BaseModel):
+    """One stage decided: by which department, within its deadline or not."""
+
+    stage: RequestStatus
+    decision: Decision
+    decided_dept: str
+    reason: str | None
+    deadline: date | None
+    on_time: bool
+    decided_at: datetime
+
+
 class RequestOut(BaseModel):
     id: str
-    status: str
-    path: str
+    status: RequestStatus
+    path: SharingType
     requester_dept: str
     requester_system: str
     provider_dept: str
@@ -44,20 +66,16 @@ class RequestOut(BaseModel):
     deadline_estimated: bool
     grant_id: str | None
     reject_reason: str | None
-    rejected_stage: str | None
-    attachment: dict | None
-    decisions: list[dict] = []
+    rejected_stage: RequestStatus | None
+    attachment: AttachmentOut | None
+    decisions: list[DecisionOut] = Field(default=[], description="only in the view of one request")
     created_at: datetime
     updated_at: datetime
 
 
-class DecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReasonIn(BaseModel):
+    """Why a request is refused (第二十九条(二): required) or a grant paused or ended."""
 
-    reason: str | None = Field(default=None, max_length=2000)
-
-
-class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str | None = Field(default=None, max_length=2000)
@@ -75,18 +93,12 @@ class GrantOut(BaseModel):
     valid_from: date
     valid_to: date
     seasonal: bool
-    status: str
+    status: GrantStatus
     status_reason: str | None
     last_used_at: datetime | None
     created_at: datetime
     updated_at: datetime
     version: int
-
-
-class GrantChangeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str | None = Field(default=None, max_length=2000)
 
 
 class DisputeIn(BaseModel):
@@ -110,7 +122,7 @@ class DisputeOut(BaseModel):
     provider_dept: str | None
     request_id: str | None
     reason: str
-    status: str
+    status: DisputeStatus
     resolution: str | None
     created_at: datetime
     resolved_at: datetime | None
@@ -118,7 +130,7 @@ class DisputeOut(BaseModel):
 
 class OverdueOut(BaseModel):
     request_id: str
-    stage: str
+    stage: RequestStatus
     responsible_dept: str
     requester_dept: str
     provider_dept: str

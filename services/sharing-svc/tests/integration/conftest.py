@@ -3,14 +3,17 @@ govdata_shared.testing.PEOPLE, and catalog resources fed to its projection as th
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 from govdata_shared.contracts import validated_data
 from govdata_shared.events import new_event
 from govdata_shared.testing import MovableClock, ServiceUnderTest
+from sharing_svc.events import apply_catalog_event
 from sharing_svc.main import SPEC
-from sharing_svc.service import apply_catalog_event
 
 THURSDAY = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
@@ -66,8 +69,24 @@ class Sharing(ServiceUnderTest):
         async with self.app.state.db.session() as session:
             await apply_catalog_event(session, event)
 
-    async def request(self, who: str = "mz", resource_id: str = "res-pop", **changes) -> dict:
-        body = {
+    @contextlib.contextmanager
+    def statements(self) -> Iterator[list[str]]:
+        """The SQL statements the app runs inside the block."""
+        seen: list[str] = []
+        engine = self.db.engine.sync_engine
+
+        def record(_conn, _cursor, statement, *_args) -> None:
+            seen.append(statement)
+
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield seen
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
+
+    @staticmethod
+    def request_body(resource_id: str = "res-pop", **changes) -> dict:
+        return {
             "resource_id": resource_id,
             "items": ["id_number", "name"],
             "purpose": "低保对象身份核验",
@@ -77,7 +96,9 @@ class Sharing(ServiceUnderTest):
             "valid_to": "2027-11-30",
             **changes,
         }
-        response = await self.post("/requests", who, body)
+
+    async def request(self, who: str = "mz", resource_id: str = "res-pop", **changes) -> dict:
+        response = await self.post("/requests", who, self.request_body(resource_id, **changes))
         assert response.status_code == 201, response.text
         return response.json()
 

@@ -1,9 +1,13 @@
-"""Share requests on the two paths of 第二十九条, with their deadlines and deciders."""
+"""Share requests on the two paths of 第二十九条, with their deadlines and deciders; the views of requests, the
+stages past their deadlines and the sealed 需求单."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from govdata_shared.contracts import EVENT_CONTRACTS
+from sharing_svc.scheduled import run_checks
 
 
 async def test_unconditional_request_is_reviewed_by_the_platform_in_three_working_days(sharing):
@@ -11,11 +15,15 @@ async def test_unconditional_request_is_reviewed_by_the_platform_in_three_workin
     # Thursday 2026-11-26 + 3 working days → Tuesday 2026-12-01 (第二十九条(一)).
     assert request["status"] == "platform_review" and request["deadline"] == "2026-12-01"
     assert request["provider_dept"] == "YC-GA" and request["path"] == "unconditional"
+    assert request["resource_name"] == "资源res-pop" and request["decisions"] == []
 
     provider_try = await sharing.post(f"/requests/{request['id']}/approve", "ga")
     assert provider_try.status_code == 403  # the platform decides this stage, not the provider
+    assert provider_try.json()["code"] == "bureau_role_required"
+    assert provider_try.json()["detail"] == "平台审核由县政务服务和大数据管理局办理"
     approved = await sharing.post(f"/requests/{request['id']}/approve", "bureau")
     assert approved.json()["status"] == "granted" and approved.json()["grant_id"]
+    assert approved.json()["deadline"] is None
     grant = (await sharing.get(f"/grants/{approved.json()['grant_id']}", "mz")).json()
     assert grant["status"] == "active" and grant["holder_dept"] == "YC-MZ" and grant["items"] == ["id_number", "name"]
     assert grant["valid_from"] == "2026-12-01" and grant["valid_to"] == "2027-11-30"
@@ -25,20 +33,24 @@ async def test_conditional_request_needs_provider_approval_before_delivery(shari
     request = await sharing.request("rs", "res-marriage", items=["marriage_status"])
     # 5 working days for the provider (第二十九条(二)): → Thursday 2026-12-03.
     assert request["status"] == "provider_review" and request["deadline"] == "2026-12-03"
-    assert (await sharing.post(f"/requests/{request['id']}/approve", "bureau")).status_code == 403
+    bureau_try = await sharing.post(f"/requests/{request['id']}/approve", "bureau")
+    assert bureau_try.status_code == 403 and bureau_try.json()["code"] == "not_provider"
     # A department that is no party to the request does not even see it.
-    assert (await sharing.post(f"/requests/{request['id']}/approve", "ga")).status_code == 404
+    stranger = await sharing.post(f"/requests/{request['id']}/approve", "ga")
+    assert stranger.status_code == 404 and stranger.json()["code"] == "request_not_found"
 
     sharing.clock.advance(days=1)  # the provider approves on Friday 2026-11-27
     delivery = await sharing.post(f"/requests/{request['id']}/approve", "mz")
     assert delivery.json()["status"] == "delivery"
     assert delivery.json()["deadline"] == "2026-12-02"  # 3 working days from the approval
-    assert (await sharing.post(f"/requests/{request['id']}/approve", "mz")).status_code == 403
+    provider_again = await sharing.post(f"/requests/{request['id']}/approve", "mz")
+    assert provider_again.status_code == 403 and provider_again.json()["code"] == "bureau_role_required"
+    assert provider_again.json()["detail"] == "平台交付由县政务服务和大数据管理局办理"
     granted = await sharing.post(f"/requests/{request['id']}/approve", "bureau")
     assert granted.json()["status"] == "granted"
-    assert [(d["stage"], d["decision"], d["on_time"]) for d in granted.json()["decisions"]] == [
-        ("provider_review", "approve", True),
-        ("delivery", "approve", True),
+    assert [(d["stage"], d["decision"], d["decided_dept"], d["on_time"]) for d in granted.json()["decisions"]] == [
+        ("provider_review", "approve", "YC-MZ", True),
+        ("delivery", "approve", "YC-ZSJ", True),
     ]
 
 
@@ -50,26 +62,21 @@ async def test_rejection_without_reason_is_refused(sharing):
     assert no_reason.json()["errors"][0]["rule"] == "required_on_reject"
     rejected = await sharing.post(f"/requests/{request['id']}/reject", "mz", {"reason": "申请用途与婚姻状况无关"})
     assert rejected.json()["status"] == "rejected" and rejected.json()["rejected_stage"] == "provider_review"
-    assert (await sharing.post(f"/requests/{request['id']}/approve", "mz")).status_code == 409
+    assert rejected.json()["reject_reason"] == "申请用途与婚姻状况无关" and rejected.json()["deadline"] is None
+    assert [(d["decision"], d["reason"]) for d in rejected.json()["decisions"]] == [
+        ("reject", "申请用途与婚姻状况无关")
+    ]
+    decided = await sharing.post(f"/requests/{request['id']}/approve", "mz")
+    assert decided.status_code == 409 and decided.json()["code"] == "request_decided"
+    assert decided.json()["status_now"] == "rejected"
 
 
 async def test_none_shared_resource_cannot_be_requested(sharing):
-    response = await sharing.post(
-        "/requests",
-        "mz",
-        {
-            "resource_id": "res-secret",
-            "items": ["name"],
-            "purpose": "核验",
-            "duty_basis": "职责",
-            "system": "系统",
-            "valid_from": "2026-12-01",
-            "valid_to": "2027-06-30",
-        },
-    )
+    response = await sharing.post("/requests", "mz", sharing.request_body("res-secret", items=["name"]))
     assert response.status_code == 409
     assert response.json()["code"] == "resource_not_shared"
     assert response.json()["rule"] == "none_shared_not_requestable"
+    assert response.json()["dispute_url"] == "/api/sharing/disputes"
 
 
 @pytest.mark.parametrize(
@@ -85,78 +92,25 @@ async def test_none_shared_resource_cannot_be_requested(sharing):
     ],
 )
 async def test_bad_requests_name_field_and_rule(sharing, changes, field, rule):
-    body = {
-        "resource_id": "res-pop",
-        "items": ["id_number"],
-        "purpose": "核验",
-        "duty_basis": "职责",
-        "system": "系统",
-        "valid_from": "2026-12-01",
-        "valid_to": "2027-06-30",
-        **changes,
-    }
+    body = sharing.request_body(**{"items": ["id_number"], "valid_to": "2027-06-30", **changes})
     response = await sharing.post("/requests", "mz", body)
     assert response.status_code == 422, response.text
     assert (field, rule) in {(e["field"], e["rule"]) for e in response.json()["errors"]}
 
 
 async def test_unknown_and_own_resources_are_refused(sharing):
-    unknown = await sharing.post(
-        "/requests",
-        "mz",
-        {
-            "resource_id": "res-none",
-            "items": ["x"],
-            "purpose": "p",
-            "duty_basis": "d",
-            "system": "s",
-            "valid_from": "2026-12-01",
-            "valid_to": "2027-06-30",
-        },
-    )
-    assert unknown.status_code == 404
-    own = await sharing.post(
-        "/requests",
-        "ga",
-        {
-            "resource_id": "res-pop",
-            "items": ["name"],
-            "purpose": "p",
-            "duty_basis": "d",
-            "system": "s",
-            "valid_from": "2026-12-01",
-            "valid_to": "2027-06-30",
-        },
-    )
+    unknown = await sharing.post("/requests", "mz", sharing.request_body("res-none", items=["x"]))
+    assert unknown.status_code == 404 and unknown.json()["code"] == "resource_unknown"
+    assert unknown.json()["field"] == "resource_id" and unknown.json()["rule"] == "published_resource"
+    own = await sharing.post("/requests", "ga", sharing.request_body("res-pop", items=["name"]))
     assert own.status_code == 409 and own.json()["code"] == "own_resource"
 
 
-async def test_retired_resource_cannot_be_requested_and_stale_events_change_nothing(sharing):
-    retired = sharing.resource_event(
-        "res-pop",
-        provider="YC-GA",
-        sharing_type="unconditional",
-        version=5,
-        event_type="catalog.resource.retired",
-        status="retired",
-    )
-    await sharing.catalog(retired)
-    # A late, older "published" event of the same resource must not bring it back.
-    await sharing.catalog(sharing.resource_event("res-pop", provider="YC-GA", sharing_type="unconditional", version=4))
-    response = await sharing.post(
-        "/requests",
-        "mz",
-        {
-            "resource_id": "res-pop",
-            "items": ["name"],
-            "purpose": "p",
-            "duty_basis": "d",
-            "system": "s",
-            "valid_from": "2026-12-01",
-            "valid_to": "2027-06-30",
-        },
-    )
-    assert response.status_code == 409 and response.json()["code"] == "resource_retired"
+async def test_only_department_staff_file_requests(sharing):
+    for who in ("bureau", "auditor", "citizen"):
+        response = await sharing.post("/requests", who, sharing.request_body())
+        assert response.status_code == 403 and response.json()["code"] == "department_role_required", who
+    assert await sharing.events() == []
 
 
 async def test_request_events_follow_the_contract(sharing):
@@ -169,7 +123,9 @@ async def test_request_events_follow_the_contract(sharing):
         ("sharing.request.approved", 2),
         ("sharing.request.approved", 3),
     ]
+    assert events[0]["data"]["status"] == "provider_review" and events[0]["data"]["deadline"] == "2026-12-03"
     assert [e["data"]["stage"] for e in events[1:]] == ["provider_review", "delivery"]
+    assert events[1]["data"]["next_status"] == "delivery" and events[1]["data"]["next_deadline"] == "2026-12-01"
     assert events[2]["data"]["next_status"] == "granted" and events[2]["data"]["grant_id"]
     for event in events:
         EVENT_CONTRACTS[event["type"]].model_validate(event["data"])
@@ -178,42 +134,101 @@ async def test_request_events_follow_the_contract(sharing):
     assert grant_events[0]["data"]["items"] == ["marriage_status"] and grant_events[0]["dept"] == "YC-MZ"
 
 
+async def test_rejection_event_names_the_stage_and_the_reason(sharing):
+    request = await sharing.request("rs", "res-marriage", items=["marriage_status"])
+    await sharing.post(f"/requests/{request['id']}/reject", "mz", {"reason": "用途不符"})
+    rejected = (await sharing.events(request["id"]))[-1]
+    assert rejected["type"] == "sharing.request.rejected" and rejected["dept"] == "YC-RS"
+    assert {k: rejected["data"][k] for k in ("stage", "decided_by_dept", "next_status", "reason", "grant_id")} == {
+        "stage": "provider_review",
+        "decided_by_dept": "YC-MZ",
+        "next_status": "rejected",
+        "reason": "用途不符",
+        "grant_id": None,
+    }
+
+
 async def test_parties_see_requests_others_do_not(sharing):
     request = await sharing.request("mz", "res-pop")
     assert (await sharing.get(f"/requests/{request['id']}", "ga")).status_code == 200
-    assert (await sharing.get(f"/requests/{request['id']}", "rs")).status_code == 404
+    hidden = await sharing.get(f"/requests/{request['id']}", "rs")
+    assert hidden.status_code == 404 and hidden.json()["code"] == "request_not_found"
+    assert (await sharing.get(f"/requests/{request['id']}", "auditor")).status_code == 200
     assert [r["id"] for r in (await sharing.get("/requests", "ga", role="provider")).json()] == [request["id"]]
+    assert (await sharing.get("/requests", "ga", role="requester")).json() == []
+    assert [r["id"] for r in (await sharing.get("/requests", "mz")).json()] == [request["id"]]
     assert (await sharing.get("/requests", "rs", role="requester")).json() == []
-    assert (await sharing.get("/requests", "mz", role="platform")).status_code == 403
+    platform = await sharing.get("/requests", "mz", role="platform")
+    assert platform.status_code == 403 and platform.json()["code"] == "bureau_role_required"
     assert len((await sharing.get("/requests", "bureau", role="platform", status="platform_review")).json()) == 1
+    assert [r["id"] for r in (await sharing.get("/requests", "auditor")).json()] == [request["id"]]
+    assert (await sharing.get("/requests", "bureau", status="granted")).json() == []
+    as_department = await sharing.get("/requests", "bureau", role="provider")
+    assert as_department.status_code == 403 and as_department.json()["code"] == "department_role_required"
+    citizen = await sharing.get("/requests", "citizen")
+    assert citizen.status_code == 403 and citizen.json()["code"] == "department_role_required"
+
+
+async def test_a_list_page_names_each_resource_in_one_query(sharing):
+    first = await sharing.request("mz", "res-pop")
+    with sharing.statements() as one_row:
+        page = (await sharing.get("/requests", "bureau")).json()
+    assert [(r["id"], r["resource_name"], r["decisions"]) for r in page] == [(first["id"], "资源res-pop", [])]
+    sharing.clock.advance(minutes=1)
+    second = await sharing.request("rs", "res-marriage", items=["marriage_status"])
+    sharing.clock.advance(minutes=1)
+    third = await sharing.request("rs", "res-pop")
+    with sharing.statements() as three_rows:
+        page = (await sharing.get("/requests", "bureau")).json()
+    assert [(r["id"], r["resource_name"]) for r in page] == [
+        (third["id"], "资源res-pop"),
+        (second["id"], "资源res-marriage"),
+        (first["id"], "资源res-pop"),
+    ]
+    assert len(three_rows) == len(one_row) == 1, three_rows
 
 
 async def test_overdue_stage_is_listed_and_emitted_once(sharing):
-    from sharing_svc.scheduled import run_checks
-
     request = await sharing.request("mz", "res-pop")
     sharing.clock.advance(days=6)  # Wednesday 2026-12-02: the platform review was due 12-01
     overdue = (await sharing.get("/overdue", "bureau")).json()
     assert [(o["request_id"], o["stage"], o["responsible_dept"], o["days_overdue"]) for o in overdue] == [
         (request["id"], "platform_review", "YC-ZSJ", 1)
     ]
+    assert overdue[0]["deadline"] == "2026-12-01" and overdue[0]["estimated"] is False
+    assert [o["request_id"] for o in (await sharing.get("/overdue", "mz")).json()] == [request["id"]]
+    assert [o["request_id"] for o in (await sharing.get("/overdue", "ga")).json()] == [request["id"]]
+    assert (await sharing.get("/overdue", "rs")).json() == []
+    citizen = await sharing.get("/overdue", "citizen")
+    assert citizen.status_code == 403 and citizen.json()["code"] == "department_role_required"
     assert (await run_checks(sharing.app))["overdue"] == 1
     assert (await run_checks(sharing.app))["overdue"] == 0
     emitted = [e for e in await sharing.events(request["id"]) if e["type"] == "sharing.request.overdue"]
     assert len(emitted) == 1 and emitted[0]["data"]["deadline"] == "2026-12-01"
+    assert emitted[0]["data"]["responsible_dept"] == "YC-ZSJ" and emitted[0]["actor"] == "system"
     late = await sharing.post(f"/requests/{request['id']}/approve", "bureau")
     assert late.json()["decisions"][0]["on_time"] is False
 
 
-async def test_attachment_keeps_size_and_sha256_and_refuses_other_types(sharing):
-    import hashlib
-
+async def test_a_provider_stage_past_its_deadline_is_the_providers_to_answer(sharing):
     request = await sharing.request("rs", "res-marriage", items=["marriage_status"])
+    sharing.clock.advance(days=8)  # Friday 2026-12-04: the provider's decision was due 12-03
+    overdue = (await sharing.get("/overdue", "mz")).json()
+    assert [(o["request_id"], o["stage"], o["responsible_dept"]) for o in overdue] == [
+        (request["id"], "provider_review", "YC-MZ")
+    ]
+    assert (await sharing.get("/overdue", "ga")).json() == []
+
+
+@pytest.mark.backends("postgres", "sqlite")
+async def test_attachment_keeps_size_and_sha256_and_refuses_other_types(sharing):
+    request = await sharing.request("rs", "res-marriage", items=["marriage_status"])
+    url = f"/api/sharing/requests/{request['id']}/attachment"
+    none_yet = await sharing.client.get(url, headers=sharing.as_("mz"))
+    assert none_yet.status_code == 404 and none_yet.json()["code"] == "attachment_not_found"
     pdf = b"%PDF-1.7\n" + "伊川县政务数据共享需求单".encode() * 100
     response = await sharing.client.put(
-        f"/api/sharing/requests/{request['id']}/attachment",
-        files={"file": ("需求单.pdf", pdf, "application/pdf")},
-        headers=sharing.as_("rs"),
+        url, files={"file": ("需求单.pdf", pdf, "application/pdf")}, headers=sharing.as_("rs")
     )
     assert response.status_code == 200, response.text
     assert response.json()["attachment"] == {
@@ -221,44 +236,42 @@ async def test_attachment_keeps_size_and_sha256_and_refuses_other_types(sharing)
         "size": len(pdf),
         "sha256": hashlib.sha256(pdf).hexdigest(),
     }
-    provider_view = await sharing.client.get(
-        f"/api/sharing/requests/{request['id']}/attachment", headers=sharing.as_("mz")
-    )
+    provider_view = await sharing.client.get(url, headers=sharing.as_("mz"))
     assert provider_view.content == pdf
+    assert provider_view.headers["content-type"] == "application/pdf"
+    assert provider_view.headers["x-content-sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert (await sharing.client.get(url, headers=sharing.as_("ga"))).status_code == 404
+
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # every byte value survives the round trip
+    replaced = await sharing.client.put(url, files={"file": ("scan.png", png, "image/png")}, headers=sharing.as_("rs"))
+    assert replaced.json()["attachment"]["sha256"] == hashlib.sha256(png).hexdigest()
+    again = await sharing.client.get(url, headers=sharing.as_("bureau"))
+    assert again.content == png and again.headers["content-type"] == "image/png"
+
     exe = await sharing.client.put(
-        f"/api/sharing/requests/{request['id']}/attachment",
-        files={"file": ("x.exe", b"MZ\x90\x00", "application/pdf")},
-        headers=sharing.as_("rs"),
+        url, files={"file": ("x.exe", b"MZ\x90\x00", "application/pdf")}, headers=sharing.as_("rs")
     )
-    assert exe.status_code == 415
+    assert exe.status_code == 415 and exe.json()["code"] == "attachment_type"
     big = await sharing.client.put(
-        f"/api/sharing/requests/{request['id']}/attachment",
+        url,
         files={"file": ("big.pdf", b"%PDF" + b"0" * (10 * 1024 * 1024), "application/pdf")},
         headers=sharing.as_("rs"),
     )
-    assert big.status_code == 413
-    other = await sharing.client.put(
+    assert big.status_code == 413  # the body limit of every service answers before the attachment rule can
+    other = await sharing.client.put(url, files={"file": ("a.pdf", pdf, "application/pdf")}, headers=sharing.as_("mz"))
+    assert other.status_code == 403 and other.json()["code"] == "not_requester"
+    stranger = await sharing.client.put(
+        url, files={"file": ("a.pdf", pdf, "application/pdf")}, headers=sharing.as_("ga")
+    )
+    assert stranger.status_code == 404
+
+
+async def test_no_attachment_once_the_request_is_decided(sharing):
+    request = await sharing.request("mz", "res-pop")
+    await sharing.post(f"/requests/{request['id']}/approve", "bureau")
+    late = await sharing.client.put(
         f"/api/sharing/requests/{request['id']}/attachment",
-        files={"file": ("a.pdf", pdf, "application/pdf")},
+        files={"file": ("a.pdf", b"%PDF-1.7", "application/pdf")},
         headers=sharing.as_("mz"),
     )
-    assert other.status_code == 403
-
-
-async def test_disputes_are_opened_by_departments_and_resolved_by_the_bureau(sharing):
-    opened = await sharing.post(
-        "/disputes", "mz", {"resource_id": "res-secret", "reason": "低保审核需要该数据，认为不应列为不予共享"}
-    )
-    assert opened.status_code == 201 and opened.json()["provider_dept"] == "YC-GA"
-    assert (
-        await sharing.post(f"/disputes/{opened.json()['id']}/resolve", "ga", {"resolution": "x"})
-    ).status_code == 403
-    resolved = await sharing.post(
-        f"/disputes/{opened.json()['id']}/resolve", "bureau", {"resolution": "经会同公安局协调，调整为有条件共享"}
-    )
-    assert resolved.json()["status"] == "resolved"
-    assert (
-        await sharing.post(f"/disputes/{opened.json()['id']}/resolve", "bureau", {"resolution": "again"})
-    ).status_code == 409
-    assert [d["id"] for d in (await sharing.get("/disputes", "ga")).json()] == [opened.json()["id"]]
-    assert (await sharing.get("/disputes", "rs")).json() == []
+    assert late.status_code == 409 and late.json()["code"] == "request_decided"
