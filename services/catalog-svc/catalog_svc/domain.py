@@ -1,4 +1,4 @@
-"""Catalog rules and the lifecycle of a resource's revisions, as plain functions.
+"""Catalog rules and the lifecycle of a resource's revisions, as plain functions (no database, no app).
 
 Lifecycle: draft → submitted → published | rejected; a published resource changes through a new revision
 (draft → submitted → published) whose publication supersedes the old one; retired ends the resource.
@@ -6,75 +6,196 @@ Lifecycle: draft → submitted → published | rejected; a published resource ch
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
 
-from govdata_shared.errors import Problem
+from govdata_shared.states import StateMachine
 
-from catalog_svc.schemas import Category, OpenType, ResourceFields, SharingMethod, SharingType, UpdateCycle
+# --- enumerations (wire values in English; the Chinese term is the label people see) ---------------------
+
+
+class Category(StrEnum):
+    """目录分类"""
+
+    BASE = "base"  # 基础
+    THEME = "theme"  # 主题
+    DEPARTMENT = "department"  # 部门
+
+
+class ResourceFormat(StrEnum):
+    """资源格式"""
+
+    FILE = "file"  # 电子文件
+    SPREADSHEET = "spreadsheet"  # 电子表格
+    DATABASE = "database"  # 数据库
+    IMAGE = "image"  # 图形图像
+    STREAM = "stream"  # 流媒体
+    SELF_DESCRIBING = "self_describing"  # 自描述格式
+    API = "api"  # 服务接口
+
+
+class ItemType(StrEnum):
+    """信息项数据类型: 字符 数值 货币 日期 日期时间 逻辑 备注 通用 双精度 整型 浮点"""
+
+    C = "C"
+    N = "N"
+    Y = "Y"
+    D = "D"
+    T = "T"
+    L = "L"
+    M = "M"
+    G = "G"
+    B = "B"
+    I = "I"  # noqa: E741 - the standard's letter
+    F = "F"
+
+
+class SharingType(StrEnum):
+    """共享类型 (第二十四条)"""
+
+    UNCONDITIONAL = "unconditional"  # 无条件共享
+    CONDITIONAL = "conditional"  # 有条件共享
+    NONE = "none"  # 不予共享
+
+
+class SharingMethod(StrEnum):
+    PLATFORM_API = "platform_api"  # 平台接口
+    FILE = "file"  # 文件
+    DATABASE = "database"  # 数据库
+
+
+class OpenType(StrEnum):
+    """开放类型"""
+
+    OPEN = "open"  # 无条件开放
+    CONDITIONAL_OPEN = "conditional_open"  # 有条件开放
+    CLOSED = "closed"  # 不予开放
+
+
+class SecurityLevel(StrEnum):
+    """安全级别"""
+
+    PUBLIC = "1"  # 公开
+    INTERNAL = "2"  # 内部
+    SENSITIVE = "3"  # 敏感
+    IMPORTANT = "4"  # 重要
+
+
+class UpdateCycle(StrEnum):
+    """更新周期"""
+
+    REALTIME = "realtime"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    SEMIANNUAL = "semiannual"
+    ANNUAL = "annual"
+    OTHER = "other"
+
+
+class RevisionStatus(StrEnum):
+    """Status of one revision (版本) of a resource's metadata."""
+
+    DRAFT = "draft"  # 草稿
+    SUBMITTED = "submitted"  # 待审核
+    PUBLISHED = "published"  # 已发布
+    REJECTED = "rejected"  # 已退回
+    SUPERSEDED = "superseded"  # 已被新版本替代
+    WITHDRAWN = "withdrawn"  # 已撤回
+
+
+class ResourceStatus(StrEnum):
+    """Status of the resource as a whole: its first revision's until it is published, then published until
+    it is retired (a later revision under review leaves it published)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    REJECTED = "rejected"
+    PUBLISHED = "published"
+    RETIRED = "retired"  # 已停用
+
+
+class DemandStatus(StrEnum):
+    """需求清单 entry: open until a resource meets it."""
+
+    OPEN = "open"
+    MET = "met"
+
+
+# --- deadlines ----------------------------------------------------------------------------------------------
 
 # 第十四条: the bureau reviews a catalog submission within 5 working days of receiving it, and a department
 # applies for the update within 10 working days of a law or its duties changing.
 REVIEW_WORKING_DAYS = 5
 UPDATE_SUBMIT_WORKING_DAYS = 10
 
-# Revision state machine: (status, action) → new status.
-REVISION_TRANSITIONS: dict[tuple[str, str], str] = {
-    ("draft", "edit"): "draft",
-    ("rejected", "edit"): "draft",
-    ("draft", "submit"): "submitted",
-    ("rejected", "submit"): "submitted",
-    ("submitted", "approve"): "published",
-    ("submitted", "reject"): "rejected",
-    ("published", "supersede"): "superseded",
-    ("draft", "withdraw"): "withdrawn",
-    ("submitted", "withdraw"): "withdrawn",
-    ("rejected", "withdraw"): "withdrawn",
-}
-PENDING_STATUSES = frozenset({"draft", "submitted", "rejected"})
 
-ACTION_LABELS = {"edit": "修改", "submit": "提交审核", "approve": "审核通过", "reject": "退回", "withdraw": "撤回"}
-STATUS_LABELS = {
-    "draft": "草稿",
-    "submitted": "待审核",
-    "published": "已发布",
-    "rejected": "已退回",
-    "superseded": "已被新版本替代",
-    "withdrawn": "已撤回",
-    "retired": "已停用",
-}
+def reviewed_on_time(review_deadline: date | None, today: date) -> bool:
+    """第十四条: was the review done by its deadline (a revision submitted without one counts as on time)."""
+    return review_deadline is None or today <= review_deadline
+
+
+# --- the revision state machine -------------------------------------------------------------------------
+
+REVISION = StateMachine(
+    {
+        (RevisionStatus.DRAFT, "edit"): RevisionStatus.DRAFT,
+        (RevisionStatus.REJECTED, "edit"): RevisionStatus.DRAFT,
+        (RevisionStatus.DRAFT, "submit"): RevisionStatus.SUBMITTED,
+        (RevisionStatus.REJECTED, "submit"): RevisionStatus.SUBMITTED,
+        (RevisionStatus.SUBMITTED, "approve"): RevisionStatus.PUBLISHED,
+        (RevisionStatus.SUBMITTED, "reject"): RevisionStatus.REJECTED,
+        (RevisionStatus.PUBLISHED, "supersede"): RevisionStatus.SUPERSEDED,
+        (RevisionStatus.DRAFT, "withdraw"): RevisionStatus.WITHDRAWN,
+        (RevisionStatus.SUBMITTED, "withdraw"): RevisionStatus.WITHDRAWN,
+        (RevisionStatus.REJECTED, "withdraw"): RevisionStatus.WITHDRAWN,
+    },
+    status_labels={
+        RevisionStatus.DRAFT: "草稿",
+        RevisionStatus.SUBMITTED: "待审核",
+        RevisionStatus.PUBLISHED: "已发布",
+        RevisionStatus.REJECTED: "已退回",
+        RevisionStatus.SUPERSEDED: "已被新版本替代",
+        RevisionStatus.WITHDRAWN: "已撤回",
+    },
+    action_labels={"edit": "修改", "submit": "提交审核", "approve": "审核通过", "reject": "退回", "withdraw": "撤回"},
+)
+
+# A revision not yet decided: it blocks another revision and is withdrawn when the resource retires.
+PENDING_STATUSES = frozenset({RevisionStatus.DRAFT, RevisionStatus.SUBMITTED, RevisionStatus.REJECTED})
+# What everyone may see of a resource's history; the provider and the overseers see every revision.
+PUBLIC_REVISION_STATUSES = frozenset({RevisionStatus.PUBLISHED, RevisionStatus.SUPERSEDED})
+
+
+# --- metadata rules -----------------------------------------------------------------------------------------
 
 # The class digit of the code (类) follows the catalog category.
 CATEGORY_CLASS_DIGIT = {Category.BASE: "1", Category.THEME: "2", Category.DEPARTMENT: "3"}
 
-# How long data may go without a refresh before it is late for its update cycle (采集责任清单, 第十三条).
-REFRESH_INTERVALS: dict[UpdateCycle, timedelta | None] = {
-    UpdateCycle.REALTIME: timedelta(days=1),
-    UpdateCycle.DAILY: timedelta(days=2),
-    UpdateCycle.WEEKLY: timedelta(days=8),
-    UpdateCycle.MONTHLY: timedelta(days=32),
-    UpdateCycle.QUARTERLY: timedelta(days=93),
-    UpdateCycle.SEMIANNUAL: timedelta(days=184),
-    UpdateCycle.ANNUAL: timedelta(days=367),
-    UpdateCycle.OTHER: None,
-}
+
+class _Item(Protocol):
+    code: str
 
 
-def transition(status: str, action: str) -> str:
-    """The revision's next status, or a 409 naming what is and is not possible."""
-    try:
-        return REVISION_TRANSITIONS[(status, action)]
-    except KeyError:
-        raise Problem(
-            409,
-            "invalid_transition",
-            f"当前状态为“{STATUS_LABELS.get(status, status)}”，不能{ACTION_LABELS.get(action, action)}",
-            status_now=status,
-            action=action,
-        ) from None
+class ResourceMetadata(Protocol):
+    """What the rules read of a resource's metadata (schemas.ResourceFields has it)."""
+
+    code: str
+    category: Category
+    items: Sequence[_Item]
+    sharing_type: SharingType
+    sharing_conditions: str | None
+    legal_basis: str | None
+    sharing_method: SharingMethod
+    open_type: OpenType
+    open_conditions: str | None
+    interface: object | None
 
 
-def rule_violations(fields: ResourceFields) -> list[dict[str, Any]]:
+def rule_violations(fields: ResourceMetadata) -> list[dict[str, Any]]:
     """Every rule the resource's metadata breaks, each naming its field and rule."""
     errors: list[dict[str, Any]] = []
 
@@ -122,7 +243,37 @@ def _filled(value: str | None) -> bool:
     return bool(value and value.strip())
 
 
+# Values of the interface fields a provider may leave out (schemas.Interface has the same defaults).
+INTERFACE_DEFAULTS: dict[str, Any] = {"methods": ["GET"], "path_prefixes": ["/"], "rate_limit": 20}
+
+
+def interface_with_defaults(interface: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored interface with every defaulted field filled in (credential_ref kept: the gateway needs it)."""
+    if not interface:
+        return None
+    filled = dict(interface)
+    for name, value in INTERFACE_DEFAULTS.items():
+        filled.setdefault(name, list(value) if isinstance(value, list) else value)
+    return filled
+
+
+# --- data refresh (采集责任清单, 第十三条) -------------------------------------------------------------------
+
+# How long data may go without a refresh before it is late for its update cycle.
+REFRESH_INTERVALS: dict[UpdateCycle, timedelta | None] = {
+    UpdateCycle.REALTIME: timedelta(days=1),
+    UpdateCycle.DAILY: timedelta(days=2),
+    UpdateCycle.WEEKLY: timedelta(days=8),
+    UpdateCycle.MONTHLY: timedelta(days=32),
+    UpdateCycle.QUARTERLY: timedelta(days=93),
+    UpdateCycle.SEMIANNUAL: timedelta(days=184),
+    UpdateCycle.ANNUAL: timedelta(days=367),
+    UpdateCycle.OTHER: None,
+}
+
+
 def refresh_due(cycle: UpdateCycle, last: datetime | None) -> datetime | None:
+    """When data last refreshed at `last` must be refreshed again; None for no cycle or no refresh yet."""
     interval = REFRESH_INTERVALS[cycle]
     if interval is None or last is None:
         return None

@@ -1,9 +1,11 @@
-"""Events catalog-svc publishes and consumes; their schemas live in govdata_shared.contracts.catalog."""
+"""Events catalog-svc publishes and consumes (it consumes none); their schemas live in
+govdata_shared.contracts.catalog. The payload builders below are the one place each payload is written."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from govdata_shared.auth import Caller
 from govdata_shared.consumer import Handler
 from govdata_shared.contracts.catalog import (  # noqa: F401 - the event types and payloads of this service
     DEMAND_MET,
@@ -21,13 +23,109 @@ from govdata_shared.contracts.catalog import (  # noqa: F401 - the event types a
     ResourceEventData,
 )
 
+from catalog_svc.domain import interface_with_defaults
+from catalog_svc.models import Demand, RefreshReport, Resource, ResourceRevision, UpdateTrigger
+
+SOURCE = "catalog-svc"
+
 CONSUMED_TOPICS: tuple[str, ...] = ()
 HANDLERS: dict[str, Handler] = {}
 DEFAULT_HANDLER: Handler | None = None
 
 
 def snapshot_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items as consumers need them (the gateway filters responses by their codes)."""
     return [
         {"code": i["code"], "name": i["name"], "type": i["type"], "authoritative": bool(i.get("authoritative"))}
         for i in items
     ]
+
+
+def resource_payload(
+    resource: Resource,
+    revision: ResourceRevision,
+    caller: Caller | None,
+    *,
+    reason: str | None = None,
+    reviewed_on_time: bool | None = None,
+) -> dict[str, Any]:
+    """catalog.resource.*: the resource with the revision the transition concerns."""
+    return {
+        "resource_id": resource.id,
+        "code": resource.code,
+        "name": revision.name,
+        "provider_dept": resource.provider_dept,
+        "status": resource.status,
+        "revision": revision.version,
+        "revision_status": revision.status,
+        "category": revision.category,
+        "format": revision.format,
+        "sharing_type": revision.sharing_type,
+        "sharing_method": revision.sharing_method,
+        "open_type": revision.open_type,
+        "security_level": revision.security_level,
+        "update_cycle": revision.update_cycle,
+        "items": snapshot_items(revision.items),
+        "interface": interface_with_defaults(revision.interface),
+        "submitted_at": revision.submitted_at,
+        "review_deadline": revision.review_deadline,
+        "review_deadline_estimated": revision.review_deadline_estimated,
+        "reviewed_on_time": reviewed_on_time,
+        "published_at": revision.published_at,
+        "reason": reason,
+        "actor_role": sorted(caller.roles)[0] if caller and caller.roles else None,
+    }
+
+
+def trigger_payload(trigger: UpdateTrigger) -> dict[str, Any]:
+    """catalog.update.recorded / catalog.update.overdue."""
+    return {
+        "trigger_id": trigger.id,
+        "dept": trigger.dept,
+        "resource_id": trigger.resource_id,
+        "kind": trigger.kind,
+        "occurred_on": trigger.occurred_on,
+        "submit_deadline": trigger.submit_deadline,
+        "estimated": trigger.submit_deadline_estimated,
+    }
+
+
+def review_overdue_payload(submission: UpdateTrigger | ResourceRevision, dept: str) -> dict[str, Any]:
+    """catalog.review.overdue: a submission the bureau has not reviewed in 5 working days (第十四条) — a
+    revision, or the update trigger a submission answered."""
+    trigger = isinstance(submission, UpdateTrigger)
+    return {
+        "resource_id": submission.resource_id,
+        "dept": dept,
+        "trigger_id": submission.id if trigger else None,
+        "revision": submission.submitted_version if trigger else submission.version,
+        "deadline": submission.review_deadline,
+        "estimated": submission.review_deadline_estimated,
+    }
+
+
+def demand_payload(demand: Demand) -> dict[str, Any]:
+    """catalog.demand.recorded / catalog.demand.met."""
+    return {
+        "demand_id": demand.id,
+        "dept": demand.dept,
+        "title": demand.title,
+        "resource_id": demand.resource_id,
+        "status": demand.status,
+    }
+
+
+def refresh_payload(report: RefreshReport, *, late: bool) -> dict[str, Any]:
+    """catalog.resource.refreshed: the provider refreshed the data (采集责任清单, 第十三条)."""
+    return {
+        "resource_id": report.resource_id,
+        "provider_dept": report.dept,
+        "refreshed_at": report.refreshed_at,
+        "record_count": report.record_count,
+        "late": late,
+    }
+
+
+def overlap_payload(item_code: str, dept: str, reason: str) -> dict[str, Any]:
+    """catalog.authority.overlap_allowed (一数一源 exception, 第十六条)."""
+    return {"item_code": item_code, "dept": dept, "reason": reason}

@@ -7,96 +7,91 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from govdata_shared.auth import Caller, Role
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from govdata_shared.auth import Caller, require_department
 from govdata_shared.errors import Problem
+from govdata_shared.publish import publish
+from govdata_shared.repository import get_or_404, new_id
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog_svc import domain, events
-from catalog_svc.models import Demand, RefreshReport, Resource, ResourceRevision
-from catalog_svc.schemas import DemandIn, RefreshIn, ResponsibilityList, ResponsibilityOut, UpdateCycle
-from catalog_svc.service import emit, get_resource, new_id, require_department, require_provider
+from catalog_svc import access, domain, events
+from catalog_svc.domain import DemandStatus, ResourceStatus, UpdateCycle
+from catalog_svc.models import Demand, RefreshReport, Resource, ResourceRevision, published_revisions
+from catalog_svc.schemas import DemandIn, RefreshIn, ResponsibilityList, ResponsibilityOut
 
-# --- demands -------------------------------------------------------------------------------------------
+# --- demands (需求清单, 第十二条) ------------------------------------------------------------------------------
 
 
-async def record_demand(session: AsyncSession, caller: Caller, body: DemandIn, now: datetime) -> Demand:
+async def record_demand(session: AsyncSession, *, caller: Caller, body: DemandIn, now: datetime) -> Demand:
+    """Data the department needs from other departments."""
     dept = require_department(caller)
     if body.resource_id is not None:
-        await get_resource(session, body.resource_id)
+        await get_or_404(session, Resource, body.resource_id)
     demand = Demand(
         id=new_id("dmd"),
         dept=dept,
         title=body.title,
         description=body.description,
         resource_id=body.resource_id,
-        status="open",
+        status=DemandStatus.OPEN,
         created_by=caller.sub,
         created_at=now,
     )
     session.add(demand)
-    await emit(session, events.DEMAND_RECORDED, demand.id, _demand_event(demand), caller=caller, version=1, dept=dept)
+    await _publish_demand(session, events.DEMAND_RECORDED, demand, caller, version=1)
     return demand
 
 
 async def meet_demand(
-    session: AsyncSession, caller: Caller, demand_id: str, resource_id: str | None, now: datetime
+    session: AsyncSession, *, caller: Caller, demand_id: str, resource_id: str | None, now: datetime
 ) -> Demand:
-    demand = await session.get(Demand, demand_id)
-    if demand is None or not (caller.is_bureau or caller.dept == demand.dept):
-        raise Problem(404, "demand_not_found", f"需求 {demand_id} 不存在")
-    if demand.status == "met":
+    """The bureau (or the department itself) marks a demand met, optionally by a resource."""
+    demand = await get_or_404(session, Demand, demand_id, where=access.meetable_demand(caller))
+    if demand.status == DemandStatus.MET:
         raise Problem(409, "demand_met", "该需求已满足")
     if resource_id is not None:
-        await get_resource(session, resource_id)
+        await get_or_404(session, Resource, resource_id)
         demand.resource_id = resource_id
-    demand.status = "met"
+    demand.status = DemandStatus.MET
     demand.met_at = now
-    await emit(session, events.DEMAND_MET, demand.id, _demand_event(demand), caller=caller, version=2, dept=demand.dept)
+    await _publish_demand(session, events.DEMAND_MET, demand, caller, version=2)
     return demand
 
 
-def _demand_event(demand: Demand) -> dict[str, Any]:
-    return {
-        "demand_id": demand.id,
-        "dept": demand.dept,
-        "title": demand.title,
-        "resource_id": demand.resource_id,
-        "status": demand.status,
-    }
+async def _publish_demand(session: AsyncSession, event_type: str, demand: Demand, caller: Caller, *, version: int):
+    await publish(
+        session,
+        event_type,
+        demand.id,
+        events.demand_payload(demand),
+        caller=caller,
+        version=version,
+        dept=demand.dept,
+        source=events.SOURCE,
+    )
 
 
-async def list_demands(session: AsyncSession, caller: Caller, status: str | None) -> list[Demand]:
-    """The bureau sees every department's demands (unmet ones with status=open); a department its own."""
+async def list_demands(session: AsyncSession, *, dept: str | None, status: str | None) -> list[Demand]:
+    """Newest first, of one department (None: every department's); `status` open or met."""
     query = sa.select(Demand).order_by(Demand.created_at.desc())
-    if not (caller.is_bureau or caller.has_role(Role.AUDITOR)):
-        query = query.where(Demand.dept == require_department(caller))
+    if dept is not None:
+        query = query.where(Demand.dept == dept)
     if status:
         query = query.where(Demand.status == status)
     return list((await session.execute(query)).scalars())
 
 
-# --- refresh reports and the responsibility list -------------------------------------------------------
-
-
-async def last_refresh(session: AsyncSession, resource_id: str) -> datetime | None:
-    return (
-        await session.execute(
-            sa.select(sa.func.max(RefreshReport.refreshed_at)).where(RefreshReport.resource_id == resource_id)
-        )
-    ).scalar_one()
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands timestamps back without their zone; they were written in UTC.
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+# --- refresh reports and the responsibility list (采集责任清单, 第十三条) ----------------------------------------
 
 
 async def report_refresh(
-    session: AsyncSession, caller: Caller, resource_id: str, body: RefreshIn, now: datetime
-) -> RefreshReport:
-    resource = await get_resource(session, resource_id, for_update=True)
-    require_provider(caller, resource)
-    if resource.status != "published":
+    session: AsyncSession, *, caller: Caller, resource_id: str, body: RefreshIn, now: datetime
+) -> dict[str, Any]:
+    """The provider reports that it refreshed the resource's data; the event says whether it came late."""
+    resource = await get_or_404(session, Resource, resource_id, for_update=True)
+    access.require_provider(caller, resource)
+    if resource.status != ResourceStatus.PUBLISHED:
         raise Problem(409, "not_published", "只有已发布的资源可以报告数据更新")
     refreshed_at = body.refreshed_at or now
     if refreshed_at.tzinfo is None:
@@ -105,9 +100,13 @@ async def report_refresh(
         )
     if refreshed_at > now:
         raise Problem(422, "validation_failed", "数据更新时间不能晚于现在", field="refreshed_at", rule="not_in_future")
-    revision = await session.get(ResourceRevision, (resource.id, resource.published_version))
-    previous = _aware(await last_refresh(session, resource.id)) or _aware(resource.published_at)
-    late = domain.is_refresh_late(UpdateCycle(revision.update_cycle), previous, refreshed_at)
+    revision = await get_or_404(session, ResourceRevision, (resource.id, resource.published_version))
+    last = (
+        await session.execute(
+            sa.select(sa.func.max(RefreshReport.refreshed_at)).where(RefreshReport.resource_id == resource.id)
+        )
+    ).scalar_one()
+    late = domain.is_refresh_late(UpdateCycle(revision.update_cycle), last or resource.published_at, refreshed_at)
     report = RefreshReport(
         id=new_id("rfr"),
         resource_id=resource.id,
@@ -120,38 +119,31 @@ async def report_refresh(
     )
     session.add(report)
     resource.event_version += 1
-    await emit(
+    await publish(
         session,
         events.RESOURCE_REFRESHED,
         resource.id,
-        {
-            "resource_id": resource.id,
-            "provider_dept": resource.provider_dept,
-            "refreshed_at": refreshed_at,
-            "record_count": body.record_count,
-            "late": late,
-        },
+        events.refresh_payload(report, late=late),
         caller=caller,
         version=resource.event_version,
         dept=resource.provider_dept,
+        source=events.SOURCE,
     )
-    return report
+    return {
+        "id": report.id,
+        "resource_id": report.resource_id,
+        "refreshed_at": report.refreshed_at,
+        "record_count": report.record_count,
+    }
 
 
-async def responsibilities(session: AsyncSession, caller: Caller, dept: str, now: datetime) -> ResponsibilityList:
+async def responsibilities(session: AsyncSession, *, caller: Caller, dept: str, now: datetime) -> ResponsibilityList:
     """第十三条: the published resources a department must collect, and whether each is late for its cycle."""
-    if not (caller.is_bureau or caller.has_role(Role.AUDITOR) or caller.dept == dept):
-        raise Problem(403, "not_your_department", "只能查看本部门的责任清单")
+    access.require_department_reader(caller, dept)
     rows = (
         await session.execute(
-            sa.select(Resource, ResourceRevision)
-            .join(
-                ResourceRevision,
-                sa.and_(
-                    ResourceRevision.resource_id == Resource.id, ResourceRevision.version == Resource.published_version
-                ),
-            )
-            .where(Resource.provider_dept == dept, Resource.status == "published")
+            published_revisions()
+            .where(Resource.provider_dept == dept, Resource.status == ResourceStatus.PUBLISHED)
             .order_by(Resource.code)
         )
     ).all()
@@ -166,8 +158,8 @@ async def responsibilities(session: AsyncSession, caller: Caller, dept: str, now
     )
     items = []
     for resource, revision in rows:
-        last = _aware(refreshed.get(resource.id))
-        basis = last or _aware(resource.published_at)
+        last = refreshed.get(resource.id)
+        basis = last or resource.published_at
         cycle = UpdateCycle(revision.update_cycle)
         items.append(
             ResponsibilityOut(
@@ -194,56 +186,52 @@ DCAT_CONTEXT = {
 
 
 async def export_catalog(
-    session: AsyncSession, caller: Caller, since: datetime | None, now: datetime
-) -> dict[str, Any]:
-    """Published (and, for incremental pulls, retired) resources changed after `since`, oldest change first."""
-    if not caller.has_role(Role.BUREAU_ADMIN, Role.CITY_PLATFORM, Role.AUDITOR):
-        raise Problem(403, "export_not_allowed", "只有县政务服务和大数据管理局和市级平台可以导出目录")
-    query = (
-        sa.select(Resource, ResourceRevision)
-        .join(
-            ResourceRevision,
-            sa.and_(
-                ResourceRevision.resource_id == Resource.id, ResourceRevision.version == Resource.published_version
-            ),
-        )
-        .order_by(Resource.updated_at, Resource.id)
-    )
+    session: AsyncSession, *, since: datetime | None, format: str, now: datetime
+) -> dict[str, Any] | JSONResponse:
+    """Published (and, for incremental pulls, retired) resources changed after `since`, oldest change first;
+    `format` json, or jsonld for the same in DCAT terms."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    query = published_revisions().order_by(Resource.updated_at, Resource.id)
     if since is None:
-        query = query.where(Resource.status == "published")
+        query = query.where(Resource.status == ResourceStatus.PUBLISHED)
     else:
-        query = query.where(Resource.updated_at > since, Resource.status.in_(("published", "retired")))
-    rows = (await session.execute(query)).all()
-    resources = []
-    for resource, revision in rows:
-        resources.append(
-            {
-                "id": resource.id,
-                "code": resource.code,
-                "status": resource.status,
-                "provider_dept": resource.provider_dept,
-                "version": revision.version,
-                "name": revision.name,
-                "summary": revision.summary,
-                "category": revision.category,
-                "format": revision.format,
-                "items": [{k: v for k, v in item.items() if v is not None} for item in revision.items],
-                "sharing_type": revision.sharing_type,
-                "sharing_conditions": revision.sharing_conditions,
-                "legal_basis": revision.legal_basis,
-                "sharing_method": revision.sharing_method,
-                "open_type": revision.open_type,
-                "open_conditions": revision.open_conditions,
-                "security_level": revision.security_level,
-                "update_cycle": revision.update_cycle,
-                "usage_requirements": revision.usage_requirements,
-                "related_codes": revision.related_codes,
-                "published_at": _aware(revision.published_at),
-                "updated_at": _aware(resource.updated_at),
-            }
+        query = query.where(
+            Resource.updated_at > since, Resource.status.in_((ResourceStatus.PUBLISHED, ResourceStatus.RETIRED))
         )
+    rows = (await session.execute(query)).all()
+    resources = [
+        {
+            "id": resource.id,
+            "code": resource.code,
+            "status": resource.status,
+            "provider_dept": resource.provider_dept,
+            "version": revision.version,
+            "name": revision.name,
+            "summary": revision.summary,
+            "category": revision.category,
+            "format": revision.format,
+            "items": [{k: v for k, v in item.items() if v is not None} for item in revision.items],
+            "sharing_type": revision.sharing_type,
+            "sharing_conditions": revision.sharing_conditions,
+            "legal_basis": revision.legal_basis,
+            "sharing_method": revision.sharing_method,
+            "open_type": revision.open_type,
+            "open_conditions": revision.open_conditions,
+            "security_level": revision.security_level,
+            "update_cycle": revision.update_cycle,
+            "usage_requirements": revision.usage_requirements,
+            "related_codes": revision.related_codes,
+            "published_at": revision.published_at,
+            "updated_at": resource.updated_at,
+        }
+        for resource, revision in rows
+    ]
     next_since = max((r["updated_at"] for r in resources), default=since or now)
-    return {"generated_at": now, "since": since, "next_since": next_since, "resources": resources}
+    export = {"generated_at": now, "since": since, "next_since": next_since, "resources": resources}
+    if format == "jsonld":
+        return JSONResponse(jsonable_encoder(as_dcat(export)), media_type="application/ld+json")
+    return export
 
 
 def as_dcat(export: dict[str, Any]) -> dict[str, Any]:

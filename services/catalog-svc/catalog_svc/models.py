@@ -18,11 +18,12 @@ class Resource(SQLModel, table=True):
     """The stable identity of a data resource; its content lives in revisions."""
 
     __tablename__ = "resource"
+    __not_found__ = ("resource_not_found", "资源 {0} 不存在")
 
     id: str = Field(primary_key=True, max_length=40)
     code: str = Field(max_length=64, unique=True, description="信息资源代码")
     provider_dept: str = Field(max_length=32, index=True, description="提供方")
-    status: str = Field(max_length=16, index=True, description="status of the resource as a whole")
+    status: str = Field(max_length=16, index=True, description="status of the resource as a whole (ResourceStatus)")
     published_version: int | None = Field(default=None, description="revision others see; None until first publish")
     latest_version: int = Field(default=1, description="newest revision (may be a draft)")
     event_version: int = Field(default=0, description="aggregate version carried by this resource's events")
@@ -37,10 +38,11 @@ class ResourceRevision(SQLModel, table=True):
     """One version of a resource's metadata (after 发改高技〔2017〕1272号)."""
 
     __tablename__ = "resource_revision"
+    __not_found__ = ("revision_not_found", "资源 {0} 没有第 {1} 版")
 
     resource_id: str = Field(foreign_key="resource.id", primary_key=True, max_length=40)
     version: int = Field(primary_key=True)
-    status: str = Field(max_length=16, index=True)
+    status: str = Field(max_length=16, index=True, description="RevisionStatus")
     name: str = Field(max_length=200)
     summary: str = Field(sa_type=sa.Text)
     category: str = Field(max_length=16)
@@ -69,6 +71,14 @@ class ResourceRevision(SQLModel, table=True):
     review_reason: str | None = Field(default=None, sa_type=sa.Text)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     superseded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+def published_revisions() -> sa.Select:
+    """Each resource joined with the revision it published (resources never published drop out)."""
+    return sa.select(Resource, ResourceRevision).join(
+        ResourceRevision,
+        sa.and_(ResourceRevision.resource_id == Resource.id, ResourceRevision.version == Resource.published_version),
+    )
 
 
 class ItemAuthority(SQLModel, table=True):
@@ -124,13 +134,14 @@ class Demand(SQLModel, table=True):
     """需求清单 (第十二条): data a department needs from others."""
 
     __tablename__ = "demand"
+    __not_found__ = ("demand_not_found", "需求 {0} 不存在")
 
     id: str = Field(primary_key=True, max_length=40)
     dept: str = Field(max_length=32, index=True)
     title: str = Field(max_length=200)
     description: str = Field(sa_type=sa.Text)
     resource_id: str | None = Field(default=None, max_length=40)
-    status: str = Field(default="open", max_length=16, index=True)
+    status: str = Field(default="open", max_length=16, index=True, description="DemandStatus")
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(sa_type=UTCDateTime)
     met_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

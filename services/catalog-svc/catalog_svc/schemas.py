@@ -3,90 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
-
-class Category(StrEnum):
-    """目录分类"""
-
-    BASE = "base"  # 基础
-    THEME = "theme"  # 主题
-    DEPARTMENT = "department"  # 部门
-
-
-class ResourceFormat(StrEnum):
-    """资源格式"""
-
-    FILE = "file"  # 电子文件
-    SPREADSHEET = "spreadsheet"  # 电子表格
-    DATABASE = "database"  # 数据库
-    IMAGE = "image"  # 图形图像
-    STREAM = "stream"  # 流媒体
-    SELF_DESCRIBING = "self_describing"  # 自描述格式
-    API = "api"  # 服务接口
-
-
-class ItemType(StrEnum):
-    """信息项数据类型: 字符 数值 货币 日期 日期时间 逻辑 备注 通用 双精度 整型 浮点"""
-
-    C = "C"
-    N = "N"
-    Y = "Y"
-    D = "D"
-    T = "T"
-    L = "L"
-    M = "M"
-    G = "G"
-    B = "B"
-    I = "I"  # noqa: E741 - the standard's letter
-    F = "F"
-
-
-class SharingType(StrEnum):
-    """共享类型 (第二十四条)"""
-
-    UNCONDITIONAL = "unconditional"  # 无条件共享
-    CONDITIONAL = "conditional"  # 有条件共享
-    NONE = "none"  # 不予共享
-
-
-class SharingMethod(StrEnum):
-    PLATFORM_API = "platform_api"  # 平台接口
-    FILE = "file"  # 文件
-    DATABASE = "database"  # 数据库
-
-
-class OpenType(StrEnum):
-    """开放类型"""
-
-    OPEN = "open"  # 无条件开放
-    CONDITIONAL_OPEN = "conditional_open"  # 有条件开放
-    CLOSED = "closed"  # 不予开放
-
-
-class SecurityLevel(StrEnum):
-    """安全级别"""
-
-    PUBLIC = "1"  # 公开
-    INTERNAL = "2"  # 内部
-    SENSITIVE = "3"  # 敏感
-    IMPORTANT = "4"  # 重要
-
-
-class UpdateCycle(StrEnum):
-    """更新周期"""
-
-    REALTIME = "realtime"
-    DAILY = "daily"
-    WEEKLY = "weekly"
-    MONTHLY = "monthly"
-    QUARTERLY = "quarterly"
-    SEMIANNUAL = "semiannual"
-    ANNUAL = "annual"
-    OTHER = "other"
+from catalog_svc.domain import (
+    Category,
+    ItemType,
+    OpenType,
+    ResourceFormat,
+    SecurityLevel,
+    SharingMethod,
+    SharingType,
+    UpdateCycle,
+)
 
 
 def _path_prefix(value: str) -> str:

@@ -160,6 +160,11 @@ class ParsedQuery:
     exact_code: str | None = None
 
 
+def is_postgres(session: AsyncSession) -> bool:
+    """Which of the two implementations the session's database takes."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 # --- text → tokens ---------------------------------------------------------------------------------------
 
 

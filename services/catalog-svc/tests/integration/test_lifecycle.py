@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+import sqlalchemy as sa
+
+# Each change rewrites the resource's search entry (FTS5 on SQLite, a GIN-indexed row on Postgres) and lists
+# read resources with their revisions in one joined query: those run on both backends.
+both_backends = pytest.mark.backends("postgres", "sqlite")
+
 
 async def _post(catalog, path: str, who: str, json=None):
     return await catalog.client.post(f"/api/catalog{path}", json=json, headers=catalog.as_(who))
 
 
+@both_backends
 async def test_draft_submit_approve_publishes_with_a_review_deadline(catalog):
     draft = await catalog.create("ga", catalog.POPULATION)
     assert draft["status"] == "draft" and draft["version"] == 1 and draft["published_version"] is None
@@ -56,6 +64,7 @@ async def test_rejection_needs_a_reason_and_the_provider_can_fix_and_resubmit(ca
     assert resubmitted.json()["status"] == "submitted"
 
 
+@both_backends
 async def test_published_resource_changes_through_a_revision_that_supersedes_it(catalog):
     published = await catalog.publish("ga", catalog.POPULATION)
     rid = published["id"]
@@ -82,10 +91,41 @@ async def test_published_resource_changes_through_a_revision_that_supersedes_it(
 
     history = await catalog.client.get(f"/api/catalog/resources/{rid}/revisions", headers=catalog.as_("ga"))
     assert [(h["version"], h["status"]) for h in history.json()] == [(2, "published"), (1, "superseded")]
+    assert history.json()[0]["published_at"] is not None and history.json()[1]["superseded_at"] is not None
     old = await catalog.client.get(f"/api/catalog/resources/{rid}?version=1", headers=catalog.as_("ga"))
     assert old.json()["revision_status"] == "superseded"
 
+    # A third revision in draft: the provider sees it in the history; others only what was published.
+    await _post(catalog, f"/resources/{rid}/revisions", "ga", {"name": "户籍人口信息（第三版）"})
+    owner_history = await catalog.client.get(f"/api/catalog/resources/{rid}/revisions", headers=catalog.as_("ga"))
+    assert [(h["version"], h["status"]) for h in owner_history.json()] == [
+        (3, "draft"),
+        (2, "published"),
+        (1, "superseded"),
+    ]
+    public = await catalog.client.get(f"/api/catalog/resources/{rid}/revisions", headers=catalog.as_("rs"))
+    assert [(h["version"], h["status"]) for h in public.json()] == [(2, "published"), (1, "superseded")]
+    assert set(public.json()[0]) == {
+        "version",
+        "status",
+        "name",
+        "submitted_at",
+        "reviewed_at",
+        "review_reason",
+        "published_at",
+        "superseded_at",
+    }
+    # Others may not ask for a version that is not the published one; nobody for one that does not exist.
+    for who, version in (("rs", 1), ("rs", 3), ("ga", 9)):
+        refused = await catalog.client.get(f"/api/catalog/resources/{rid}?version={version}", headers=catalog.as_(who))
+        assert refused.status_code == 404 and refused.json()["code"] == "revision_not_found", (who, version)
+        assert refused.json()["detail"] == f"资源 {rid} 没有第 {version} 版"
+    assert (await catalog.client.get(f"/api/catalog/resources/{rid}?version=2", headers=catalog.as_("rs"))).json()[
+        "version"
+    ] == 2
 
+
+@both_backends
 async def test_retired_resource_ends_and_cannot_be_revised(catalog):
     published = await catalog.publish("ga", catalog.POPULATION)
     rid = published["id"]
@@ -143,9 +183,13 @@ class TestOwnership:
 
     async def test_unpublished_resources_are_invisible_to_other_departments(self, catalog):
         draft = await catalog.create("ga", catalog.POPULATION)
+        hidden = await catalog.client.get(f"/api/catalog/resources/{draft['id']}", headers=catalog.as_("mz"))
+        assert hidden.status_code == 404 and hidden.json()["code"] == "resource_not_found"
+        history = await catalog.client.get(f"/api/catalog/resources/{draft['id']}/revisions", headers=catalog.as_("mz"))
+        assert history.status_code == 404 and history.json()["code"] == "resource_not_found"
         assert (
-            await catalog.client.get(f"/api/catalog/resources/{draft['id']}", headers=catalog.as_("mz"))
-        ).status_code == 404
+            await catalog.client.get(f"/api/catalog/resources/{draft['id']}", headers=catalog.as_("auditor"))
+        ).status_code == 200
         assert (
             await catalog.client.get(f"/api/catalog/resources/{draft['id']}", headers=catalog.as_("bureau"))
         ).status_code == 200
@@ -171,3 +215,70 @@ async def test_gateway_snapshot_carries_interfaces_and_versions_for_the_gateway_
     assert entry["version"] == 2 and entry["status"] == "published"  # submitted, published
     assert entry["interface"]["credential_ref"] == "vault:ga/population"
     assert entry["interface"]["rate_limit"] == 20 and entry["interface"]["path_prefixes"] == ["/records"]
+
+
+class TestListPages:
+    """A page of the catalog shows each resource exactly as its own page does, in the search's order, read with
+    the same number of queries whatever the page holds."""
+
+    async def _three_resources(self, catalog) -> tuple[dict, dict, dict]:
+        population = await catalog.publish("ga", catalog.POPULATION)
+        catalog.clock.advance(minutes=1)
+        await _post(catalog, f"/resources/{population['id']}/revisions", "ga", {"summary": "增加迁入迁出信息。"})
+        catalog.clock.advance(minutes=1)
+        marriage = await catalog.publish("mz", catalog.MARRIAGE)
+        catalog.clock.advance(minutes=1)
+        draft = await catalog.create("ga", catalog.POPULATION, code="101001/000002", name="居民身份证信息")
+        return population, marriage, draft
+
+    @both_backends
+    async def test_each_item_of_a_page_is_the_resource_as_the_caller_sees_it(self, catalog):
+        population, marriage, draft = await self._three_resources(catalog)
+        for who in ("ga", "rs", "bureau"):
+            page = (await catalog.client.get("/api/catalog/resources", headers=catalog.as_(who))).json()
+            # Newest change first: the revision of the population resource changed it after publication.
+            assert [r["id"] for r in page["items"]] == [marriage["id"], population["id"]], who
+            assert page["total"] == 2 and page["page"] == 1 and page["size"] == 20
+            for item in page["items"]:
+                alone = await catalog.client.get(f"/api/catalog/resources/{item['id']}", headers=catalog.as_(who))
+                assert item == alone.json(), who
+        owner = (await catalog.client.get("/api/catalog/resources", headers=catalog.as_("ga"))).json()["items"]
+        assert owner[1]["version"] == 1 and owner[1]["pending_revision"] == {
+            "version": 2,
+            "status": "draft",
+            "review_deadline": None,
+        }
+        other = (await catalog.client.get("/api/catalog/resources", headers=catalog.as_("rs"))).json()["items"]
+        assert other[1]["pending_revision"] is None and other[0]["pending_revision"] is None
+        drafts = (await catalog.client.get("/api/catalog/resources?status=draft", headers=catalog.as_("ga"))).json()
+        assert [r["id"] for r in drafts["items"]] == [draft["id"]]
+        assert (
+            drafts["items"][0]
+            == (await catalog.client.get(f"/api/catalog/resources/{draft['id']}", headers=catalog.as_("ga"))).json()
+        )
+        searched = (await catalog.client.get("/api/catalog/resources?q=婚姻", headers=catalog.as_("rs"))).json()
+        assert [r["id"] for r in searched["items"]] == [marriage["id"]]
+
+    async def test_a_page_takes_the_same_number_of_queries_whatever_its_size(self, catalog):
+        async def statements_for_a_page() -> int:
+            seen: list[str] = []
+
+            def count(_conn, _cursor, statement, *_args) -> None:
+                seen.append(statement)
+
+            engine = catalog.db.engine.sync_engine
+            sa.event.listen(engine, "before_cursor_execute", count)
+            try:
+                response = await catalog.client.get("/api/catalog/resources", headers=catalog.as_("ga"))
+            finally:
+                sa.event.remove(engine, "before_cursor_execute", count)
+            assert response.status_code == 200
+            return len(seen), len(response.json()["items"])
+
+        await self._three_resources(catalog)
+        small = await statements_for_a_page()
+        for n in range(3, 9):
+            await catalog.publish("ga", catalog.POPULATION, code=f"101001/00001{n}", name=f"人口资源{n}")
+        large = await statements_for_a_page()
+        assert (small[1], large[1]) == (2, 8)
+        assert small[0] == large[0]

@@ -400,11 +400,6 @@ async def test_removing_a_resource_drops_it_and_is_idempotent(index: Index) -> N
     assert (await index.find(None)).total == 1
 
 
-def test_tokens_are_bigrams_and_unigrams_of_cjk_runs_and_whole_ascii_words() -> None:
-    assert search.search_tokens("人口库 GIS-2") == ["人口", "口库", "人", "口", "库", "gis", "2"]
-    assert search.search_tokens("，。") == []
-
-
 async def test_postgres_index_computes_the_same_tokens_as_search_tokens(postgres_database) -> None:
     url = await postgres_database("catalog_tokens")
     await upgrade_async("catalog_svc", url)
