@@ -4,6 +4,7 @@ demo provider, started in order and stopped in reverse. `make run` uses it, and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from govdata_shared.settings import REPO_ROOT
 SERVICES = ("catalog", "sharing", "verification", "audit")
 DEMO_CLIENTS = REPO_ROOT / "deploy" / "demo" / "clients.yaml"
 DEMO_PROVIDER = REPO_ROOT / "deploy" / "demo" / "provider.py"
+GRACE_SECONDS = 5.0  # a service stops in about a second; one that has not by then is told again, then killed
 
 
 def service_command(name: str, port: int | str, log_level: str = "warning") -> list[str]:
@@ -76,25 +78,27 @@ class ProcessPlatform:
         for name in self.commands:
             self.start(name)
 
-    def stop(self, name: str, timeout: float = 10) -> None:
-        process = self.processes[name]
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    def stop(self, name: str, timeout: float = GRACE_SECONDS) -> None:
+        self._stop([self.processes[name]], timeout)
 
     def stop_all(self) -> None:
-        for process in reversed(self.processes.values()):
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for name in reversed(list(self.processes)):
-            self.stop(name)
+        self._stop(list(reversed(self.processes.values())), GRACE_SECONDS)
         for log in self._logs:
             log.close()
         self._logs.clear()
+
+    @staticmethod
+    def _stop(processes: list[subprocess.Popen], grace: float) -> None:
+        """Ctrl-C to each (a graceful stop), a second Ctrl-C to those still running after `grace` seconds (uvicorn
+        then stops without waiting), and SIGKILL two seconds later."""
+        for signum, wait in ((signal.SIGINT, grace), (signal.SIGINT, 2.0), (signal.SIGKILL, None)):
+            running = [p for p in processes if p.poll() is None]
+            for process in running:
+                process.send_signal(signum)
+            deadline = time.monotonic() + (wait or 10.0)
+            for process in running:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=max(0.0, deadline - time.monotonic()))
 
     def exited(self) -> list[str]:
         return [name for name, process in self.processes.items() if process.poll() is not None]

@@ -9,6 +9,7 @@ hold on a laptop. In CI (`CI` set) the machine's server must answer: an unreacha
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import re
@@ -92,6 +93,8 @@ class PrivatePostgres:
         if self._server is not None:
             with _quiet():
                 self._server.cleanup()
+            # pgserver also cleans up at exit, logging into streams pytest has closed by then: done already.
+            atexit.unregister(self._server._cleanup)
             self._server = None
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
