@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import ModuleType
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -38,18 +39,31 @@ log = logging.getLogger("govdata.service")
 
 @dataclass
 class ServiceSpec:
-    """What makes one service different from the others."""
+    """What makes one service different from the others.
+
+    `events` is the service's events.py: what it consumes is read from its `CONSUMED_TOPICS`, `HANDLERS` (event
+    type → handler) and, where a service takes each batch whole, `BATCH_HANDLER`.
+    """
 
     name: str  # catalog | sharing | verification | audit
     package: str  # python package holding migrations/
     title: str  # shown in OpenAPI, Chinese
     routers: Sequence[APIRouter] = ()
-    consume_topics: tuple[str, ...] = ()
-    handlers: Mapping[str, Handler] = field(default_factory=dict)
-    default_handler: Handler | None = None
-    batch_handler: BatchHandler | None = None
+    events: ModuleType | None = None
     background: Sequence[Callable[[FastAPI], contextlib.AbstractAsyncContextManager]] = ()
     settings_class: type[Settings] = Settings  # a service with settings of its own names its subclass
+
+    @property
+    def consume_topics(self) -> tuple[str, ...]:
+        return tuple(getattr(self.events, "CONSUMED_TOPICS", ()))
+
+    @property
+    def handlers(self) -> Mapping[str, Handler]:
+        return getattr(self.events, "HANDLERS", {})
+
+    @property
+    def batch_handler(self) -> BatchHandler | None:
+        return getattr(self.events, "BATCH_HANDLER", None)
 
 
 def create_service_app(spec: ServiceSpec, settings: Settings | None = None, *, broker: bool = True) -> FastAPI:
@@ -118,7 +132,6 @@ async def _start_messaging(
             name=f"{spec.name}-svc",
             topics=spec.consume_topics,
             handlers=spec.handlers,
-            default_handler=spec.default_handler,
             batch_handler=spec.batch_handler,
         )
         await consumer.start()

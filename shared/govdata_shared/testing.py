@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 
-from govdata_shared.auth import StaticKeySet, TokenVerifier
+from govdata_shared.auth import Caller, StaticKeySet, TokenVerifier
 from govdata_shared.events import Event
 from govdata_shared.outbox import outbox_table
 
@@ -57,6 +57,21 @@ PEOPLE: dict[str, Person] = {
     "company": Person("company-1", None, ("citizen",), COMPANY),
     "pilot-company": Person("company-2", None, ("citizen",), PILOT_COMPANY),
 }
+
+
+def caller_of(who: str) -> Caller:
+    """`who` of PEOPLE as a verified caller, for unit tests of access rules (no token, no app)."""
+    person = PEOPLE[who]
+    return Caller(
+        sub=person.sub,
+        dept=person.dept,
+        roles=frozenset(person.roles),
+        subject_id=person.subject_id,
+        client_id=person.sub,
+        scope="api",
+        token_id=None,
+        claims={},
+    )
 
 
 class TestTokens:

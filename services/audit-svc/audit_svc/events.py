@@ -14,9 +14,11 @@ from audit_svc.chain import append_events
 
 CONSUMED_TOPICS: tuple[str, ...] = ALL_TOPICS
 HANDLERS: dict[str, Handler] = {}
-DEFAULT_HANDLER: Handler | None = None
 
 
 async def append_batch(session: AsyncSession, events: list[Event]) -> None:
     """The consumer's batch handler: the batch's new events, appended to the chain in delivery order."""
     await append_events(session, events)
+
+
+BATCH_HANDLER = append_batch

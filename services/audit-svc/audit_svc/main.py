@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from govdata_shared.service import ServiceSpec, create_service_app
-from govdata_shared.settings import Settings
+import functools
 
+from govdata_shared.service import ServiceSpec, create_service_app
+
+from audit_svc import events
 from audit_svc.api import router
-from audit_svc.events import CONSUMED_TOPICS, DEFAULT_HANDLER, HANDLERS, append_batch
 
 SPEC = ServiceSpec(
     name="audit",
     package="audit_svc",
     title="审计服务 audit-svc — 审计与监督 (第五、六章)",
     routers=[router],
-    consume_topics=CONSUMED_TOPICS,
-    handlers=HANDLERS,
-    default_handler=DEFAULT_HANDLER,
-    batch_handler=append_batch,
+    events=events,
 )
 
 
-def create_app(settings: Settings | None = None, **options) -> FastAPI:
-    return create_service_app(SPEC, settings, **options)
+create_app = functools.partial(create_service_app, SPEC)  # create_app(settings=None, *, broker=True)
 
 
 app = create_app()

@@ -30,7 +30,6 @@ SOURCE = "catalog-svc"
 
 CONSUMED_TOPICS: tuple[str, ...] = ()
 HANDLERS: dict[str, Handler] = {}
-DEFAULT_HANDLER: Handler | None = None
 
 
 def snapshot_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

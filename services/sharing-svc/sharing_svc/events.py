@@ -250,4 +250,3 @@ HANDLERS: dict[str, Handler] = {
     catalog_events.RESOURCE_RETIRED: apply_catalog_event,
     access_events.ACCESS_USAGE: apply_usage,
 }
-DEFAULT_HANDLER: Handler | None = None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import functools
+
 from govdata_shared.service import ServiceSpec, create_service_app
 from govdata_shared.settings import Settings
 from pydantic import Field
 
+from sharing_svc import events
 from sharing_svc.api import router
-from sharing_svc.events import CONSUMED_TOPICS, DEFAULT_HANDLER, HANDLERS
 from sharing_svc.scheduled import sharing_watch
 
 
@@ -24,16 +25,13 @@ SPEC = ServiceSpec(
     package="sharing_svc",
     title="共享服务 sharing-svc — 共享申请与接口授权 (第四章)",
     routers=[router],
-    consume_topics=CONSUMED_TOPICS,
-    handlers=HANDLERS,
-    default_handler=DEFAULT_HANDLER,
+    events=events,
     background=[sharing_watch],
     settings_class=SharingSettings,
 )
 
 
-def create_app(settings: Settings | None = None, **options) -> FastAPI:
-    return create_service_app(SPEC, settings, **options)
+create_app = functools.partial(create_service_app, SPEC)  # create_app(settings=None, *, broker=True)
 
 
 app = create_app()

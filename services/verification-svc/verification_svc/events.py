@@ -113,4 +113,3 @@ HANDLERS: dict[str, Handler] = {
         RESOURCE_RETIRED,
     )
 }
-DEFAULT_HANDLER: Handler | None = None

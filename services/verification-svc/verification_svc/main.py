@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from govdata_shared.service import ServiceSpec, create_service_app
-from govdata_shared.settings import Settings
+import functools
 
+from govdata_shared.service import ServiceSpec, create_service_app
+
+from verification_svc import events
 from verification_svc.api import router
-from verification_svc.events import CONSUMED_TOPICS, DEFAULT_HANDLER, HANDLERS
 from verification_svc.scheduled import overdue_watch
 
 SPEC = ServiceSpec(
@@ -15,15 +15,12 @@ SPEC = ServiceSpec(
     package="verification_svc",
     title="校核服务 verification-svc — 数据校核 (第十九条)",
     routers=[router],
-    consume_topics=CONSUMED_TOPICS,
-    handlers=HANDLERS,
-    default_handler=DEFAULT_HANDLER,
+    events=events,
     background=[overdue_watch],
 )
 
 
-def create_app(settings: Settings | None = None, **options) -> FastAPI:
-    return create_service_app(SPEC, settings, **options)
+create_app = functools.partial(create_service_app, SPEC)  # create_app(settings=None, *, broker=True)
 
 
 app = create_app()

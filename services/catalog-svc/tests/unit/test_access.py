@@ -9,25 +9,10 @@ from datetime import UTC, datetime
 import pytest
 from catalog_svc import access
 from catalog_svc.models import Resource
-from govdata_shared.auth import Caller
 from govdata_shared.errors import Problem
-from govdata_shared.testing import PEOPLE
+from govdata_shared.testing import caller_of as caller
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
-
-
-def caller(who: str) -> Caller:
-    person = PEOPLE[who]
-    return Caller(
-        sub=person.sub,
-        dept=person.dept,
-        roles=frozenset(person.roles),
-        subject_id=person.subject_id,
-        client_id=person.sub,
-        scope="api",
-        token_id=None,
-        claims={},
-    )
 
 
 def draft_of_ga() -> Resource:

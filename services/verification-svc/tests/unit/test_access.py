@@ -8,26 +8,12 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from govdata_shared.auth import Caller
 from govdata_shared.errors import Problem
-from govdata_shared.testing import OTHER_PERSON, PEOPLE, PERSON
+from govdata_shared.testing import OTHER_PERSON, PERSON
+from govdata_shared.testing import caller_of as caller
 from verification_svc import access
 from verification_svc.domain import ApplicantKind
 from verification_svc.models import CorrectionRequest
-
-
-def caller(who: str) -> Caller:
-    person = PEOPLE[who]
-    return Caller(
-        sub=person.sub,
-        dept=person.dept,
-        roles=frozenset(person.roles),
-        subject_id=person.subject_id,
-        client_id=person.sub,
-        scope="api",
-        token_id=None,
-        claims={},
-    )
 
 
 def request_filed_by_rs_about_the_citizen() -> CorrectionRequest:
