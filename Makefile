@@ -25,7 +25,7 @@ test: install  ## every test: unit, integration (real Postgres + broker), contra
 	$(PY) tests/run_all.py $(PYTEST_ARGS)
 
 test-fast: install  ## unit and contract tests only: no database, no broker, seconds
-	$(PY) -m pytest -q -m "unit or contract" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "unit or contract" $(wildcard */tests/unit services/*/tests/unit) tests/unit tests/contract $(PYTEST_ARGS)
 
 lint: install
 	.venv/bin/ruff check .

@@ -23,19 +23,20 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
-import httpx
 import pytest
-from fastapi import FastAPI
-from govdata_shared.migrations import upgrade_async
-from govdata_shared.service import ServiceSpec, create_service_app
 from govdata_shared.settings import Settings
 from govdata_shared.testing import MovableClock, TestTokens, running_app
 
 from govdata_local.broker import LOCAL_BROKER_GROUP_TIMING, LocalBroker
 from govdata_local.postgres import PrivatePostgres, choose_server, create_database, drop_database, libpq_url
+
+if TYPE_CHECKING:  # the app factory and alembic load only when a test starts a service (test-fast never does)
+    import httpx
+    from fastapi import FastAPI
+    from govdata_shared.service import ServiceSpec
 
 LAYERS = {
     "unit": "pure functions and fixed files: no database, no broker, no network",
@@ -212,6 +213,8 @@ class MigratedDatabases:
         return state.url
 
     async def _sqlite_template(self, package: str) -> Path:
+        from govdata_shared.migrations import upgrade_async
+
         if package not in self._templates:
             path = self.folder / f"{package}.template.db"
             await upgrade_async(package, f"sqlite+aiosqlite:///{path}")
@@ -221,6 +224,8 @@ class MigratedDatabases:
     async def _postgres_state(self, package: str) -> _PostgresState:
         if package in self._postgres:
             return self._postgres[package]
+        from govdata_shared.migrations import upgrade_async
+
         name = f"govdata_test_{package.removesuffix('_svc')}_{self.run}"
         url = await create_database(self.server, name)
         await upgrade_async(package, url)
@@ -252,7 +257,7 @@ async def migrated(postgres_server: str, tmp_path_factory: pytest.TempPathFactor
     await databases.close()
 
 
-ServiceStarter = Callable[..., Awaitable[tuple[FastAPI, httpx.AsyncClient]]]
+ServiceStarter = Callable[..., Awaitable[tuple["FastAPI", "httpx.AsyncClient"]]]
 
 
 @pytest.fixture
@@ -267,6 +272,8 @@ async def service_app(
     """Factory: `app, client = await service_app(SPEC, clock=clock)` runs a service on its migrated database of
     this test's backend, with the test tokens' verifier. Without the broker unless the test is marked
     `@pytest.mark.broker` — no relay, no consumer, no periodic work: the outbox holds what would be published."""
+    from govdata_shared.service import create_service_app
+
     marked = request.node.get_closest_marker("broker") is not None
     async with contextlib.AsyncExitStack() as stack:
 
