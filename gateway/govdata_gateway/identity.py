@@ -1,4 +1,5 @@
-"""The gateway as token issuer: `POST /auth/token` (OAuth2 client_credentials) and `/.well-known/jwks.json`.
+"""The gateway as token issuer: `POST /auth/token` (OAuth2 client_credentials) and `/.well-known/jwks.json`,
+over the identity registry in the gateway's own database (seeded from `GOVDATA_CLIENTS_FILE` at every start).
 
 Scopes are dispatched through a table (`SCOPE_HANDLERS` on the app): `api` (the default) issues an API access
 token; `grant:<id>` is answered by the sharing integration once it registers its handler with
@@ -7,25 +8,35 @@ token; `grant:<id>` is answered by the sharing integration once it registers its
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 import orjson
 from aiohttp import web
+from govdata_shared.db import Database
 from govdata_shared.errors import Problem
+from govdata_shared.events import TOPICS
+from govdata_shared.kafka import ensure_topics, make_producer
+from govdata_shared.migrations import upgrade_async
+from govdata_shared.outbox import OutboxRelay
 from govdata_shared.settings import REPO_ROOT
 
-from govdata_gateway.clients import Client, ClientRegistry
+from govdata_gateway.clients import Client, ClientsFile
 from govdata_gateway.keys import SigningKey
 from govdata_gateway.problems import problem_response
+from govdata_gateway.registry.seed import seed_registry
+from govdata_gateway.registry.store import Registry
 from govdata_gateway.settings import GatewaySettings
 
 log = logging.getLogger("govdata.gateway.identity")
@@ -84,6 +95,8 @@ class TokenIssuer:
         }
         if client.dept is not None:
             claims["dept"] = client.dept
+        if client.system is not None:
+            claims["system"] = client.system
         if client.subject_id is not None:
             claims["subject_id"] = client.subject_id
         if extra_claims:
@@ -98,7 +111,7 @@ ScopeHandler = Callable[[web.Request, Client, str], Awaitable[IssuedToken]]
 """(request, authenticated client, requested scope) → token; raise `Problem` to refuse."""
 
 SIGNING_KEY: web.AppKey[SigningKey] = web.AppKey("govdata_signing_key", SigningKey)
-CLIENT_REGISTRY: web.AppKey[ClientRegistry] = web.AppKey("govdata_client_registry", ClientRegistry)
+REGISTRY: web.AppKey[Registry] = web.AppKey("govdata_registry", Registry)
 TOKEN_ISSUER: web.AppKey[TokenIssuer] = web.AppKey("govdata_token_issuer", TokenIssuer)
 SCOPE_HANDLERS: web.AppKey[dict[str, ScopeHandler]] = web.AppKey("govdata_scope_handlers", dict)
 
@@ -205,7 +218,7 @@ async def _authenticate(request: web.Request, form: Mapping[str, str]) -> Client
                 401, "invalid_client", "缺少客户端凭据（client_id 和 client_secret）", headers=_BASIC_CHALLENGE
             )
         client_id, secret, challenge = form_id, form_secret, None
-    client = await request.app[CLIENT_REGISTRY].authenticate(client_id, secret)
+    client = await request.app[REGISTRY].authenticate(client_id, secret, datetime.now(UTC))
     if client is None:
         # Same answer for an unknown client and a wrong secret.
         log.warning("token request refused: invalid_client client_id=%r", client_id[:64])
@@ -279,21 +292,15 @@ async def jwks_endpoint(request: web.Request) -> web.Response:
     )
 
 
-def setup_identity(app: web.Application, settings: GatewaySettings) -> None:
-    """Load the signing key and clients onto `app` and add the identity routes."""
+def setup_identity(app: web.Application, settings: GatewaySettings, *, relay: bool = True) -> None:
+    """Load the signing key and the clients file, and add the identity routes. At start-up the registry's
+    database is migrated (`MIGRATE_ON_START`) and seeded from the file; with `relay`, its identity.* events
+    leave through the outbox to Kafka (held there while the broker is unreachable)."""
     key = SigningKey.from_settings(settings)
-    clients_file = settings.govdata_clients_file or DEMO_CLIENTS_FILE
-    registry = ClientRegistry.from_file(clients_file)
-    log.info(
-        "identity: signing key kid=%s (%d published), %d clients of %d departments from %s",
-        key.kid,
-        len(key.jwks()["keys"]),
-        len(registry.clients),
-        len(registry.departments),
-        clients_file,
-    )
+    clients_file = ClientsFile.from_file(settings.govdata_clients_file or DEMO_CLIENTS_FILE)  # fail fast
+    db = Database(settings.effective_database_url())
     app[SIGNING_KEY] = key
-    app[CLIENT_REGISTRY] = registry
+    app[REGISTRY] = Registry(db)
     app[TOKEN_ISSUER] = TokenIssuer(
         key,
         issuer=settings.govdata_jwt_issuer,
@@ -301,5 +308,60 @@ def setup_identity(app: web.Application, settings: GatewaySettings) -> None:
         ttl_seconds=settings.govdata_token_ttl_seconds,
     )
     app[SCOPE_HANDLERS] = {API_SCOPE: api_scope, "grant:": grant_scope_not_available}
+
+    async def lifecycle(_: web.Application) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await upgrade_async("govdata_gateway", db.url)
+        async with db.session() as session:
+            report = await seed_registry(session, clients_file, datetime.now(UTC))
+        log.info(
+            "identity: signing key kid=%s (%d published); registry seeded from %s: %d created, %d updated, "
+            "%d unchanged",
+            key.kid,
+            len(key.jwks()["keys"]),
+            clients_file.source,
+            len(report.created),
+            len(report.updated),
+            report.unchanged,
+        )
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(db.dispose)
+            if relay:
+                await stack.enter_async_context(_event_relay(settings, db))
+            yield
+
+    app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/auth/token", token_endpoint)
     app.router.add_get("/.well-known/jwks.json", jwks_endpoint)
+
+
+@contextlib.asynccontextmanager
+async def _event_relay(settings: GatewaySettings, db: Database) -> AsyncIterator[None]:
+    """The registry's outbox relay. The gateway serves tokens while the broker is down: the producer connects
+    in the background, retrying, and events wait in the outbox meanwhile."""
+    producer = make_producer(settings)
+    outbox = OutboxRelay(db, producer, sweep_interval=settings.outbox_sweep_interval_seconds)
+
+    async def connect() -> None:
+        delay = 0.5
+        while True:
+            try:
+                if settings.kafka_create_topics:
+                    await ensure_topics(settings, (TOPICS["identity"],))
+                await producer.start()
+                break
+            except Exception as exc:  # noqa: BLE001 - retried; the outbox keeps the events
+                log.warning("identity events: broker unreachable (%s); retrying in %.0fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        outbox.start()
+
+    task = asyncio.create_task(connect(), name="identity-relay-connect")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await outbox.stop()
+        await producer.stop()

@@ -87,15 +87,13 @@ class Database:
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A unit of work that only reads: on SQLite it takes no write lock, so it never waits for a writer nor
-        makes one wait. Rolled back at the end; writing in it is a mistake SQLite reports."""
+        makes one wait. Its transaction ends with the connection (rolled back, so nothing written in it stays);
+        rows read stay usable after it, detached."""
         async with self.engine.connect() as connection:
             if self.is_sqlite:
                 connection = await connection.execution_options(**{READ_ONLY: True})
             async with AsyncSession(bind=connection, expire_on_commit=False) as session:
-                try:
-                    yield session
-                finally:
-                    await session.rollback()
+                yield session
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -22,6 +22,7 @@ TOPICS = {
     "sharing": "govdata.sharing.v1",
     "verification": "govdata.verification.v1",
     "access": "govdata.access.v1",
+    "identity": "govdata.identity.v1",
 }
 ALL_TOPICS = tuple(TOPICS.values())
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from govdata_local.broker import LOCAL_BROKER_GROUP_TIMING, LocalBroker, free_port
-from govdata_local.platform import DEMO_CLIENTS, SERVICES, ProcessPlatform
+from govdata_local.platform import DATABASES, DEMO_CLIENTS, SERVICES, ProcessPlatform
 from govdata_local.postgres import create_database, drop_database
 
 
@@ -62,7 +62,8 @@ def platform_env(data_dir: Path, broker: str, gateway_port: int, urls: dict[str,
 
 
 def launch(data_dir: Path, broker: str, database_urls: dict[str, str], *, provider: bool = True) -> Platform:
-    """Start the services on `database_urls`, the gateway and (optionally) the demo provider; wait until healthy."""
+    """Start the services and the gateway on `database_urls` (by name, see DATABASES) and (optionally) the demo
+    provider; wait until healthy."""
     gateway_port = free_port()
     urls = {name: f"http://127.0.0.1:{free_port()}" for name in SERVICES}
     env = platform_env(data_dir, broker, gateway_port, urls)
@@ -74,7 +75,7 @@ def launch(data_dir: Path, broker: str, database_urls: dict[str, str], *, provid
         database_urls=database_urls,
     )
     platform.add_services(env, urls, database_urls)
-    platform.add_gateway(env, gateway_port)
+    platform.add_gateway(env, gateway_port, database_urls["gateway"])
     if provider:
         provider_port = free_port()
         platform.provider = f"http://127.0.0.1:{provider_port}"
@@ -92,7 +93,7 @@ def launch(data_dir: Path, broker: str, database_urls: dict[str, str], *, provid
 @pytest.fixture(scope="session")
 async def platform(broker_bootstrap: str, postgres_server: str, tmp_path_factory) -> AsyncIterator[Platform]:
     run = uuid.uuid4().hex[:8]
-    databases = {name: f"govdata_test_e2e_{name}_{run}" for name in SERVICES}
+    databases = {name: f"govdata_test_e2e_{name}_{run}" for name in DATABASES}
     urls = {name: await create_database(postgres_server, db) for name, db in databases.items()}
     try:
         running = launch(tmp_path_factory.mktemp("platform"), broker_bootstrap, urls)
@@ -110,7 +111,7 @@ def embedded_platform(tmp_path: Path) -> Iterator[Platform]:
     """The embedded default of `make run` — every service on its own SQLite file — on a broker of its own, which
     a test may freeze (SIGSTOP) without disturbing the other tests."""
     with LocalBroker(log_file=tmp_path / "logs" / "broker.log") as broker:
-        urls = {name: f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}" for name in SERVICES}
+        urls = {name: f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}" for name in DATABASES}
         running = launch(tmp_path, broker.bootstrap_servers, urls, provider=False)
         running.broker = broker
         try:

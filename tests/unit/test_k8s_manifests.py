@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.resources
 import importlib.util
+import inspect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +23,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from govdata_gateway.settings import GatewaySettings
-from govdata_shared.events import ALL_TOPICS
+from govdata_shared.db import Database
+from govdata_shared.events import ALL_TOPICS, TOPICS
 from govdata_shared.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +39,9 @@ IMAGE = "govdata/platform:0.1.0"
 SERVICES = ("catalog", "sharing", "verification", "audit")
 GATEWAY = "gateway"
 COMPONENTS = (*(f"{s}-svc" for s in SERVICES), GATEWAY)
+# Components with a database of their own (named like them) and a migration Job: the services, and the gateway
+# for its identity registry.
+DATABASES = (*SERVICES, GATEWAY)
 CONTAINER_PORT = 8080
 PHASE_LABEL = "govdata.yichuan.gov.cn/phase"
 PHASES = ("infra", "migrate", "app")  # apply order
@@ -218,9 +223,20 @@ def deployment(component: str) -> Doc:
     return one("Deployment", component)
 
 
-def migration_job(service: str) -> Doc:
-    jobs = [j for j in objects("Job") if main_container(j)["command"][-1] == f"{service}_svc"]
-    assert len(jobs) == 1, f"expected one migration Job for {service}_svc, found {len(jobs)}"
+def owner_deployment(database: str) -> Doc:
+    """The Deployment of the component that owns `database` (one of DATABASES)."""
+    return deployment(GATEWAY if database == GATEWAY else f"{database}-svc")
+
+
+def migrated_package(database: str) -> str:
+    """The package whose migrations build `database`."""
+    return "govdata_gateway" if database == GATEWAY else f"{database}_svc"
+
+
+def migration_job(database: str) -> Doc:
+    package = migrated_package(database)
+    jobs = [j for j in objects("Job") if main_container(j)["command"][-1] == package]
+    assert len(jobs) == 1, f"expected one migration Job for {package}, found {len(jobs)}"
     return jobs[0]
 
 
@@ -343,9 +359,9 @@ def test_deployment_is_hardened(component: str) -> None:
     assert_hardened(deployment(component))
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_migration_job_is_hardened(service: str) -> None:
-    assert_hardened(migration_job(service))
+@pytest.mark.parametrize("database", DATABASES)
+def test_migration_job_is_hardened(database: str) -> None:
+    assert_hardened(migration_job(database))
 
 
 @pytest.mark.parametrize("component", COMPONENTS)
@@ -434,20 +450,42 @@ def test_gateway_runs_the_gateway() -> None:
 # --- migrations -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_migration_job_migrates_its_own_database(service: str) -> None:
-    job = migration_job(service)
-    package = f"{service}_svc"
+def test_every_job_is_the_migration_of_a_component_with_a_database() -> None:
+    assert sorted(j.name for j in objects("Job")) == sorted(migration_job(d).name for d in DATABASES)
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_migration_job_migrates_its_own_database(database: str) -> None:
+    job, workload = migration_job(database), owner_deployment(database)
+    package = migrated_package(database)
     assert main_container(job)["command"] == ["python", "-m", "govdata_shared.migrations", package]
     assert importlib.resources.files(package).joinpath("migrations", "env.py").is_file(), f"{package} migrations"
     assert pod_spec(job)["restartPolicy"] in ("Never", "OnFailure")
     assert job.spec.get("ttlSecondsAfterFinished"), f"{job}: finished Jobs must clean up (immutable template)"
     assert job.spec.get("backoffLimit") is not None
-    job_url, service_url = example_database_url(job), example_database_url(deployment(f"{service}-svc"))
-    assert (job_url.hostname, job_url.path) == (service_url.hostname, service_url.path), f"{job}: another database"
-    assert configmap_env(deployment(f"{service}-svc")).get("MIGRATE_ON_START") == "false", (
+    # The Job runs as its component: same service account and settings, so it meets the same policies.
+    assert pod_spec(job)["serviceAccountName"] == pod_spec(workload)["serviceAccountName"]
+    assert pod_labels(job)["app.kubernetes.io/name"] == pod_labels(workload)["app.kubernetes.io/name"]
+    assert pod_labels(job)["app.kubernetes.io/component"] == "migration"
+    job_configmaps = {s["configMapRef"]["name"] for s in main_container(job).get("envFrom") or []}
+    assert job_configmaps == {s["configMapRef"]["name"] for s in main_container(workload).get("envFrom") or []}
+    job_url, component_url = example_database_url(job), example_database_url(workload)
+    assert (job_url.hostname, job_url.path) == (component_url.hostname, component_url.path), f"{job}: another database"
+    assert job_url.path == f"/{database}", f"{job}: migrates {job_url.path}, not the database {database}"
+    assert configmap_env(workload).get("MIGRATE_ON_START") == "false", (
         "migrations run as Jobs; replicas must not race them at start-up"
     )
+
+
+def test_each_component_has_database_secrets_of_its_own() -> None:
+    """No two components (nor their Jobs) share a DATABASE_URL Secret: each holds its own owner's password."""
+    owners: dict[str, str] = {}
+    for database in DATABASES:
+        for workload in (owner_deployment(database), migration_job(database)):
+            name, key = database_url_ref(workload)
+            assert key == "DATABASE_URL"
+            assert owners.setdefault(name, database) == database, f"{workload}: Secret {name} is {owners[name]}'s"
+            assert name.startswith(f"govdata-{database}-"), f"{workload}: Secret {name} is not named after {database}"
 
 
 def database_url_ref(workload: Doc) -> tuple[str, str]:
@@ -484,11 +522,11 @@ def test_every_configmap_is_used() -> None:
 
 
 def test_production_settings() -> None:
-    for service in SERVICES:
-        env = configmap_env(deployment(f"{service}-svc"))
-        assert env.get("KAFKA_ENABLE_IDEMPOTENCE") == "true", f"{service}: idempotent producer on real Kafka"
-        assert env.get("MIGRATE_ON_START") == "false", f"{service}: migrations are Jobs"
-        assert "DATABASE_URL" not in env, f"{service}: DATABASE_URL holds a password, it comes from a Secret"
+    for component in COMPONENTS:
+        env = configmap_env(deployment(component))
+        assert env.get("KAFKA_ENABLE_IDEMPOTENCE") == "true", f"{component}: idempotent producer on real Kafka"
+        assert env.get("MIGRATE_ON_START") == "false", f"{component}: migrations are Jobs"
+        assert "DATABASE_URL" not in env, f"{component}: DATABASE_URL holds a password, it comes from a Secret"
     gateway = configmap_env(deployment(GATEWAY))
     assert gateway.get("GOVDATA_JWT_GENERATE_KEY") == "false", "the signing key is mounted, never generated"
     assert gateway.get("GOVDATA_DEMO", "false") == "false"
@@ -579,19 +617,21 @@ def service_role(job: Doc) -> str | None:
     return env.get("DATABASE_SERVICE_ROLE") or configmap_env(job).get("DATABASE_SERVICE_ROLE")
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_example_database_url_reaches_the_service_database(service: str) -> None:
-    url = example_database_url(deployment(f"{service}-svc"))
-    assert url.scheme == "postgresql+asyncpg", "the services' engine is SQLAlchemy async with asyncpg"
+@pytest.mark.parametrize("name", DATABASES)
+def test_example_database_url_reaches_the_component_database(name: str) -> None:
+    url = example_database_url(owner_deployment(name))
+    assert url.scheme == "postgresql+asyncpg", "the engine is SQLAlchemy async with asyncpg"
     (cluster,) = objects("Cluster")
     (database,) = [d for d in objects("Database") if d.spec["name"] == url.path.lstrip("/")]
+    assert database.spec["name"] == name, f"{owner_deployment(name)} uses the database {database.spec['name']}"
     assert database.spec["cluster"]["name"] == cluster.name
     assert url.hostname == f"{cluster.name}-rw", "write through the primary's Service"
-    assert database.spec["owner"] == service
-    assert example_database_url(migration_job(service)).username == service, "migrations run as the owner"
-    role = service_role(migration_job(service))
-    # Either the service is the owner, or it runs as the role its migration Job grants (never both unset).
-    assert url.username == (role or service)
+    assert url.port == 5432
+    assert database.spec["owner"] == name
+    assert example_database_url(migration_job(name)).username == name, "migrations run as the owner"
+    role = service_role(migration_job(name))
+    # Either the component is the owner, or it runs as the role its migration Job grants (never both unset).
+    assert url.username == (role or name)
 
 
 def test_audit_runs_as_a_role_that_owns_nothing() -> None:
@@ -725,8 +765,8 @@ def test_egress_allows_dns_broker_database_and_upstreams() -> None:
         component = pod_labels(workload)["app.kubernetes.io/component"]
         if component in ("service", "gateway"):
             assert {9092, 9093} <= egress_ports(workload, broker), f"{workload}: cannot reach Kafka"
-        if component in ("service", "migration"):
-            assert 5432 in egress_ports(workload, postgres), f"{workload}: cannot reach Postgres"
+        # Every workload has a database now: the services, the gateway (identity registry), the migration Jobs.
+        assert 5432 in egress_ports(workload, postgres), f"{workload}: cannot reach Postgres"
         if component == "service":
             gateway = pod_labels(deployment(GATEWAY))
             assert CONTAINER_PORT in egress_ports(workload, gateway), f"{workload}: cannot fetch the JWKS"
@@ -740,6 +780,24 @@ def test_egress_allows_dns_broker_database_and_upstreams() -> None:
         if (peer.get("ipBlock") or {}).get("cidr") == "0.0.0.0/0"
     ]
     assert any({80, 443} <= rule_ports(r) for r in anywhere), "the gateway cannot reach providers' upstreams"
+
+
+def test_postgres_accepts_every_component_with_a_database() -> None:
+    (cluster,) = objects("Cluster")
+    postgres = {"cnpg.io/cluster": cluster.name, "cnpg.io/podRole": "instance"}
+    rules = [r for p in policies_for(postgres, "Ingress") for r in p.spec.get("ingress") or []]
+    assert rules, "Postgres accepts nothing at all"
+    for database in DATABASES:
+        for workload in (owner_deployment(database), migration_job(database)):
+            labels = pod_labels(workload)
+            assert any(
+                5432 in rule_ports(r)
+                and any(
+                    "namespaceSelector" not in peer and selector_matches(peer.get("podSelector"), labels)
+                    for peer in r.get("from") or []
+                )
+                for r in rules
+            ), f"{workload}: Postgres does not accept it on 5432"
 
 
 def test_egress_policies_never_select_infrastructure_pods() -> None:
@@ -780,23 +838,46 @@ def test_kafka_topics_match_the_code() -> None:
         # audit-svc replays the topics: keep at least 30 days (-1 = forever).
         retention = int(config["retention.ms"])
         assert retention == -1 or retention >= 30 * 24 * 3600 * 1000, f"{topic}: retention too short"
-    for service in SERVICES:
-        env = configmap_env(deployment(f"{service}-svc"))
-        assert {int(env["KAFKA_TOPIC_PARTITIONS"])} == partitions, "a topic a service creates must match"
+    # sharing-svc learns every application system by reading govdata.identity.v1 from its start: never expire it.
+    (identity,) = [t for t in topics if t.spec.get("topicName", t.name) == TOPICS["identity"]]
+    assert int(identity.spec["config"]["retention.ms"]) == -1, f"{identity}: identity events must be kept for ever"
+    # Every component publishes (the gateway: access.* and, through its outbox, identity.*); none creates topics
+    # here, and should one ever, it must match the KafkaTopics.
+    for component in COMPONENTS:
+        env = configmap_env(deployment(component))
+        assert env.get("KAFKA_CREATE_TOPICS") == "false", f"{component}: Strimzi declares the topics"
+        assert {int(env["KAFKA_TOPIC_PARTITIONS"])} == partitions, f"{component}: a topic it creates must match"
+        assert int(env["KAFKA_TOPIC_REPLICATION"]) == 3, f"{component}: a topic it creates must be replicated"
 
 
-def test_postgres_has_a_database_and_owner_per_service() -> None:
+def test_postgres_has_a_database_and_owner_per_service_and_the_gateway() -> None:
     (cluster,) = objects("Cluster")
     assert cluster.spec["instances"] == 3
     roles = {r["name"]: r for r in (cluster.spec.get("managed") or {}).get("roles") or []}
     databases = {d.spec["name"]: d for d in objects("Database")}
-    assert sorted(databases) == sorted(SERVICES)
+    assert sorted(databases) == sorted(DATABASES)
     for name, database in databases.items():
         assert database.body["apiVersion"] == "postgresql.cnpg.io/v1"
         assert database.spec["cluster"]["name"] == cluster.name
+        assert database.spec.get("databaseReclaimPolicy") == "retain", f"{database}: deleting it must keep the data"
         owner = database.spec["owner"]
-        assert owner == name, f"{database}: each service owns its own database"
+        assert owner == name, f"{database}: each component owns its own database"
         assert roles[owner].get("login") is True and roles[owner].get("passwordSecret"), f"role {owner}"
+        assert roles[owner].get("superuser") is not True, f"role {owner}: an owner, not a superuser"
+        secret = roles[owner]["passwordSecret"]["name"]
+        assert secret == f"govdata-pg-{owner}", f"role {owner}: password Secret {secret}"
+        assert {"username", "password"} <= example_secrets()[secret], f"{secret}: basic-auth username and password"
+
+
+def test_max_connections_cover_every_pool() -> None:
+    """Each pod of a component with a database keeps a pool of up to 2 × pool_size connections."""
+    (cluster,) = objects("Cluster")
+    pool_size = inspect.signature(Database).parameters["pool_size"].default
+    hpas = {h.spec["scaleTargetRef"]["name"]: h for h in objects("HorizontalPodAutoscaler")}
+    pods = sum(hpas[owner_deployment(d).name].spec["maxReplicas"] for d in DATABASES)
+    reserve = len(DATABASES) + 10  # one migration Job each, the operator and superuser_reserved_connections
+    max_connections = int(cluster.spec["postgresql"]["parameters"]["max_connections"])
+    assert max_connections >= pods * 2 * pool_size + reserve, f"max_connections {max_connections} too low"
 
 
 # --- overlays -------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import IO
 from govdata_shared.settings import REPO_ROOT
 
 SERVICES = ("catalog", "sharing", "verification", "audit")
+DATABASES = (*SERVICES, "gateway")  # each service's, and the gateway's identity registry
 DEMO_CLIENTS = REPO_ROOT / "deploy" / "demo" / "clients.yaml"
 DEMO_PROVIDER = REPO_ROOT / "deploy" / "demo" / "provider.py"
 GRACE_SECONDS = 5.0  # a service stops in about a second; one that has not by then is told again, then killed
@@ -59,8 +60,10 @@ class ProcessPlatform:
             service_env = {**env, "SERVICE_NAME": name, "DATABASE_URL": database_urls[name]}
             self.add(name, service_command(name, urls[name].rsplit(":", 1)[1]), service_env)
 
-    def add_gateway(self, env: dict[str, str], port: int) -> None:
-        self.add("gateway", [sys.executable, "-m", "govdata_gateway"], {**env, "GATEWAY_PORT": str(port)})
+    def add_gateway(self, env: dict[str, str], port: int, database_url: str) -> None:
+        """The gateway on `port`, its identity registry in `database_url`."""
+        gateway_env = {**env, "GATEWAY_PORT": str(port), "DATABASE_URL": database_url}
+        self.add("gateway", [sys.executable, "-m", "govdata_gateway"], gateway_env)
 
     def add_demo_provider(self, env: dict[str, str], port: int) -> None:
         self.add("provider", [sys.executable, str(DEMO_PROVIDER), "--port", str(port)], env)

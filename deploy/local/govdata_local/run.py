@@ -19,7 +19,7 @@ from govdata_gateway.settings import GatewaySettings
 from govdata_shared.settings import REPO_ROOT
 
 from govdata_local.broker import LOCAL_BROKER_GROUP_TIMING, LocalBroker, free_port
-from govdata_local.platform import DEMO_CLIENTS, SERVICES, ProcessPlatform
+from govdata_local.platform import DATABASES, DEMO_CLIENTS, ProcessPlatform
 
 
 def main() -> int:
@@ -41,10 +41,11 @@ def main() -> int:
             env.setdefault(key.upper(), str(value))
     gateway = f"http://127.0.0.1:{settings.gateway_port}"
     platform = ProcessPlatform(gateway)
-    # Each service owns its database: CATALOG_DATABASE_URL etc., else its own SQLite file.
-    databases = {name: os.environ.get(f"{name.upper()}_DATABASE_URL") or settings.sqlite_url(name) for name in SERVICES}
+    # Each service owns its database, and the gateway its registry: CATALOG_DATABASE_URL … GATEWAY_DATABASE_URL,
+    # else a SQLite file each.
+    databases = {n: os.environ.get(f"{n.upper()}_DATABASE_URL") or settings.sqlite_url(n) for n in DATABASES}
     platform.add_services(env, settings.service_urls(), databases)
-    platform.add_gateway(env, settings.gateway_port)
+    platform.add_gateway(env, settings.gateway_port, databases["gateway"])
     demo = settings.govdata_clients_file is None or settings.govdata_demo
     if demo:
         platform.add_demo_provider(env, 8900)

@@ -445,6 +445,7 @@ class Platform:
     events: Events
     key: SigningKey
     http: aiohttp.ClientSession
+    database_url: str  # the identity registry's, shared by every gateway of the test (replicas)
     gateways: list[Gateway] = field(default_factory=list)
 
     # Test modules cannot import this conftest (importlib import mode): they reach its helpers through here.
@@ -481,6 +482,8 @@ class Platform:
 
     async def start_gateway(self, *, wait_ready: bool = True, **overrides: Any) -> Gateway:
         values: dict[str, Any] = {
+            "database_url": self.database_url,
+            "migrate_on_start": False,
             "govdata_data_dir": self.tmp / "data",
             "govdata_clients_file": self.tmp / "clients.yaml",
             "govdata_jwt_key_file": self.tmp / "keys" / "gateway-signing-key.pem",
@@ -511,7 +514,7 @@ class Platform:
 
 
 @pytest.fixture
-async def platform(broker_bootstrap: str, tmp_path: Path) -> AsyncIterator[Platform]:
+async def platform(broker_bootstrap: str, tmp_path: Path, migrated, backend: str) -> AsyncIterator[Platform]:
     (tmp_path / "clients.yaml").write_text(yaml.safe_dump(CLIENTS, allow_unicode=True), encoding="utf-8")
     (tmp_path / "credentials.yaml").write_text(yaml.safe_dump({"ga-population": CREDENTIAL}), encoding="utf-8")
     key = SigningKey.load(tmp_path / "keys" / "gateway-signing-key.pem", generate=True)
@@ -527,7 +530,8 @@ async def platform(broker_bootstrap: str, tmp_path: Path) -> AsyncIterator[Platf
         runners.append(runner)
         runner, snapshots.url = await serve(snapshots.app())
         runners.append(runner)
-        platform = Platform(tmp_path, broker_bootstrap, provider, snapshots, Events(producer), key, http)
+        database_url = await migrated.fresh("govdata_gateway", backend, tmp_path)
+        platform = Platform(tmp_path, broker_bootstrap, provider, snapshots, Events(producer), key, http, database_url)
         yield platform
     finally:
         if platform is not None:

@@ -29,9 +29,11 @@ from multidict import CIMultiDict
 from yarl import URL
 
 SERVICES = ("catalog", "sharing", "verification", "audit")
-CLIENTS_FILE = Path("/work/main/deploy/demo/clients.yaml")
-if not CLIENTS_FILE.exists():  # the checkout moved: the same file relative to this one
-    CLIENTS_FILE = Path(__file__).resolve().parents[3] / "deploy" / "demo" / "clients.yaml"
+# Routing needs no particular client: one department and one client keep the registry's seeding short.
+CLIENTS = """
+departments: [{code: YC-GA, name: 伊川县公安局}]
+clients: [{client_id: ga-system, client_secret: s-ga-system, dept: YC-GA, roles: [dept_operator]}]
+"""
 UPSTREAM_TIMEOUT = 0.5
 # Headers an aiohttp client adds on its own; the test client leaves them out so what the upstream sees is
 # exactly what the test sent plus what the gateway adds.
@@ -207,13 +209,20 @@ StartGateway = Callable[..., Awaitable[Gateway]]
 
 
 @pytest.fixture
-async def start_gateway(tmp_path: Path, upstreams: dict[str, Upstream]) -> AsyncIterator[StartGateway]:
+async def start_gateway(
+    tmp_path: Path, upstreams: dict[str, Upstream], migrated, backend: str
+) -> AsyncIterator[StartGateway]:
     runners: list[web.AppRunner] = []
+    database_url = await migrated.fresh("govdata_gateway", backend, tmp_path)
+    clients_file = tmp_path / "clients.yaml"
+    clients_file.write_text(CLIENTS, encoding="utf-8")
 
     async def start(**overrides: Any) -> Gateway:
         values: dict[str, Any] = {
+            "database_url": database_url,
+            "migrate_on_start": False,
             "govdata_data_dir": tmp_path,
-            "govdata_clients_file": CLIENTS_FILE,
+            "govdata_clients_file": clients_file,
             "upstream_timeout_seconds": UPSTREAM_TIMEOUT,
             "upstream_connect_timeout_seconds": 1.0,
             **{f"{name}_url": up.url for name, up in upstreams.items()},

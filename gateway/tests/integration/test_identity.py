@@ -1,4 +1,5 @@
-"""The gateway's token endpoint and JWKS, over real HTTP, verified with the services' own verifier."""
+"""The gateway's token endpoint and JWKS over real HTTP, on the identity registry's migrated database, verified
+with the services' own verifier."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import json
 import logging
 import os
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,16 +19,9 @@ import pytest
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from govdata_gateway.clients import (
-    ClientRegistry,
-    ClientsFileError,
-    hash_secret,
-    load_clients_file,
-    verify_secret_hash,
-)
+from govdata_gateway import passwords
 from govdata_gateway.identity import (
-    CLIENT_REGISTRY,
-    DEMO_CLIENTS_FILE,
+    REGISTRY,
     SIGNING_KEY,
     TOKEN_ISSUER,
     IssuedToken,
@@ -77,8 +69,10 @@ def write_clients(path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
-def gateway_settings(tmp_path: Path, clients_file: Path | None, **overrides: Any) -> GatewaySettings:
+def gateway_settings(tmp_path: Path, clients_file: Path | None, database_url: str, **overrides: Any) -> GatewaySettings:
     values: dict[str, Any] = {
+        "database_url": database_url,
+        "migrate_on_start": False,
         "govdata_data_dir": tmp_path / "data",
         "govdata_clients_file": clients_file,
         "govdata_jwt_key_file": None,
@@ -94,14 +88,20 @@ def gateway_settings(tmp_path: Path, clients_file: Path | None, **overrides: Any
 @asynccontextmanager
 async def running_gateway(settings: GatewaySettings, app: web.Application | None = None) -> AsyncIterator[TestClient]:
     app = app if app is not None else web.Application()
-    setup_identity(app, settings)
+    setup_identity(app, settings, relay=False)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield client
 
 
 @pytest.fixture
-async def gw(tmp_path: Path) -> AsyncIterator[TestClient]:
-    settings = gateway_settings(tmp_path, write_clients(tmp_path / "clients.yaml", CLIENTS))
+async def db_url(migrated, backend, tmp_path: Path) -> str:
+    """The registry's database, migrated and empty."""
+    return await migrated.fresh("govdata_gateway", backend, tmp_path)
+
+
+@pytest.fixture
+async def gw(tmp_path: Path, db_url: str) -> AsyncIterator[TestClient]:
+    settings = gateway_settings(tmp_path, write_clients(tmp_path / "clients.yaml", CLIENTS), db_url)
     async with running_gateway(settings) as client:
         yield client
 
@@ -258,10 +258,10 @@ async def test_oversized_request_is_413(gw: TestClient) -> None:
     await problem(resp, 413, "payload_too_large")
 
 
-async def test_scope_handler_table_is_extensible(tmp_path: Path) -> None:
-    settings = gateway_settings(tmp_path, write_clients(tmp_path / "clients.yaml", CLIENTS))
+async def test_scope_handler_table_is_extensible(tmp_path: Path, db_url: str) -> None:
+    settings = gateway_settings(tmp_path, write_clients(tmp_path / "clients.yaml", CLIENTS), db_url)
     app = web.Application()
-    setup_identity(app, settings)
+    setup_identity(app, settings, relay=False)
 
     async def grant_handler(request: web.Request, client: Any, scope: str) -> IssuedToken:
         grant_id = scope.removeprefix("grant:")
@@ -296,23 +296,23 @@ async def test_secrets_never_reach_the_logs(gw: TestClient, caplog: pytest.LogCa
 # --------------------------------------------------------------------------------------------- hashed secrets
 
 
-async def test_hashed_secrets_work_and_are_cached(tmp_path: Path) -> None:
+async def test_hashed_secrets_work_and_are_cached(tmp_path: Path, db_url: str) -> None:
     data = json.loads(json.dumps(CLIENTS))
     data["clients"].append(
         {
             "client_id": "hashed",
-            "client_secret_hash": hash_secret("correct horse"),
+            "client_secret_hash": passwords.hash_secret("correct horse"),
             "dept": "YC-GA",
             "roles": ["dept_operator"],
         }
     )
-    settings = gateway_settings(tmp_path, write_clients(tmp_path / "clients.yaml", data))
+    settings = gateway_settings(tmp_path, write_clients(tmp_path / "clients.yaml", data), db_url)
     async with running_gateway(settings) as gw:
-        registry = gw.app[CLIENT_REGISTRY]
+        registry = gw.app[REGISTRY]
         for _ in range(3):
             resp = await gw.post("/auth/token", data=form("hashed", "correct horse"))
             assert resp.status == 200
-        assert registry.hash_verifications == 1  # one PBKDF2 run, then the cache
+        assert registry.hash_verifications == 1  # one argon2id run, then the cache
 
         # A wrong secret is never answered from the cache, and does not evict the right one.
         resp = await gw.post("/auth/token", data=form("hashed", "correct horse "))
@@ -322,38 +322,12 @@ async def test_hashed_secrets_work_and_are_cached(tmp_path: Path) -> None:
         assert resp.status == 200 and registry.hash_verifications == 2
 
 
-def test_hash_format_and_verification() -> None:
-    encoded = hash_secret("s3cret", iterations=1_000, salt=b"0123456789abcdef")
-    scheme, iterations, salt, digest = encoded.split("$")
-    assert (scheme, iterations, base64.b64decode(salt)) == ("pbkdf2_sha256", "1000", b"0123456789abcdef")
-    assert len(base64.b64decode(digest)) == 32
-    assert verify_secret_hash("s3cret", encoded)
-    assert not verify_secret_hash("s3cret ", encoded)
-    assert not verify_secret_hash("s3cret", "pbkdf2_sha256$1000$bad")
-    assert hash_secret("s3cret", iterations=1_000) != hash_secret("s3cret", iterations=1_000)  # random salt
-
-
-def test_hash_secret_cli_reads_stdin() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "govdata_gateway.clients", "hash-secret", "--iterations", "1000"],
-        input="operator secret\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    encoded = result.stdout.strip()
-    assert encoded.startswith("pbkdf2_sha256$1000$")
-    assert verify_secret_hash("operator secret", encoded)
-    assert "operator secret" not in result.stdout + result.stderr
-
-
 # --------------------------------------------------------------------------------------------- keys
 
 
-async def test_key_file_generated_once_with_mode_0600_and_reused(tmp_path: Path) -> None:
+async def test_key_file_generated_once_with_mode_0600_and_reused(tmp_path: Path, db_url: str) -> None:
     clients_file = write_clients(tmp_path / "clients.yaml", CLIENTS)
-    settings = gateway_settings(tmp_path, clients_file)
+    settings = gateway_settings(tmp_path, clients_file, db_url)
     key_path = settings.signing_key_path()
     assert not key_path.parent.exists()
 
@@ -395,7 +369,7 @@ def test_kid_is_rfc7638_thumbprint() -> None:
     assert rsa_thumbprint("AQAB", n) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 
 
-async def test_rotation_publishes_previous_public_keys(tmp_path: Path) -> None:
+async def test_rotation_publishes_previous_public_keys(tmp_path: Path, db_url: str) -> None:
     key_dir = tmp_path / "keys"
     old = SigningKey.load(key_dir / "old.pem", generate=True)
     old_token = old.sign(
@@ -405,7 +379,10 @@ async def test_rotation_publishes_previous_public_keys(tmp_path: Path) -> None:
     (key_dir / "old.pem").unlink()
 
     settings = gateway_settings(
-        tmp_path, write_clients(tmp_path / "clients.yaml", CLIENTS), govdata_jwt_key_file=key_dir / "current.pem"
+        tmp_path,
+        write_clients(tmp_path / "clients.yaml", CLIENTS),
+        db_url,
+        govdata_jwt_key_file=key_dir / "current.pem",
     )
     async with running_gateway(settings) as gw:
         current = gw.app[SIGNING_KEY]
@@ -427,11 +404,12 @@ def test_missing_key_without_generation_fails_clearly(tmp_path: Path) -> None:
     settings = gateway_settings(
         tmp_path,
         write_clients(tmp_path / "clients.yaml", CLIENTS),
+        "sqlite+aiosqlite:///unused.db",
         govdata_jwt_key_file=path,
         govdata_jwt_generate_key=False,
     )
     with pytest.raises(SigningKeyError):
-        setup_identity(web.Application(), settings)
+        setup_identity(web.Application(), settings, relay=False)
 
 
 async def test_signing_key_verifies_with_static_keyset(tmp_path: Path) -> None:
@@ -447,96 +425,16 @@ async def test_signing_key_verifies_with_static_keyset(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------- clients file
 
 
-def broken(**client_fields: Any) -> dict[str, Any]:
-    data = json.loads(json.dumps(CLIENTS))
-    data["clients"].append(
-        {"client_id": "newcomer", "client_secret": "x", "dept": "YC-GA", "roles": ["dept_operator"], **client_fields}
-    )
-    data["clients"][-1] = {k: v for k, v in data["clients"][-1].items() if v is not None}
-    return data
-
-
-def file_error(tmp_path: Path, data: dict[str, Any]) -> str:
-    with pytest.raises(ClientsFileError) as info:
-        load_clients_file(write_clients(tmp_path / "bad.yaml", data))
-    return str(info.value)
-
-
-def test_duplicate_client_id_is_refused(tmp_path: Path) -> None:
-    message = file_error(tmp_path, broken(client_id="ga-head"))
-    assert "client 'ga-head' (clients[5])" in message and "'client_id'" in message and "duplicate" in message
-
-
-def test_unknown_department_is_refused(tmp_path: Path) -> None:
-    message = file_error(tmp_path, broken(dept="YC-XX"))
-    assert "client 'newcomer'" in message and "'dept'" in message and "YC-XX" in message
-
-
-def test_unknown_role_is_refused(tmp_path: Path) -> None:
-    message = file_error(tmp_path, broken(roles=["dept_operator", "superuser"]))
-    assert "client 'newcomer'" in message and "'roles'" in message and "superuser" in message
-
-
-def test_citizen_without_subject_id_is_refused(tmp_path: Path) -> None:
-    message = file_error(tmp_path, broken(roles=["citizen"], dept=None))
-    assert "client 'newcomer'" in message and "'subject_id'" in message
-
-
-def test_other_client_file_mistakes_are_refused(tmp_path: Path) -> None:
-    cases = [
-        (broken(client_secret=None), "'client_secret'"),
-        (broken(client_secret_hash="md5$abc"), "'client_secret_hash'"),
-        (broken(dept=None), "'dept'"),
-        (broken(roles=["citizen"], subject_id=34052419800101001), "'subject_id'"),
-        (broken(roles=["citizen", "dept_operator"], subject_id="34052419800101001X"), "'roles'"),
-        (broken(client_secret=12345), "'client_secret'"),
-        (broken(clientsecret="typo"), "'clientsecret'"),
-    ]
-    for data, needle in cases:
-        message = file_error(tmp_path, data)
-        assert "newcomer" in message and needle in message, message
-
-
-def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
-    data = json.loads(json.dumps(CLIENTS))
-    data["clients"][0]["dept"] = "YC-XX"
-    data["clients"][1]["roles"] = ["boss"]
-    with pytest.raises(ClientsFileError) as info:
-        ClientRegistry.from_data(data, source="inline")
-    assert len(info.value.errors) == 2
-    assert "client 'ga-system'" in info.value.errors[0] and "client 'ga-head'" in info.value.errors[1]
-
-
-def test_unreadable_or_unparsable_file_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ClientsFileError, match="cannot read"):
-        load_clients_file(tmp_path / "missing.yaml")
-    (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(ClientsFileError, match="JSON"):
-        load_clients_file(tmp_path / "bad.json")
-
-
-async def test_json_clients_file_works(tmp_path: Path) -> None:
-    settings = gateway_settings(tmp_path, write_clients(tmp_path / "clients.json", CLIENTS))
+async def test_json_clients_file_works(tmp_path: Path, db_url: str) -> None:
+    settings = gateway_settings(tmp_path, write_clients(tmp_path / "clients.json", CLIENTS), db_url)
     async with running_gateway(settings) as gw:
-        assert dict(gw.app[CLIENT_REGISTRY].departments) == {
-            "YC-GA": "伊川县公安局",
-            "YC-ZSJ": "伊川县政务服务和大数据管理局",
-        }
         resp = await gw.post("/auth/token", data=form("bureau", "s-bureau"))
         caller = await jwks_verifier(gw).verify((await resp.json())["access_token"])
         assert caller.is_bureau and caller.dept == "YC-ZSJ"
 
 
-async def test_demo_clients_file_is_the_default(tmp_path: Path) -> None:
-    registry = load_clients_file(DEMO_CLIENTS_FILE)
-    assert "YC-GA" in registry.departments and registry.departments["YC-ZSJ"] == "伊川县政务服务和大数据管理局"
-    for prefix in ("ga", "mz", "rs", "sj"):
-        assert registry.clients[f"{prefix}-system"].roles == {"dept_operator"}
-        assert registry.clients[f"{prefix}-head"].roles == {"dept_head"}
-    assert registry.clients["company-1"].subject_id == "91350100M0001TGQXM"
-
-    async with running_gateway(gateway_settings(tmp_path, None)) as gw:
-        assert gw.app[CLIENT_REGISTRY].source == str(DEMO_CLIENTS_FILE)
+async def test_demo_clients_file_is_the_default(tmp_path: Path, db_url: str) -> None:
+    async with running_gateway(gateway_settings(tmp_path, None, db_url)) as gw:
         resp = await gw.post("/auth/token", data=form("citizen-1", "demo-citizen-1"))
         caller = await jwks_verifier(gw).verify((await resp.json())["access_token"])
         assert caller.subject_id == "34052419800101001X"

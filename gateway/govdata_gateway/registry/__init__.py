@@ -1,0 +1,1 @@
+"""The identity registry the gateway owns: departments, application systems, machine clients and people."""
