@@ -140,7 +140,7 @@ async def snapshot_server(upstream: str) -> tuple[web.AppRunner, str]:
             "grant_id": GRANT_ID,
             "request_id": "req-bench-1",
             "holder_dept": HOLDER,
-            "holder_system": "民政业务系统",
+            "holder_system": "mz-dibao",
             "provider_dept": PROVIDER,
             "resource_id": RESOURCE_ID,
             "items": GRANTED_ITEMS,
@@ -242,8 +242,15 @@ async def throughput(args: argparse.Namespace) -> int:
         snapshots, snap_url = await snapshot_server(upstream)
         clients = {
             "departments": [{"code": HOLDER, "name": "伊川县民政局"}, {"code": PROVIDER, "name": "伊川县公安局"}],
+            "systems": [{"id": "mz-dibao", "dept": HOLDER, "name": "民政低保审批系统"}],
             "clients": [
-                {"client_id": "mz-system", "client_secret": "bench", "dept": HOLDER, "roles": ["dept_operator"]}
+                {
+                    "client_id": "mz-system",
+                    "client_secret": "bench",
+                    "dept": HOLDER,
+                    "roles": ["dept_operator"],
+                    "system": "mz-dibao",
+                }
             ],
         }
         (tmp / "clients.yaml").write_text(yaml.safe_dump(clients, allow_unicode=True), encoding="utf-8")

@@ -89,7 +89,8 @@ class DemoLoader:
             print(f"  demo resource not loaded: {failure}", file=sys.stderr)
         return counts
 
-    # The demo's share requests: one granted on each path of 第二十九条, one waiting for its provider.
+    # The demo's share requests: one granted on each path of 第二十九条, one waiting for its provider. Each names
+    # the requester's 应用系统 of clients.yaml (the grant is that system's; its operator client is bound to it).
     DEMO_REQUESTS = (
         (
             "YC-MZ",
@@ -97,7 +98,7 @@ class DemoLoader:
             ["id_number", "name", "gender", "household_address"],
             "低保申请人户籍核验",
             "《社会救助暂行办法》第十一条",
-            "最低生活保障信息系统",
+            "mz-dbsp",  # 民政低保审批系统
             True,
         ),
         (
@@ -106,7 +107,7 @@ class DemoLoader:
             ["credit_code", "org_name", "legal_representative", "reg_status"],
             "社保参保单位登记信息核验",
             "《社会保险法》第五十七条",
-            "社会保险经办系统",
+            "rs-sbjb",  # 社会保险经办管理系统
             True,
         ),
         (
@@ -115,7 +116,7 @@ class DemoLoader:
             ["id_number", "name", "assistance_type"],
             "特殊群体走访核查",
             "《人民警察法》第二十一条",
-            "社区警务平台",
+            "ga-sqjw",  # 公安社区警务综合平台
             False,
         ),
     )
@@ -145,9 +146,10 @@ class DemoLoader:
                 "valid_to": (today + timedelta(days=364)).isoformat(),
             }
             deadline = time.monotonic() + wait_seconds
-            while True:  # sharing-svc learns of the resource from the catalog's events
+            while True:  # sharing-svc learns of the resource and the system from the catalog's and identity events
                 created = self.http.post("/api/sharing/requests", json=body, headers=requester)
-                if created.status_code != 404 or time.monotonic() > deadline:
+                not_yet = created.status_code == 404 or created.json().get("code") == "unknown_system"
+                if not not_yet or time.monotonic() > deadline:
                     break
                 time.sleep(0.3)
             if created.status_code != 201:

@@ -10,12 +10,14 @@ from govdata_gateway.identity import setup_identity
 from govdata_gateway.middleware import request_context
 from govdata_gateway.routing import setup_routing
 from govdata_gateway.settings import GatewaySettings, get_gateway_settings
+from govdata_gateway.signin.views import setup_signin
 
 
 def create_app(settings: GatewaySettings | None = None) -> web.Application:
     settings = settings or get_gateway_settings()
     app = web.Application(middlewares=[request_context], client_max_size=settings.max_request_body_bytes)
     setup_identity(app, settings)
+    setup_signin(app, settings)  # people's sign-in: /auth/authorize, /auth/login, /auth/logout
     setup_routing(
         app, settings.service_urls(), settings.upstream_connect_timeout_seconds, settings.upstream_timeout_seconds
     )

@@ -6,13 +6,15 @@ Checks, in order, each refusal being problem+json with a `code` and an `access.d
    `invalid_token`). Verified tokens are cached (token → claims, until `exp`, bounded LRU): a signature check
    costs 100–200 µs, a cache hit a dictionary lookup. Only what the token *is* is cached; everything below is
    decided afresh on every call;
-2. the token's resource is the path's resource (403 `wrong_resource`);
-3. the grant, from the Kafka-fed projection: known, held by the token's department, active (403
+2. the token's client is not disabled, nor its department or system (403 `client_disabled`), from the
+   Kafka-fed identity projection — so a client the bureau disables loses its still-valid tokens within a second;
+3. the token's resource is the path's resource (403 `wrong_resource`);
+4. the grant, from the Kafka-fed projection: known, held by the token's department, active (403
    `grant_not_active`) and today (Asia/Shanghai) within its window (403 `outside_window`) — so a suspension is
    effective as soon as its event is read, not when the token expires;
-4. the path equals one of the interface's prefixes or continues one after a '/', without dot segments or
+5. the path equals one of the interface's prefixes or continues one after a '/', without dot segments or
    encoded separators, and the method is offered (403 `outside_interface`);
-5. the grant's rate limit (`interface.rate_limit` calls per second, token bucket per grant and replica; 429
+6. the grant's rate limit (`interface.rate_limit` calls per second, token bucket per grant and replica; 429
    with `Retry-After`).
 
 Then the call goes to `interface.base_url` + path (+ query) with the upstream credential of the interface's
@@ -47,11 +49,12 @@ from yarl import URL
 from govdata_gateway.clients import Client
 from govdata_gateway.credentials import UpstreamCredentials
 from govdata_gateway.grant_tokens import GRANT_SCOPE_PREFIX, grant_scope_handler
-from govdata_gateway.identity import SIGNING_KEY, TOKEN_ISSUER, register_scope_handler
+from govdata_gateway.identity import REGISTRY, SIGNING_KEY, TOKEN_ISSUER, register_scope_handler
 from govdata_gateway.keys import ALGORITHM
 from govdata_gateway.middleware import REQUEST_ID
 from govdata_gateway.problems import problem_response
-from govdata_gateway.projection import GrantEntry, Projection, ProjectionFeed
+from govdata_gateway.projection import IDENTITY_PROJECTION, REFUSALS, GrantEntry, Projection, ProjectionFeed
+from govdata_gateway.registry.admin import identity_snapshot
 from govdata_gateway.settings import GatewaySettings
 from govdata_gateway.usage import AccessEvents
 
@@ -204,6 +207,7 @@ class DataPlane:
         self.verifier = verifier
         self.feed = feed
         self.projection: Projection = feed.projection
+        self.identity = feed.projection.identity
         self.events = AccessEvents(settings)
         self.credentials = UpstreamCredentials.from_file(settings.govdata_upstream_credentials_file)
         self.tokens = TokenCache(settings.data_token_cache_size)
@@ -333,7 +337,19 @@ class DataPlane:
                 )
             self.tokens.put(token, claims, exp)
 
-        # 2. the resource
+        # 2. the client, as the identity projection knows it now
+        if self.identity.any_disabled and self.identity.refusal(claims) is not None:
+            return self._deny(
+                request,
+                resource_id,
+                403,
+                "client_disabled",
+                "client_disabled",
+                REFUSALS["client_disabled"],
+                claims=claims,
+            )
+
+        # 3. the resource
         if claims["resource_id"] != resource_id:
             return self._deny(
                 request,
@@ -345,7 +361,7 @@ class DataPlane:
                 claims=claims,
             )
 
-        # 3. the grant, as the projection knows it now
+        # 4. the grant, as the projection knows it now
         grant = self.projection.grants.get(claims["grant_id"])
         if grant is None or grant.holder_dept != claims.get("dept") or grant.resource_id != resource_id:
             return self._deny(
@@ -381,7 +397,7 @@ class DataPlane:
                 claims=claims,
             )
 
-        # 4. the interface
+        # 5. the interface
         resource = self.projection.resources.get(resource_id)
         interface = resource.interface if resource is not None else None
         raw = request.rel_url.raw_path
@@ -412,7 +428,7 @@ class DataPlane:
                 allowed_methods=sorted(interface.methods),
             )
 
-        # 5. the rate limit
+        # 6. the rate limit
         wait = self.limiter.take(grant.grant_id, interface.rate_limit)
         if wait > 0:
             return self._deny(
@@ -544,7 +560,8 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 def setup_dataplane(app: web.Application, settings: GatewaySettings) -> DataPlane:
-    """Add `/data/...`, the `grant:` scope and the projections to `app` (after `setup_identity`).
+    """Add `/data/...`, the `grant:` scope and the projections to `app` (after `setup_identity`, whose registry
+    database the identity projection starts from).
 
     Registers `/readyz` too; call it before `setup_health` so this one answers (aiohttp matches routes of the
     same path in registration order).
@@ -557,9 +574,16 @@ def setup_dataplane(app: web.Application, settings: GatewaySettings) -> DataPlan
         audience=settings.govdata_data_audience,
         algorithms=(ALGORITHM,),
     )
-    feed = ProjectionFeed(settings, Projection(), lambda: issuer.issue(GATEWAY_CLIENT).access_token)
+    registry_db = app[REGISTRY].db
+    feed = ProjectionFeed(
+        settings,
+        Projection(),
+        lambda: issuer.issue(GATEWAY_CLIENT).access_token,
+        identity_snapshot=lambda: identity_snapshot(registry_db),
+    )
     plane = DataPlane(settings, verifier, feed)
     app[DATAPLANE] = plane
+    app[IDENTITY_PROJECTION] = plane.identity  # also read by the API routing and /api/identity
     register_scope_handler(
         app,
         GRANT_SCOPE_PREFIX,

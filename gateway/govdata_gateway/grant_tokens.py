@@ -3,6 +3,11 @@
 Answered from the gateway's grant projection:
 - only a client of the grant's holder department gets one; any other client — and any grant the gateway does
   not know — gets the same 403 `grant_not_held`, so the answer does not reveal whether a grant exists;
+- of the holder department, only a client bound to the grant's `holder_system` gets one (第二十九条: data is
+  granted to a business system, not to a whole department); a client with another or no system gets 403
+  `system_mismatch`. This comes after `grant_not_held` (only the holder department, which sees its grants
+  anyway, learns that the grant exists) and before `grant_not_active` (a client of another system learns
+  nothing of the grant's state);
 - only while the grant is active and today (Asia/Shanghai) is within [valid_from, valid_to], else 403
   `grant_not_active`;
 - the token is for the data audience (`GOVDATA_DATA_AUDIENCE`), lives `GOVDATA_GRANT_TOKEN_TTL_SECONDS` but never
@@ -55,6 +60,15 @@ def grant_scope_handler(
         grant = projection.grants.get(grant_id) if len(grant_id) <= MAX_GRANT_ID_LENGTH else None
         if grant is None or client.dept is None or client.dept != grant.holder_dept:
             raise _not_held()
+        if client.system is None or client.system != grant.holder_system:
+            raise Problem(
+                403,
+                "system_mismatch",
+                f"该共享授权属于应用系统 {grant.holder_system}，本客户端未绑定该系统，不能申请其访问令牌",
+                error="invalid_scope",
+                field="scope",
+                holder_system=grant.holder_system,
+            )
         now = clock()
         if not grant.active:
             raise Problem(

@@ -1,9 +1,14 @@
-"""The gateway as token issuer: `POST /auth/token` (OAuth2 client_credentials) and `/.well-known/jwks.json`,
-over the identity registry in the gateway's own database (seeded from `GOVDATA_CLIENTS_FILE` at every start).
+"""The gateway as token issuer: `POST /auth/token` and `/.well-known/jwks.json`, over the identity registry in
+the gateway's own database (seeded from `GOVDATA_CLIENTS_FILE` at every start).
 
-Scopes are dispatched through a table (`SCOPE_HANDLERS` on the app): `api` (the default) issues an API access
-token; `grant:<id>` is answered by the sharing integration once it registers its handler with
+Grant types are dispatched through a table (`GRANT_HANDLERS` on the app): `client_credentials` here; people's
+`authorization_code` and `refresh_token` are added by sign-in (govdata_gateway/signin). Scopes of
+client_credentials go through another table (`SCOPE_HANDLERS`): `api` (the default) issues an API access token;
+`grant:<id>` is answered by the sharing integration once it registers its handler with
 `register_scope_handler(app, "grant:", handler)`.
+
+Failed client authentications are throttled per client and source address (signin/throttle.py), in the
+registry's database so that every replica applies the same lock.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
@@ -31,13 +36,17 @@ from govdata_shared.kafka import ensure_topics, make_producer
 from govdata_shared.migrations import upgrade_async
 from govdata_shared.outbox import OutboxRelay
 from govdata_shared.settings import REPO_ROOT
+from govdata_shared.workdays import SHANGHAI
 
-from govdata_gateway.clients import Client, ClientsFile
+from govdata_gateway.clients import ID_RE, Client, ClientsFile
 from govdata_gateway.keys import SigningKey
 from govdata_gateway.problems import problem_response
+from govdata_gateway.registry.api import setup_identity_api
 from govdata_gateway.registry.seed import seed_registry
 from govdata_gateway.registry.store import Registry
 from govdata_gateway.settings import GatewaySettings
+from govdata_gateway.signin.rules import Network, parse_networks, source_key
+from govdata_gateway.signin.throttle import CLIENT, Throttle
 
 log = logging.getLogger("govdata.gateway.identity")
 
@@ -109,11 +118,24 @@ class TokenIssuer:
 
 ScopeHandler = Callable[[web.Request, Client, str], Awaitable[IssuedToken]]
 """(request, authenticated client, requested scope) → token; raise `Problem` to refuse."""
+GrantHandler = Callable[[web.Request, dict[str, str]], Awaitable[dict[str, Any]]]
+"""(request, the token request's form) → the JSON body of the token response; raise `Problem` to refuse."""
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
 
 SIGNING_KEY: web.AppKey[SigningKey] = web.AppKey("govdata_signing_key", SigningKey)
 REGISTRY: web.AppKey[Registry] = web.AppKey("govdata_registry", Registry)
 TOKEN_ISSUER: web.AppKey[TokenIssuer] = web.AppKey("govdata_token_issuer", TokenIssuer)
 SCOPE_HANDLERS: web.AppKey[dict[str, ScopeHandler]] = web.AppKey("govdata_scope_handlers", dict)
+GRANT_HANDLERS: web.AppKey[dict[str, GrantHandler]] = web.AppKey("govdata_grant_handlers", dict)
+THROTTLE: web.AppKey[Throttle] = web.AppKey("govdata_auth_throttle", Throttle)
+# The time lockouts, codes and sessions are judged by; tests pass a movable one to setup_identity.
+CLOCK: web.AppKey[Clock] = web.AppKey("govdata_clock")
+TRUSTED_PROXIES: web.AppKey[tuple[Network, ...]] = web.AppKey("govdata_trusted_proxies", tuple)
 
 
 async def api_scope(request: web.Request, client: Client, scope: str) -> IssuedToken:
@@ -165,7 +187,29 @@ def _oauth_problem(status: int, error: str, detail: str, **kw: Any) -> Problem:
     return Problem(status, error, detail, error=error, **kw)
 
 
-async def _read_form(request: web.Request) -> dict[str, str]:
+def source_of(request: web.Request) -> str:
+    """The caller's address as failed authentications are counted (behind `AUTH_TRUSTED_PROXIES`, the client's)."""
+    return source_key(request.remote, request.headers.getall("X-Forwarded-For", ()), request.app[TRUSTED_PROXIES])
+
+
+def locked_problem(seconds: int, now: datetime) -> Problem:
+    """429 for an account locked at this address after repeated failures (API.md "Identity")."""
+    until = (now + timedelta(seconds=seconds)).astimezone(SHANGHAI).strftime("%H:%M")
+    return _oauth_problem(
+        429,
+        "too_many_failed_attempts",
+        f"认证失败次数过多，已在本地址暂时锁定，请于 {until}（北京时间）后重试",
+        headers={"Retry-After": str(seconds)},
+        retry_after=seconds,
+    )
+
+
+def register_grant_handler(app: web.Application, grant_type: str, handler: GrantHandler) -> None:
+    """Answer `grant_type` at `POST /auth/token` with `handler`."""
+    app[GRANT_HANDLERS][grant_type] = handler
+
+
+async def read_form(request: web.Request) -> dict[str, str]:
     if request.content_type != FORM_CONTENT_TYPE:
         raise Problem(415, "unsupported_media_type", f"令牌请求必须使用 {FORM_CONTENT_TYPE} 格式提交")
     if request.content_length is not None and request.content_length > MAX_TOKEN_REQUEST_BYTES:
@@ -203,7 +247,9 @@ def _basic_credentials(header: str) -> tuple[str, str]:
         raise _oauth_problem(401, "invalid_client", "HTTP Basic 认证头格式无效", headers=_BASIC_CHALLENGE) from None
 
 
-async def _authenticate(request: web.Request, form: Mapping[str, str]) -> Client:
+async def authenticate_client(request: web.Request, form: Mapping[str, str]) -> Client:
+    """The client authenticated by HTTP Basic or form parameters (RFC 6749 §2.3.1); 401 when the credentials are
+    wrong, 429 while this client is locked at the caller's address after repeated failures."""
     header = request.headers.get("Authorization")
     form_id, form_secret = form.get("client_id"), form.get("client_secret")
     if header is not None:
@@ -218,51 +264,78 @@ async def _authenticate(request: web.Request, form: Mapping[str, str]) -> Client
                 401, "invalid_client", "缺少客户端凭据（client_id 和 client_secret）", headers=_BASIC_CHALLENGE
             )
         client_id, secret, challenge = form_id, form_secret, None
-    client = await request.app[REGISTRY].authenticate(client_id, secret, datetime.now(UTC))
+    now = request.app[CLOCK]()
+    throttle, source = request.app[THROTTLE], source_of(request)
+    # An id that cannot exist is never counted: it can never succeed, and junk must not fill the table.
+    counted = bool(ID_RE.match(client_id))
+    attempt = await throttle.check(CLIENT, client_id, source, now) if counted else None
+    if attempt is not None and attempt.retry_after is not None:
+        raise locked_problem(attempt.retry_after, now)
+    client = await request.app[REGISTRY].authenticate(client_id, secret, now)
     if client is None:
-        # Same answer for an unknown client and a wrong secret.
+        # Same answer for an unknown client and a wrong secret, also in how failures are counted.
         log.warning("token request refused: invalid_client client_id=%r", client_id[:64])
+        if counted:
+            failure = await throttle.failed(CLIENT, client_id, source, now)
+            if failure.retry_after is not None:
+                log.warning("client locked after %d failures: client_id=%r", failure.failures, client_id[:64])
+                raise locked_problem(failure.retry_after, now)
         raise _oauth_problem(
             401, "invalid_client", "客户端认证失败：client_id 或 client_secret 错误", headers=challenge
         )
+    if attempt is not None and attempt.failures:
+        await throttle.succeeded(CLIENT, client_id, source)
     return client
 
 
 async def token_endpoint(request: web.Request) -> web.Response:
-    """`POST /auth/token` — RFC 6749 §4.4 client credentials grant."""
+    """`POST /auth/token` — dispatched on `grant_type` (RFC 6749 §4.1.3, §4.4, §6)."""
     try:
-        form = await _read_form(request)
+        form = await read_form(request)
         grant_type = form.get("grant_type")
+        handlers = request.app[GRANT_HANDLERS]
+        known = "、".join(sorted(handlers))
         if not grant_type:
             raise _oauth_problem(
                 400,
                 "invalid_request",
-                "缺少参数 grant_type（应为 client_credentials）",
+                f"缺少参数 grant_type（支持：{known}）",
                 field="grant_type",
                 rule="required",
             )
-        if grant_type != "client_credentials":
-            raise _oauth_problem(
-                400,
-                "unsupported_grant_type",
-                "仅支持 grant_type=client_credentials",
-                field="grant_type",
-                rule="client_credentials",
-            )
-        client = await _authenticate(request, form)
-        scope = form.get("scope", "").strip() or API_SCOPE
-        handler = None if " " in scope else find_scope_handler(request.app[SCOPE_HANDLERS], scope)
+        handler = handlers.get(grant_type)
         if handler is None:
             raise _oauth_problem(
                 400,
-                "invalid_scope",
-                f"不支持的 scope：{scope[:100]}（每次只能申请一个：api 或 grant:<授权编号>）",
-                field="scope",
-                rule="known_scope",
+                "unsupported_grant_type",
+                f"不支持的 grant_type：{grant_type[:50]}（支持：{known}）",
+                field="grant_type",
+                rule="supported_grant_type",
             )
-        token = await handler(request, client, scope)
+        body = await handler(request, form)
     except Problem as problem:
         return _problem(problem)
+    return web.Response(
+        body=orjson.dumps(body),
+        content_type="application/json",
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
+
+
+async def client_credentials_grant(request: web.Request, form: dict[str, str]) -> dict[str, Any]:
+    """RFC 6749 §4.4: a token for the authenticated client, of the scope asked for."""
+    client = await authenticate_client(request, form)
+    scope = form.get("scope", "").strip() or API_SCOPE
+    handler = None if " " in scope else find_scope_handler(request.app[SCOPE_HANDLERS], scope)
+    if handler is None:
+        raise _oauth_problem(
+            400,
+            "invalid_scope",
+            f"不支持的 scope：{scope[:100]}（每次只能申请一个：api 或 grant:<授权编号>）",
+            field="scope",
+            rule="known_scope",
+        )
+    token = await handler(request, client, scope)
     log.info(
         "token issued client_id=%s scope=%s jti=%s expires_in=%d",
         client.client_id,
@@ -270,17 +343,12 @@ async def token_endpoint(request: web.Request) -> web.Response:
         token.claims.get("jti"),
         token.expires_in,
     )
-    body = {
+    return {
         "access_token": token.access_token,
         "token_type": "Bearer",
         "expires_in": token.expires_in,
         "scope": token.scope,
     }
-    return web.Response(
-        body=orjson.dumps(body),
-        content_type="application/json",
-        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
-    )
 
 
 async def jwks_endpoint(request: web.Request) -> web.Response:
@@ -292,10 +360,13 @@ async def jwks_endpoint(request: web.Request) -> web.Response:
     )
 
 
-def setup_identity(app: web.Application, settings: GatewaySettings, *, relay: bool = True) -> None:
+def setup_identity(
+    app: web.Application, settings: GatewaySettings, *, relay: bool = True, clock: Clock = utc_now
+) -> None:
     """Load the signing key and the clients file, and add the identity routes. At start-up the registry's
     database is migrated (`MIGRATE_ON_START`) and seeded from the file; with `relay`, its identity.* events
-    leave through the outbox to Kafka (held there while the broker is unreachable)."""
+    leave through the outbox to Kafka (held there while the broker is unreachable). `clock` is the time
+    lockouts (and sign-in's codes and sessions) are judged by."""
     key = SigningKey.from_settings(settings)
     clients_file = ClientsFile.from_file(settings.govdata_clients_file or DEMO_CLIENTS_FILE)  # fail fast
     db = Database(settings.effective_database_url())
@@ -308,6 +379,10 @@ def setup_identity(app: web.Application, settings: GatewaySettings, *, relay: bo
         ttl_seconds=settings.govdata_token_ttl_seconds,
     )
     app[SCOPE_HANDLERS] = {API_SCOPE: api_scope, "grant:": grant_scope_not_available}
+    app[GRANT_HANDLERS] = {"client_credentials": client_credentials_grant}
+    app[CLOCK] = clock
+    app[TRUSTED_PROXIES] = parse_networks(settings.auth_trusted_proxies)  # fail fast on a bad entry
+    app[THROTTLE] = Throttle(db, max_failures=settings.auth_max_failures, lockout_seconds=settings.auth_lockout_seconds)
 
     async def lifecycle(_: web.Application) -> AsyncIterator[None]:
         if settings.migrate_on_start:
@@ -333,6 +408,7 @@ def setup_identity(app: web.Application, settings: GatewaySettings, *, relay: bo
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/auth/token", token_endpoint)
     app.router.add_get("/.well-known/jwks.json", jwks_endpoint)
+    setup_identity_api(app, settings, key=key, db=db)
 
 
 @contextlib.asynccontextmanager

@@ -1,12 +1,15 @@
-"""The gateway's projections of resources (catalog events) and grants (sharing events), fed from Kafka.
+"""The gateway's projections of resources (catalog events), grants (sharing events) and disabled clients and
+people (identity events), fed from Kafka.
 
 Every gateway replica keeps the whole picture itself: the feed is a plain consumer with no group
-(`group_id=None`) assigned every partition of `govdata.catalog.v1` and `govdata.sharing.v1`, so every replica
-sees every event. It starts like this (and again after any failure, with exponential backoff):
+(`group_id=None`) assigned every partition of `govdata.catalog.v1`, `govdata.sharing.v1` and
+`govdata.identity.v1`, so every replica sees every event. It starts like this (and again after any failure, with
+exponential backoff):
 
 1. read the end offsets of every partition;
 2. fetch both snapshots over HTTP with a token the gateway mints for itself (role `gateway`):
-   catalog-svc `GET /api/catalog/internal/interfaces` and sharing-svc `GET /api/sharing/internal/grants`;
+   catalog-svc `GET /api/catalog/internal/interfaces` and sharing-svc `GET /api/sharing/internal/grants`; and
+   read the identity registry's entries from the gateway's own database;
 3. consume from the offsets of step 1.
 
 Events between step 1 and the snapshots are therefore read again. That is harmless because everything is
@@ -19,6 +22,12 @@ Resources: `catalog.resource.published` makes the resource's published revision 
 changes the entry; other catalog events (submitted, rejected, refreshed, …) do not change what the data plane
 serves and are not compared by version either, so a late `published` is never shadowed by them.
 Grants: every `sharing.grant.*` event carries the whole grant after the change.
+
+Who is disabled (`IdentityProjection`): the feed also reads `govdata.identity.v1`, whose events carry each
+registry entry after its change. It starts not from a service's snapshot but from the registry database the
+gateway owns (read at step 2, after the end offsets, like the snapshots), and keeps the set of disabled client
+ids and usernames — a client of a disabled department or system, and a person of a disabled department, count as
+disabled. The data plane and the API routing refuse their still-valid tokens as soon as the event is read.
 """
 
 from __future__ import annotations
@@ -27,18 +36,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from govdata_shared.contracts import catalog as catalog_contract
+from govdata_shared.contracts import identity as identity_contract
 from govdata_shared.contracts import parse_data
 from govdata_shared.contracts.catalog import ResourceEventData
 from govdata_shared.contracts.sharing import GRANT_EVENTS, GrantData
+from govdata_shared.errors import Problem
 from govdata_shared.events import TOPICS, Event
 from govdata_shared.kafka import ensure_topics
 from govdata_shared.workdays import SHANGHAI
@@ -49,12 +61,18 @@ from govdata_gateway.settings import GatewaySettings
 
 log = logging.getLogger("govdata.gateway.projection")
 
-PROJECTION_TOPICS = (TOPICS["catalog"], TOPICS["sharing"])
+PROJECTION_TOPICS = (TOPICS["catalog"], TOPICS["sharing"], TOPICS["identity"])
 CREATED_TOPICS = (*PROJECTION_TOPICS, TOPICS["access"])  # created when missing (the gateway produces access.*)
 CATALOG_SNAPSHOT_PATH = "/api/catalog/internal/interfaces"
 SHARING_SNAPSHOT_PATH = "/api/sharing/internal/grants"
 _GRANT_EVENTS = frozenset(GRANT_EVENTS)
 _RESOURCE_EVENTS = frozenset({catalog_contract.RESOURCE_PUBLISHED, catalog_contract.RESOURCE_RETIRED})
+_IDENTITY_KINDS: dict[str, str] = {
+    **dict.fromkeys(identity_contract.DEPARTMENT_EVENTS, "departments"),
+    **dict.fromkeys(identity_contract.SYSTEM_EVENTS, "systems"),
+    **dict.fromkeys(identity_contract.CLIENT_EVENTS, "clients"),
+    **dict.fromkeys(identity_contract.USER_EVENTS, "users"),
+}
 
 PROJECTION_ENTRIES = Gauge("govdata_gateway_projection_entries", "Entries in the projections", ["kind"])
 PROJECTION_READY = Gauge("govdata_gateway_projection_ready", "1 once the projections are bootstrapped")
@@ -173,6 +191,103 @@ class GrantEntry:
         return self.starts_at <= now < self.ends_at
 
 
+# --------------------------------------------------------------------------------------------- identity
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A registry entry as the refusal rule needs it: where it belongs and whether it is disabled itself."""
+
+    version: int
+    disabled: bool
+    dept: str | None = None
+    system: str | None = None
+
+
+_SNAPSHOT_KEYS = {"departments": "code", "systems": "id", "clients": "client_id", "users": "username"}
+_EVENT_KEYS = {"departments": "code", "systems": "system_id", "clients": "client_id", "users": "username"}
+REFUSALS = {
+    "client_disabled": "该客户端已被停用，其访问令牌不再有效",
+    "user_disabled": "该用户已被停用，其访问令牌不再有效",
+}
+
+
+def refusal_problem(code: str) -> Problem:
+    """The 403 for a token of a disabled client (`client_disabled`) or person (`user_disabled`)."""
+    return Problem(403, code, REFUSALS[code])
+
+
+class IdentityProjection:
+    """The disabled clients and people, from the registry and its identity.* events, applied by version."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, dict[str, Member]] = {kind: {} for kind in _SNAPSHOT_KEYS}
+        self.disabled_clients: frozenset[str] = frozenset()
+        self.disabled_users: frozenset[str] = frozenset()
+
+    def load(self, snapshot: Mapping[str, Iterable[Mapping[str, Any]]]) -> None:
+        """Replace everything with the registry's entries (registry.admin.identity_snapshot)."""
+        entries: dict[str, dict[str, Member]] = {kind: {} for kind in _SNAPSHOT_KEYS}
+        for kind, key in _SNAPSHOT_KEYS.items():
+            for raw in snapshot.get(kind, ()):
+                entries[kind][str(raw[key])] = Member(
+                    int(raw["version"]), bool(raw["disabled"]), raw.get("dept"), raw.get("system")
+                )
+        self.entries = entries
+        self._derive()
+
+    def apply(self, event: Event) -> str:
+        """'applied', 'stale' or 'ignored' (not an identity event)."""
+        kind = _IDENTITY_KINDS.get(event.type)
+        if kind is None:
+            return "ignored"
+        data = parse_data(event)
+        ident = getattr(data, _EVENT_KEYS[kind])
+        held = self.entries[kind].get(ident)
+        if held is not None and event.version <= held.version:
+            return "stale"
+        self.entries[kind][ident] = Member(
+            event.version, data.disabled, getattr(data, "dept", None), getattr(data, "system", None)
+        )
+        self._derive()
+        return "applied"
+
+    def _derive(self) -> None:
+        # Recomputed on every change (identity events are rare), so the hot path is one set lookup.
+        depts_off = {code for code, m in self.entries["departments"].items() if m.disabled}
+        systems_off = {i for i, m in self.entries["systems"].items() if m.disabled or m.dept in depts_off}
+        self.disabled_clients = frozenset(
+            i
+            for i, m in self.entries["clients"].items()
+            if m.disabled or m.dept in depts_off or m.system in systems_off
+        )
+        self.disabled_users = frozenset(
+            i for i, m in self.entries["users"].items() if m.disabled or m.dept in depts_off
+        )
+        PROJECTION_ENTRIES.labels("disabled_clients").set(len(self.disabled_clients))
+        PROJECTION_ENTRIES.labels("disabled_users").set(len(self.disabled_users))
+
+    @property
+    def any_disabled(self) -> bool:
+        return bool(self.disabled_clients or self.disabled_users)
+
+    def refusal(self, claims: Mapping[str, Any]) -> str | None:
+        """`client_disabled` when the token's client is disabled, `user_disabled` when its person (`sub`) is;
+        else None. A client's token names it in `client_id` (and `sub`); a person's names the person in `sub`."""
+        if not (self.disabled_clients or self.disabled_users):
+            return None
+        client_id = claims.get("client_id") or claims.get("sub")
+        if isinstance(client_id, str) and client_id in self.disabled_clients:
+            return "client_disabled"
+        sub = claims.get("sub")
+        if isinstance(sub, str) and sub in self.disabled_users:
+            return "user_disabled"
+        return None
+
+
+IDENTITY_PROJECTION: web.AppKey[IdentityProjection] = web.AppKey("govdata_identity_projection", IdentityProjection)
+
+
 # --------------------------------------------------------------------------------------------- projection
 
 
@@ -183,6 +298,7 @@ class Projection:
         self.resources: dict[str, ResourceEntry] = {}  # published resources only
         self.grants: dict[str, GrantEntry] = {}
         self._resource_versions: dict[str, int] = {}  # incl. tombstones of retired resources
+        self.identity = IdentityProjection()
         self.last_applied_at: float | None = None
 
     # ---- snapshots
@@ -240,7 +356,9 @@ class Projection:
                 else:
                     self.resources[rid] = entry
         else:
-            return "ignored"
+            outcome = self.identity.apply(event)
+            if outcome != "applied":
+                return outcome
         self.last_applied_at = time.time()
         self._update_gauges()
         return "applied"
@@ -295,11 +413,13 @@ class ProjectionFeed:
         projection: Projection,
         snapshot_token: Callable[[], str],
         *,
+        identity_snapshot: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
         topics: tuple[str, ...] = PROJECTION_TOPICS,
     ) -> None:
         self.settings = settings
         self.projection = projection
         self.snapshot_token = snapshot_token
+        self.identity_snapshot = identity_snapshot  # the registry's entries, read from its database
         self.topics = topics
         self.ready = asyncio.Event()
         self.consumer: AIOKafkaConsumer | None = None
@@ -326,6 +446,13 @@ class ProjectionFeed:
         return await self.consumer.position(tp)
 
     async def _run(self) -> None:
+        if self.identity_snapshot is not None:
+            # Who is disabled does not wait for the broker: the registry answers even while Kafka is down (the
+            # bootstrap below reads it again, in order with the end offsets).
+            try:
+                self.projection.identity.load(await self.identity_snapshot())
+            except Exception as exc:  # noqa: BLE001 - the bootstrap retries it
+                log.warning("identity projection: registry not readable yet: %r", exc)
         delay = 0.2
         while True:
             try:
@@ -375,20 +502,28 @@ class ProjectionFeed:
         self.consumer.assign(partitions)
         self.partitions = partitions
         end = await self.consumer.end_offsets(partitions)  # 1. before the snapshots
-        resources, grants = await self._snapshots()  # 2.
+        (resources, grants), identity = await asyncio.gather(self._snapshots(), self._identity())  # 2.
         self.projection.load_snapshots(resources, grants)
+        if identity is not None:
+            self.projection.identity.load(identity)
         for tp in partitions:  # 3. events from the recorded offsets on
             self.consumer.seek(tp, end[tp])
         self.last_error = None
         self.ready.set()
         PROJECTION_READY.set(1)
         log.info(
-            "projections bootstrapped in %.0f ms: %d resources, %d grants; reading %d partitions",
+            "projections bootstrapped in %.0f ms: %d resources, %d grants, %d disabled clients, %d disabled users;"
+            " reading %d partitions",
             (time.monotonic() - started) * 1000,
             len(self.projection.resources),
             len(self.projection.grants),
+            len(self.projection.identity.disabled_clients),
+            len(self.projection.identity.disabled_users),
             len(partitions),
         )
+
+    async def _identity(self) -> Mapping[str, Any] | None:
+        return await self.identity_snapshot() if self.identity_snapshot is not None else None
 
     async def _partitions(self) -> list[TopicPartition]:
         assert self.consumer is not None

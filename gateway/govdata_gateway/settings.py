@@ -22,6 +22,38 @@ class GatewaySettings(Settings):
         True, description="Generate the signing key on first run if the file is missing (embedded default)."
     )
     govdata_token_ttl_seconds: int = Field(900, description="Lifetime of API access tokens.")
+    govdata_secret_rotation_grace_seconds: int = Field(
+        86400,
+        ge=0,
+        description="How long a client's previous secret stays valid after a rotation through /api/identity "
+        "(a working day to roll the new one out to every instance of the system); 0 ends it at once.",
+    )
+
+    # ---- throttling of failed authentications (clients and people alike), and people's sign-in (signin/)
+    auth_max_failures: int = Field(
+        5, gt=0, description="Failed authentications of one account from one address before it is locked there."
+    )
+    auth_lockout_seconds: int = Field(900, gt=0, description="How long such a lock lasts (等保 2.0: 15 minutes).")
+    auth_trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is believed "
+        "when telling a caller's address; empty: the TCP peer is the caller.",
+    )
+    signin_access_token_ttl_seconds: int = Field(600, gt=0, description="Lifetime of people's access tokens.")
+    signin_idle_timeout_seconds: int = Field(
+        1800, gt=0, description="A sign-in whose refresh token is unused this long has ended (idle timeout)."
+    )
+    signin_session_max_seconds: int = Field(
+        43200, gt=0, description="Longest a sign-in lasts however active it is; then the person signs in again."
+    )
+    signin_code_ttl_seconds: int = Field(60, gt=0, description="Lifetime of a one-time authorization code.")
+    signin_form_ttl_seconds: int = Field(600, gt=0, description="How long a login page may be filled in.")
+    signin_cookie_secure: bool = Field(
+        True, description="Mark the login page's cookie Secure (browsers accept it on http://127.0.0.1 too)."
+    )
+    signin_totp_issuer: str = Field(
+        "伊川县政务大数据平台", description="Issuer shown by authenticator apps for the second factor (TOTP)."
+    )
     catalog_url: str = Field("http://127.0.0.1:8101", description="catalog-svc base URL.")
     sharing_url: str = Field("http://127.0.0.1:8102", description="sharing-svc base URL.")
     verification_url: str = Field("http://127.0.0.1:8103", description="verification-svc base URL.")

@@ -1,6 +1,7 @@
-"""Issue 4 end to end, as departmental systems drive it through the gateway: publish a resource, apply,
-approve on each path of 第二十九条, take a grant token, call the provider's data and get only granted fields;
-suspension, resumption and termination take effect at the very next call; and the attacks are refused."""
+"""Issue 4 end to end, as departmental systems drive it through the gateway: publish a resource, apply for one
+of the department's 应用系统, approve on each path of 第二十九条, take a grant token (only the holder system's
+client gets one), call the provider's data and get only granted fields; suspension, resumption and termination
+take effect at the very next call; and the attacks are refused."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
+import yaml
+from govdata_local.platform import DEMO_CLIENTS
 from govdata_shared.settings import REPO_ROOT
 
 FIXTURE = json.loads((REPO_ROOT / "deploy" / "demo" / "catalog.json").read_text(encoding="utf-8"))
+# The 应用系统 each demo client is bound to (clients.yaml); the gateway seeds it, sharing-svc learns it by event.
+SYSTEM_OF = {c["client_id"]: c.get("system") for c in yaml.safe_load(DEMO_CLIENTS.read_text("utf-8"))["clients"]}
 
 
 def _fixture(name: str) -> dict:
@@ -26,6 +31,7 @@ class Dept:
     def __init__(self, platform, client_id: str) -> None:
         self.platform = platform
         self.client_id = client_id
+        self.system = SYSTEM_OF[client_id]
         self.http = httpx.Client(
             base_url=platform.gateway, timeout=10, headers={"Authorization": f"Bearer {platform.token(client_id)}"}
         )
@@ -63,20 +69,26 @@ def _publish(platform, owner: Dept, bureau: Dept, name: str, code: str) -> dict:
     return published.json()
 
 
-def _apply(requester: Dept, resource_id: str, items: list[str]) -> httpx.Response:
-    body = {
+def _request_body(resource_id: str, items: list[str], system: str) -> dict:
+    return {
         "resource_id": resource_id,
         "items": items,
         "purpose": "低保审核身份核验",
         "duty_basis": "《社会救助暂行办法》第十一条",
-        "system": "最低生活保障信息系统",
+        "system": system,
         "valid_from": date.today().isoformat(),
         "valid_to": (date.today() + timedelta(days=300)).isoformat(),
     }
+
+
+def _apply(requester: Dept, resource_id: str, items: list[str]) -> httpx.Response:
+    """A request for the 应用系统 the requester's client is bound to."""
+    body = _request_body(resource_id, items, requester.system)
     deadline = time.monotonic() + 15
-    while True:  # sharing-svc learns of the resource from the catalog's events
+    while True:  # sharing-svc learns of the resource and the system from the catalog's and identity events
         response = requester.post("/api/sharing/requests", body)
-        if response.status_code != 404 or time.monotonic() > deadline:
+        not_yet = response.status_code == 404 or response.json().get("code") == "unknown_system"
+        if not not_yet or time.monotonic() > deadline:
             return response
         time.sleep(0.2)
 
@@ -109,6 +121,7 @@ def world(platform):
         "sj": sj,
         "bureau": bureau,
         "ga-head": Dept(platform, "ga-head"),
+        "mz-head": Dept(platform, "mz-head"),
         "population": population,
         "enterprise": enterprise,
     }
@@ -148,6 +161,26 @@ def test_granted_call_returns_only_granted_fields(platform, world, mz_grant):
     assert set(one.json()) == {"id_number", "name", "household_address"}
 
 
+def test_the_grant_is_the_requesting_systems_and_only_its_client_gets_grant_tokens(platform, world, mz_grant):
+    """第二十九条: YC-MZ's grant is held by 民政低保审批系统; another client of YC-MZ gets no grant token."""
+    grant = world["mz"].get(f"/api/sharing/grants/{mz_grant}").json()
+    assert grant["holder_dept"] == "YC-MZ" and grant["holder_system"] == world["mz"].system == "mz-dbsp"
+    _token(world, mz_grant)  # the gateway knows the grant and issues its token to the system's client
+    refused = world["mz-head"].grant_token(mz_grant)
+    assert refused.status_code == 403 and refused.json()["code"] == "system_mismatch", refused.text
+    assert refused.json()["holder_system"] == "mz-dbsp"
+    issued = world["mz"].grant_token(mz_grant)
+    assert issued.status_code == 200, issued.text
+
+
+def test_a_request_must_name_a_system_of_the_requesting_department(platform, world):
+    for system in (world["rs"].system, "最低生活保障信息系统"):  # another department's, and free text
+        body = _request_body(world["population"]["id"], ["name"], system)
+        response = world["mz"].post("/api/sharing/requests", body)
+        assert response.status_code == 422 and response.json()["code"] == "unknown_system", response.text
+        assert response.json()["field"] == "system"
+
+
 def test_suspension_is_effective_at_the_very_next_call_and_resume_restores(platform, world, mz_grant):
     token = _token(world, mz_grant)
     rid = world["population"]["id"]
@@ -167,7 +200,8 @@ def test_suspension_is_effective_at_the_very_next_call_and_resume_restores(platf
 
 
 def test_another_departments_client_cannot_use_or_obtain_the_grant(platform, world, mz_grant):
-    assert world["rs"].grant_token(mz_grant).status_code == 403
+    refused = world["rs"].grant_token(mz_grant)
+    assert refused.status_code == 403 and refused.json()["code"] == "grant_not_held"  # not even system_mismatch
     rs_api_token = platform.token("rs-system")
     refused = _data(platform, rs_api_token, world["population"]["id"], "/records")
     assert refused.status_code == 401  # an API token is not a grant token (audience)

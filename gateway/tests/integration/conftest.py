@@ -43,6 +43,7 @@ from multidict import CIMultiDict
 ISSUER = "urn:yichuan:govdata:gateway"
 API_AUDIENCE = "govdata-api"
 HOLDER, PROVIDER, OTHER = "YC-MZ", "YC-GA", "YC-RS"
+HOLDER_SYSTEM = "mz-dibao"  # the 应用系统 of YC-MZ the grants are made to (第二十九条); mz-system is its client
 GRANTED = ["xm", "xb", "csrq"]
 CREDENTIAL = {"X-Api-Key": "ga-upstream-secret-7f3a", "Authorization": "Basic Z2E6dXBzdHJlYW0="}
 
@@ -52,11 +53,35 @@ CLIENTS = {
         {"code": HOLDER, "name": "伊川县民政局"},
         {"code": OTHER, "name": "伊川县人力资源和社会保障局"},
     ],
+    "systems": [
+        {"id": HOLDER_SYSTEM, "dept": HOLDER, "name": "民政低保审批系统"},
+        {"id": "mz-yanglao", "dept": HOLDER, "name": "民政养老服务管理系统"},
+        {"id": "rs-shebao", "dept": OTHER, "name": "社会保险经办系统"},
+    ],
     "clients": [
         {"client_id": "ga-system", "client_secret": "s-ga", "dept": PROVIDER, "roles": ["dept_operator"]},
-        {"client_id": "mz-system", "client_secret": "s-mz", "dept": HOLDER, "roles": ["dept_operator"]},
+        {
+            "client_id": "mz-system",
+            "client_secret": "s-mz",
+            "dept": HOLDER,
+            "roles": ["dept_operator"],
+            "system": HOLDER_SYSTEM,
+        },
+        {
+            "client_id": "mz-yanglao",
+            "client_secret": "s-mz-yanglao",
+            "dept": HOLDER,
+            "roles": ["dept_operator"],
+            "system": "mz-yanglao",
+        },
         {"client_id": "mz-head", "client_secret": "s-mz-head", "dept": HOLDER, "roles": ["dept_head"]},
-        {"client_id": "rs-system", "client_secret": "s-rs", "dept": OTHER, "roles": ["dept_operator"]},
+        {
+            "client_id": "rs-system",
+            "client_secret": "s-rs",
+            "dept": OTHER,
+            "roles": ["dept_operator"],
+            "system": "rs-shebao",
+        },
         {"client_id": "citizen-1", "client_secret": "s-cit", "roles": ["citizen"], "subject_id": "34052419800101001X"},
     ],
 }
@@ -204,7 +229,7 @@ def grant_data(grant_id: str, resource_id: str, **overrides: Any) -> dict[str, A
         "grant_id": grant_id,
         "request_id": "req-" + grant_id,
         "holder_dept": HOLDER,
-        "holder_system": "民政业务系统",
+        "holder_system": HOLDER_SYSTEM,
         "provider_dept": PROVIDER,
         "resource_id": resource_id,
         "items": list(GRANTED),
@@ -449,7 +474,7 @@ class Platform:
     gateways: list[Gateway] = field(default_factory=list)
 
     # Test modules cannot import this conftest (importlib import mode): they reach its helpers through here.
-    HOLDER, PROVIDER, OTHER = HOLDER, PROVIDER, OTHER
+    HOLDER, PROVIDER, OTHER, HOLDER_SYSTEM = HOLDER, PROVIDER, OTHER, HOLDER_SYSTEM
     GRANTED, PERSONS, CREDENTIAL, ISSUER, API_AUDIENCE = GRANTED, PERSONS, CREDENTIAL, ISSUER, API_AUDIENCE
     until = staticmethod(until)
     expect_problem = staticmethod(expect_problem)

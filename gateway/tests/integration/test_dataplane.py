@@ -38,9 +38,20 @@ async def test_grant_token_for_the_holder_department_names_grant_resource_and_it
     claims = caller.claims
     assert claims["grant_id"] == gid and claims["resource_id"] == rid and claims["items"] == platform.GRANTED
     assert claims["holder_dept"] == claims["dept"] == platform.HOLDER
+    assert claims["holder_system"] == claims["system"] == platform.HOLDER_SYSTEM
     assert claims["aud"] == "govdata-data" and claims["jti"] and claims["scope"] == f"grant:{gid}"
-    # Another client of the holder department may have one too.
-    assert (await gw.token("mz-head", f"grant:{gid}")).status == 200
+
+
+async def test_grant_token_only_for_a_client_of_the_holder_system(platform) -> None:
+    """第二十九条: the grant is the system's, not the department's — other clients of YC-MZ get none."""
+    _, gid, _ = await platform.setup()
+    gw = await platform.start_gateway()
+    other_system = await platform.expect_problem(await gw.token("mz-yanglao", f"grant:{gid}"), 403, "system_mismatch")
+    no_system = await platform.expect_problem(await gw.token("mz-head", f"grant:{gid}"), 403, "system_mismatch")
+    for body in (other_system, no_system):
+        assert body["holder_system"] == platform.HOLDER_SYSTEM and body["field"] == "scope"
+        assert body["error"] == "invalid_scope" and platform.HOLDER_SYSTEM in body["detail"]
+    assert (await gw.token("mz-system", f"grant:{gid}")).status == 200
 
 
 async def test_grant_token_refused_to_other_departments_and_for_unknown_grants_alike(platform) -> None:
@@ -51,6 +62,10 @@ async def test_grant_token_refused_to_other_departments_and_for_unknown_grants_a
     citizen = await platform.expect_problem(await gw.token("citizen-1", f"grant:{gid}"), 403, "grant_not_held")
     unknown = await platform.expect_problem(await gw.token("mz-system", "grant:grt-nope"), 403, "grant_not_held")
     assert other["detail"] == provider["detail"] == citizen["detail"] == unknown["detail"]
+    # A client of the holder department without the grant's system learns no more of an unknown grant.
+    assert (await platform.expect_problem(await gw.token("mz-head", "grant:grt-nope"), 403, "grant_not_held"))[
+        "detail"
+    ] == unknown["detail"]
 
 
 async def test_grant_token_only_while_active_and_in_window(platform) -> None:
@@ -71,6 +86,9 @@ async def test_grant_token_only_while_active_and_in_window(platform) -> None:
     await gw.caught_up(meta)
     body = await platform.expect_problem(await gw.token("mz-system", f"grant:{gid}"), 403, "grant_not_active")
     assert body["grant_status"] == "suspended"
+    # A client of another system of the holder department is told the system is wrong, not the grant's state.
+    mismatch = await platform.expect_problem(await gw.token("mz-yanglao", f"grant:{gid}"), 403, "system_mismatch")
+    assert "grant_status" not in mismatch
 
 
 async def test_grant_token_never_outlives_the_last_day_of_the_grant(platform) -> None:
@@ -361,7 +379,9 @@ def _grant_claims(platform, rid: str, gid: str, **overrides: Any) -> dict[str, A
         "client_id": "mz-system",
         "roles": ["dept_operator"],
         "dept": platform.HOLDER,
+        "system": platform.HOLDER_SYSTEM,
         "holder_dept": platform.HOLDER,
+        "holder_system": platform.HOLDER_SYSTEM,
         "scope": f"grant:{gid}",
         "grant_id": gid,
         "resource_id": rid,

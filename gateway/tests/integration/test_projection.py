@@ -1,13 +1,20 @@
-"""The gateway's grant and resource projections: bootstrap (end offsets → snapshots → events from those offsets),
-retry while the services are not up, apply by aggregate version, every replica sees every event."""
+"""The gateway's grant, resource and identity projections: bootstrap (end offsets → snapshots and the registry →
+events from those offsets), retry while the services are not up, apply by aggregate version, every replica sees
+every event, and disabled clients refused at the data plane."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
+from govdata_gateway.clients import ClientsFile
 from govdata_gateway.projection import Projection
+from govdata_gateway.registry.models import ClientRecord, Department
+from govdata_gateway.registry.seed import seed_registry
 from govdata_shared.contracts import validated_data
+from govdata_shared.contracts.access import ACCESS_DENIED
 from govdata_shared.contracts.catalog import (
     RESOURCE_PUBLISHED,
     RESOURCE_REFRESHED,
@@ -15,8 +22,11 @@ from govdata_shared.contracts.catalog import (
     RESOURCE_SUBMITTED,
     RESOURCE_SUPERSEDED,
 )
+from govdata_shared.contracts.identity import DEPARTMENT_DISABLED, SYSTEM_DISABLED, SYSTEM_UPDATED
 from govdata_shared.contracts.sharing import GRANT_CREATED, GRANT_RESUMED, GRANT_SUSPENDED
+from govdata_shared.db import Database
 from govdata_shared.events import new_event
+from govdata_shared.testing import read_topic
 
 # --------------------------------------------------------------------------------------------- bootstrap
 
@@ -231,3 +241,104 @@ def test_grant_projection_ends_the_same_in_any_order(platform) -> None:
             projection.apply(event)
         grant = projection.grants["grt-order"]
         assert (grant.version, grant.status, grant.valid_to) == (4, "suspended", platform.today() + timedelta(9))
+
+
+# --------------------------------------------------------------------------------------------- who is disabled
+
+
+def _grant_token_of(platform, client_id: str, rid: str, gid: str) -> str:
+    """A valid grant token, as the gateway issued it before the client was disabled."""
+    now = int(time.time())
+    return platform.key.sign(
+        {
+            "iss": platform.ISSUER,
+            "aud": "govdata-data",
+            "sub": client_id,
+            "client_id": client_id,
+            "roles": ["dept_operator"],
+            "dept": platform.HOLDER,
+            "system": platform.HOLDER_SYSTEM,
+            "scope": f"grant:{gid}",
+            "grant_id": gid,
+            "resource_id": rid,
+            "items": platform.GRANTED,
+            "holder_dept": platform.HOLDER,
+            "holder_system": platform.HOLDER_SYSTEM,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 300,
+        }
+    )
+
+
+async def _identity_event(platform, event_type: str, kind: str, ident: str, data: dict, version: int):
+    return await platform.events.send(event_type, f"{kind}:{ident}", data, version)
+
+
+async def test_disabled_entries_of_the_registry_are_refused_from_the_bootstrap_without_any_event(platform) -> None:
+    """The registry says mz-system is disabled (changed in its database, no event): the gateway knows it from
+    its own database at bootstrap, and the seeding's older `created` events read afterwards do not undo it."""
+    rid, gid, _ = await platform.setup()
+    db = Database(platform.database_url)
+    try:
+        async with db.session() as session:
+            await seed_registry(session, ClientsFile.from_file(platform.tmp / "clients.yaml"), datetime.now(UTC))
+        async with db.session() as session:
+            (await session.get(ClientRecord, "mz-system")).disabled = True
+            (await session.get(Department, platform.OTHER)).disabled = True
+    finally:
+        await db.dispose()
+    gw = await platform.start_gateway()
+    identity = gw.plane.projection.identity
+    assert {"mz-system", "rs-system"} <= identity.disabled_clients
+    assert "mz-yanglao" not in identity.disabled_clients
+    async with gw.call(_grant_token_of(platform, "mz-system", rid, gid), rid, "/population/persons/p1") as resp:
+        await platform.expect_problem(resp, 403, "client_disabled")
+    await platform.expect_problem(await gw.token("mz-system", f"grant:{gid}"), 401, "invalid_client")
+    await asyncio.sleep(0.5)  # the seeding's events (v1, enabled) reach the feed meanwhile: stale
+    assert "mz-system" in gw.plane.projection.identity.disabled_clients
+    assert not platform.provider.seen
+
+
+async def test_identity_events_disable_and_enable_by_version_through_department_and_system(platform) -> None:
+    rid, gid, _ = await platform.setup()
+    gw = await platform.start_gateway()
+    token = await gw.grant_token(gid)
+    assert await gw.status(token, rid, "/population/persons/p1") == 200
+    system = {"system_id": platform.HOLDER_SYSTEM, "dept": platform.HOLDER, "name": "民政低保审批系统"}
+    dept = {"code": platform.HOLDER, "name": "伊川县民政局"}
+
+    # A client of a disabled system counts as disabled.
+    await _identity_event(platform, SYSTEM_DISABLED, "system", platform.HOLDER_SYSTEM, {**system, "disabled": True}, 5)
+    took = await platform.until(lambda: _status_is(gw, token, rid, 403), timeout=1.0, interval=0.005)
+    assert took < 1.0
+    async with gw.call(token, rid, "/population/persons/p1") as resp:
+        await platform.expect_problem(resp, 403, "client_disabled")
+    # An older event saying "enabled" changes nothing; a newer one enables again.
+    meta = await _identity_event(
+        platform, SYSTEM_UPDATED, "system", platform.HOLDER_SYSTEM, {**system, "disabled": False}, 4
+    )
+    await gw.caught_up(meta)
+    assert await gw.status(token, rid, "/population/persons/p1") == 403
+    await _identity_event(platform, SYSTEM_UPDATED, "system", platform.HOLDER_SYSTEM, {**system, "disabled": False}, 6)
+    await platform.until(lambda: _status_is(gw, token, rid, 200), timeout=1.0, interval=0.005)
+
+    # So does a client of a disabled department.
+    await _identity_event(platform, DEPARTMENT_DISABLED, "department", platform.HOLDER, {**dept, "disabled": True}, 7)
+    await platform.until(lambda: _status_is(gw, token, rid, 403), timeout=1.0, interval=0.005)
+
+    async def denial_recorded() -> bool:
+        events = await read_topic(platform.broker, "govdata.access.v1")
+        return any(
+            e.type == ACCESS_DENIED
+            and e.data["reason"] == "client_disabled"
+            and (e.data["resource_id"], e.data["client_id"], e.data["grant_id"], e.data["status"])
+            == (rid, "mz-system", gid, 403)
+            for e in events
+        )
+
+    await platform.until(denial_recorded, timeout=10, interval=0.2)
+
+
+async def _status_is(gw, token: str, rid: str, status: int) -> bool:
+    return await gw.status(token, rid, "/population/persons/p1") == status

@@ -179,6 +179,12 @@ def test_the_demo_file_is_valid():
         assert checked.clients[f"{prefix}-system"]["roles"] == ["dept_operator"]
         assert checked.clients[f"{prefix}-head"]["roles"] == ["dept_head"]
     assert checked.clients["company-1"]["subject_id"] == "91350100M0001TGQXM"
+    # 第二十九条: data is granted to a system, so every department's operator acts for a system of its own.
+    operators = {cid: c for cid, c in checked.clients.items() if "dept_operator" in c["roles"]}
+    assert {"ga-system", "mz-system", "rs-system", "sj-system"} <= set(operators)
+    for client_id, client in operators.items():
+        system = checked.systems.get(client.get("system", ""))
+        assert system is not None and system["dept"] == client["dept"], client_id
 
 
 # --------------------------------------------------------------------------------------------- hashes

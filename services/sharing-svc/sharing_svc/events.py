@@ -1,4 +1,5 @@
 """Events of sharing-svc. Consumed: the catalog's published and retired resources (kept in the catalog
+projection, by aggregate version), the gateway's application systems (identity.system.*, kept in the system
 projection, by aggregate version) and the gateway's usage reports. Published (schemas in
 govdata_shared.contracts.sharing): the payload of each event and the one way each aggregate publishes."""
 
@@ -11,6 +12,7 @@ from govdata_shared.auth import Caller
 from govdata_shared.consumer import Handler
 from govdata_shared.contracts import access as access_events
 from govdata_shared.contracts import catalog as catalog_events
+from govdata_shared.contracts import identity as identity_events
 from govdata_shared.contracts.access import UsageData
 from govdata_shared.contracts.sharing import (
     DISPUTE_OPENED,
@@ -34,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sharing_svc import domain
 from sharing_svc.domain import GrantAction
-from sharing_svc.models import CatalogResource, Dispute, Grant, ShareRequest
+from sharing_svc.models import ApplicationSystem, CatalogResource, Dispute, Grant, ShareRequest
 
 __all__ = [
     "DISPUTE_OPENED",
@@ -229,6 +231,21 @@ async def apply_catalog_event(session: AsyncSession, event: Event) -> None:
             setattr(current, key, value)
 
 
+async def apply_system_event(session: AsyncSession, event: Event) -> None:
+    """Keep each application system as the gateway's registry last described it (every identity.system.* event
+    carries the whole entry), by aggregate version: stale and repeated events change nothing."""
+    data = identity_events.SystemData.model_validate(event.data)
+    current = await session.get(ApplicationSystem, data.system_id, with_for_update=True)
+    if current is not None and current.version >= event.version:
+        return
+    values = dict(dept=data.dept, name=data.name, disabled=data.disabled, version=event.version)
+    if current is None:
+        session.add(ApplicationSystem(system_id=data.system_id, **values))
+    else:
+        for key, value in values.items():
+            setattr(current, key, value)
+
+
 async def apply_usage(session: AsyncSession, event: Event) -> None:
     """The gateway's aggregated usage moves last_used_at forward (what the three-month inactivity rule of
     第二十九条 reads); a grant.used event marks each new day of use."""
@@ -244,9 +261,10 @@ async def apply_usage(session: AsyncSession, event: Event) -> None:
         await publish_grant(session, GRANT_USED, grant, None)
 
 
-CONSUMED_TOPICS: tuple[str, ...] = (TOPICS["catalog"], TOPICS["access"])
+CONSUMED_TOPICS: tuple[str, ...] = (TOPICS["catalog"], TOPICS["identity"], TOPICS["access"])
 HANDLERS: dict[str, Handler] = {
     catalog_events.RESOURCE_PUBLISHED: apply_catalog_event,
     catalog_events.RESOURCE_RETIRED: apply_catalog_event,
+    **{event_type: apply_system_event for event_type in identity_events.SYSTEM_EVENTS},
     access_events.ACCESS_USAGE: apply_usage,
 }

@@ -1,5 +1,5 @@
-"""Tables of sharing-svc: the catalog projection it decides against, share requests and their decisions,
-interface grants (接口授权) and disputes (异议)."""
+"""Tables of sharing-svc: the catalog and application-system projections it decides against, share requests and
+their decisions, interface grants (接口授权) and disputes (异议)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,19 @@ class CatalogResource(SQLModel, table=True):
     version: int
 
 
+class ApplicationSystem(SQLModel, table=True):
+    """应用系统: a business system of a department, which requests name and grants are made to (第二十九条); kept
+    from the gateway's identity.system.* events (applied by aggregate version)."""
+
+    __tablename__ = "application_system"
+
+    system_id: str = Field(primary_key=True, max_length=64)
+    dept: str = Field(max_length=32, index=True)
+    name: str = Field(max_length=200)
+    disabled: bool = False
+    version: int
+
+
 class ShareRequest(SQLModel, table=True):
     """共享申请 (第二十九条)."""
 
@@ -34,7 +47,7 @@ class ShareRequest(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=40)
     requester_dept: str = Field(max_length=32, index=True)
-    requester_system: str = Field(max_length=200, description="信息系统 the data is for")
+    requester_system: str = Field(max_length=200, description="its ApplicationSystem (应用系统)")
     provider_dept: str = Field(max_length=32, index=True)
     resource_id: str = Field(max_length=40, index=True)
     items: list[str] = Field(sa_column=Column(JSON, nullable=False))
@@ -98,7 +111,7 @@ class Grant(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=40)
     request_id: str = Field(max_length=40)
     holder_dept: str = Field(max_length=32, index=True)
-    holder_system: str = Field(max_length=200)
+    holder_system: str = Field(max_length=200, description="its ApplicationSystem: only its clients get tokens")
     provider_dept: str = Field(max_length=32, index=True)
     resource_id: str = Field(max_length=40, index=True)
     items: list[str] = Field(sa_column=Column(JSON, nullable=False))

@@ -1,6 +1,7 @@
 """What sharing-svc keeps of others and gives to others: reads of the catalog projection (the resources
-requests and disputes name; kept up to date by events.apply_catalog_event) and the snapshot the gateway's grant
-projection starts from."""
+requests and disputes name; kept up to date by events.apply_catalog_event), of the application systems (kept by
+events.apply_system_event from the gateway's identity registry, never asked of it synchronously) and the snapshot
+the gateway's grant projection starts from."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from govdata_shared.errors import Problem
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sharing_svc.events import grant_payload
-from sharing_svc.models import CatalogResource, Grant
+from sharing_svc.models import ApplicationSystem, CatalogResource, Grant
 
 
 async def catalog_resource(session: AsyncSession, resource_id: str, *, unknown: str) -> CatalogResource:
@@ -21,6 +22,24 @@ async def catalog_resource(session: AsyncSession, resource_id: str, *, unknown: 
     if resource is None:
         raise Problem(404, "resource_unknown", unknown, field="resource_id", rule="published_resource")
     return resource
+
+
+async def requester_system(session: AsyncSession, system_id: str, dept: str) -> ApplicationSystem:
+    """The registered, enabled application system `system_id` of department `dept` — what a request is made for
+    and its grant is held by (第二十九条: data is granted to a business system, not to a whole department). 422
+    `unknown_system` otherwise; another department's system is answered like one that does not exist."""
+    system = await session.get(ApplicationSystem, system_id)
+    if system is None or system.dept != dept:
+        raise Problem(
+            422,
+            "unknown_system",
+            f"{system_id} 不是本部门已登记的应用系统",
+            field="system",
+            rule="registered_system_of_department",
+        )
+    if system.disabled:
+        raise Problem(422, "unknown_system", f"应用系统“{system.name}”已停用", field="system", rule="enabled_system")
+    return system
 
 
 async def resource_name(session: AsyncSession, resource_id: str) -> str | None:

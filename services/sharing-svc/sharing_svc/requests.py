@@ -90,8 +90,10 @@ async def _full(session: AsyncSession, request: ShareRequest) -> RequestOut:
 
 
 async def create_request(session: AsyncSession, caller: Caller, body: RequestIn, now: datetime) -> RequestOut:
-    """File a request for a published resource of another department; its first stage starts today."""
+    """File a request, for one of the requester department's application systems, for a published resource of
+    another department; its first stage starts today."""
     dept = require_department(caller)
+    system = await projection.requester_system(session, body.system, dept)
     resource = await projection.catalog_resource(
         session, body.resource_id, unknown=f"目录中没有已发布的资源 {body.resource_id}"
     )
@@ -120,7 +122,7 @@ async def create_request(session: AsyncSession, caller: Caller, body: RequestIn,
     request = ShareRequest(
         id=new_id("req"),
         requester_dept=dept,
-        requester_system=body.system,
+        requester_system=system.system_id,
         provider_dept=resource.provider_dept,
         resource_id=resource.resource_id,
         items=list(body.items),

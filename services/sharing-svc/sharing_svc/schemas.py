@@ -21,7 +21,9 @@ class RequestIn(BaseModel):
     items: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=500)
     purpose: Reason
     duty_basis: Reason = Field(description="履职依据: the duty the data serves")
-    system: str = Field(min_length=1, max_length=200, description="the requester's information system")
+    system: str = Field(
+        min_length=1, max_length=64, description="id of the 应用系统 of the requester's department the data is for"
+    )
     valid_from: date
     valid_to: date
     seasonal: bool = Field(default=False, description="季节性应用: exempt from the 3-month inactivity revocation")
@@ -52,7 +54,7 @@ class RequestOut(BaseModel):
     status: RequestStatus
     path: SharingType
     requester_dept: str
-    requester_system: str
+    requester_system: str = Field(description="id of the requester's 应用系统")
     provider_dept: str
     resource_id: str
     resource_name: str | None = None
@@ -85,7 +87,7 @@ class GrantOut(BaseModel):
     id: str
     request_id: str
     holder_dept: str
-    holder_system: str
+    holder_system: str = Field(description="id of the 应用系统 whose clients alone get grant tokens")
     provider_dept: str
     resource_id: str
     items: list[str]

@@ -21,6 +21,7 @@ DENIAL_REASONS = (
     "outside_window",  # before valid_from or after valid_to
     "unknown_grant",
     "rate_limited",
+    "client_disabled",  # a still-valid grant token of a client the bureau disabled (or of its department/system)
 )
 OUTSIDE_GRANT_REASONS = frozenset({"wrong_resource", "outside_interface", "grant_not_active", "outside_window"})
 

@@ -1,5 +1,6 @@
 """sharing-svc under test: the real app on its migrated database, an injected clock, tokens for the people of
-govdata_shared.testing.PEOPLE, and catalog resources fed to its projection as the catalog's events."""
+govdata_shared.testing.PEOPLE, catalog resources fed to its projection as the catalog's events and application
+systems as the gateway's identity.system.* events."""
 
 from __future__ import annotations
 
@@ -9,13 +10,41 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from govdata_shared.contracts import validated_data
+from govdata_shared.contracts import identity, validated_data
 from govdata_shared.events import new_event
 from govdata_shared.testing import MovableClock, ServiceUnderTest
-from sharing_svc.events import apply_catalog_event
+from sharing_svc.events import apply_catalog_event, apply_system_event
 from sharing_svc.main import SPEC
 
 THURSDAY = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+# The 应用系统 each department of PEOPLE files its requests for: (system id, department, name).
+SYSTEMS = {
+    "ga": ("ga-zonghe", "YC-GA", "公安综合业务系统"),
+    "mz": ("mz-dibao", "YC-MZ", "民政低保审批系统"),
+    "rs": ("rs-shebao", "YC-RS", "社会保险经办系统"),
+    "scj": ("scj-dengji", "YC-SCJ", "市场主体登记注册系统"),
+}
+SYSTEM_OF = {who: system_id for who, (system_id, _, _) in SYSTEMS.items()}
+
+
+def system_event(
+    system_id: str, *, dept: str, name: str, version: int = 1, disabled: bool = False, event_type: str | None = None
+):
+    """An identity.system.* event as the gateway's registry publishes it: the whole entry after the change."""
+    if event_type is None:
+        changed = identity.SYSTEM_DISABLED if disabled else identity.SYSTEM_UPDATED
+        event_type = identity.SYSTEM_CREATED if version == 1 else changed
+    data = {"system_id": system_id, "dept": dept, "name": name, "disabled": disabled}
+    return new_event(
+        event_type,
+        f"system:{system_id}",
+        validated_data(event_type, data),
+        version=version,
+        actor="bureau",
+        dept=dept,
+        source="gateway",
+    )
 
 
 def resource_event(
@@ -64,10 +93,16 @@ def resource_event(
 
 class Sharing(ServiceUnderTest):
     resource_event = staticmethod(resource_event)
+    system_event = staticmethod(system_event)
+    SYSTEM_OF = SYSTEM_OF
 
     async def catalog(self, event) -> None:
         async with self.app.state.db.session() as session:
             await apply_catalog_event(session, event)
+
+    async def identity(self, event) -> None:
+        async with self.app.state.db.session() as session:
+            await apply_system_event(session, event)
 
     @contextlib.contextmanager
     def statements(self) -> Iterator[list[str]]:
@@ -85,20 +120,22 @@ class Sharing(ServiceUnderTest):
             sa.event.remove(engine, "before_cursor_execute", record)
 
     @staticmethod
-    def request_body(resource_id: str = "res-pop", **changes) -> dict:
+    def request_body(resource_id: str = "res-pop", who: str = "mz", **changes) -> dict:
+        """A request `who` files for its department's system (people without one: 民政's, they are refused
+        before it matters)."""
         return {
             "resource_id": resource_id,
             "items": ["id_number", "name"],
             "purpose": "低保对象身份核验",
             "duty_basis": "《社会救助暂行办法》第十一条",
-            "system": "社会救助信息系统",
+            "system": SYSTEM_OF.get(who, SYSTEM_OF["mz"]),
             "valid_from": "2026-12-01",
             "valid_to": "2027-11-30",
             **changes,
         }
 
     async def request(self, who: str = "mz", resource_id: str = "res-pop", **changes) -> dict:
-        response = await self.post("/requests", who, self.request_body(resource_id, **changes))
+        response = await self.post("/requests", who, self.request_body(resource_id, who, **changes))
         assert response.status_code == 201, response.text
         return response.json()
 
@@ -115,6 +152,8 @@ async def sharing(service_app, test_tokens):
     clock = MovableClock(THURSDAY)
     app, client = await service_app(SPEC, clock=clock)
     harness = Sharing("sharing", client, app, test_tokens, clock)
+    for system_id, dept, name in SYSTEMS.values():
+        await harness.identity(system_event(system_id, dept=dept, name=name))
     await harness.catalog(resource_event("res-pop", provider="YC-GA", sharing_type="unconditional"))
     await harness.catalog(
         resource_event(

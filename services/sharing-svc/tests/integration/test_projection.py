@@ -39,4 +39,5 @@ async def test_snapshot_is_for_the_gateway_only_and_carries_versions(sharing):
     snapshot = (await sharing.get("/internal/grants", "gateway")).json()
     assert [(g["grant_id"], g["status"], g["version"]) for g in snapshot] == [(grant["id"], "suspended", 2)]
     assert snapshot[0]["items"] == ["id_number", "name"] and snapshot[0]["holder_dept"] == "YC-MZ"
+    assert snapshot[0]["holder_system"] == "mz-dibao"
     assert snapshot[0]["valid_to"] == "2027-11-30" and snapshot[0]["reason"] is None

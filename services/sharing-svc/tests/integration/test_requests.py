@@ -16,6 +16,7 @@ async def test_unconditional_request_is_reviewed_by_the_platform_in_three_workin
     assert request["status"] == "platform_review" and request["deadline"] == "2026-12-01"
     assert request["provider_dept"] == "YC-GA" and request["path"] == "unconditional"
     assert request["resource_name"] == "资源res-pop" and request["decisions"] == []
+    assert request["requester_system"] == "mz-dibao"
 
     provider_try = await sharing.post(f"/requests/{request['id']}/approve", "ga")
     assert provider_try.status_code == 403  # the platform decides this stage, not the provider
@@ -26,6 +27,7 @@ async def test_unconditional_request_is_reviewed_by_the_platform_in_three_workin
     assert approved.json()["deadline"] is None
     grant = (await sharing.get(f"/grants/{approved.json()['grant_id']}", "mz")).json()
     assert grant["status"] == "active" and grant["holder_dept"] == "YC-MZ" and grant["items"] == ["id_number", "name"]
+    assert grant["holder_system"] == "mz-dibao"  # 第二十九条: granted to the system the request named
     assert grant["valid_from"] == "2026-12-01" and grant["valid_to"] == "2027-11-30"
 
 
@@ -102,13 +104,13 @@ async def test_unknown_and_own_resources_are_refused(sharing):
     unknown = await sharing.post("/requests", "mz", sharing.request_body("res-none", items=["x"]))
     assert unknown.status_code == 404 and unknown.json()["code"] == "resource_unknown"
     assert unknown.json()["field"] == "resource_id" and unknown.json()["rule"] == "published_resource"
-    own = await sharing.post("/requests", "ga", sharing.request_body("res-pop", items=["name"]))
+    own = await sharing.post("/requests", "ga", sharing.request_body("res-pop", "ga", items=["name"]))
     assert own.status_code == 409 and own.json()["code"] == "own_resource"
 
 
 async def test_only_department_staff_file_requests(sharing):
     for who in ("bureau", "auditor", "citizen"):
-        response = await sharing.post("/requests", who, sharing.request_body())
+        response = await sharing.post("/requests", who, sharing.request_body(who=who))
         assert response.status_code == 403 and response.json()["code"] == "department_role_required", who
     assert await sharing.events() == []
 
