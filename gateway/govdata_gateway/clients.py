@@ -279,7 +279,7 @@ class _Checker:
         uris = raw.get("redirect_uris")
         roles = self._roles(err, raw, allow_empty=uris is not None)
         self._person_or_department(err, raw, roles)
-        if uris is not None and (not isinstance(uris, list) or not uris or not all(map(_is_redirect_uri, uris))):
+        if uris is not None and (not isinstance(uris, list) or not uris or not all(map(is_redirect_uri, uris))):
             err("redirect_uris", "must be a non-empty list of absolute http(s) URLs without a fragment")
         system = raw.get("system")
         if system is not None:
@@ -307,7 +307,7 @@ class _Checker:
             self.result.users[username] = dict(raw)
 
 
-def _is_redirect_uri(value: Any) -> bool:
+def is_redirect_uri(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     parts = urlsplit(value)

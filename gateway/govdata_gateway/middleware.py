@@ -46,7 +46,15 @@ def _latency(area: str):
 def _area(path: str) -> str:
     if path.startswith("/data/"):  # the hot path first
         return "data"
-    for prefix in ("/api/catalog", "/api/sharing", "/api/verification", "/api/audit", "/data", "/auth"):
+    for prefix in (
+        "/api/catalog",
+        "/api/sharing",
+        "/api/verification",
+        "/api/audit",
+        "/api/identity",
+        "/data",
+        "/auth",
+    ):
         if path == prefix or path.startswith(prefix + "/"):
             return prefix.strip("/").replace("/", "_")
     return "other"

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from govdata_gateway.settings import GatewaySettings
+from govdata_gateway.signin.rules import parse_networks
 from govdata_shared.db import Database
 from govdata_shared.events import ALL_TOPICS, TOPICS
 from govdata_shared.settings import Settings
@@ -530,6 +531,8 @@ def test_production_settings() -> None:
     gateway = configmap_env(deployment(GATEWAY))
     assert gateway.get("GOVDATA_JWT_GENERATE_KEY") == "false", "the signing key is mounted, never generated"
     assert gateway.get("GOVDATA_DEMO", "false") == "false"
+    # Behind the Ingress the peer is always the controller: failures must be counted by the forwarded address.
+    assert parse_networks(gateway.get("AUTH_TRUSTED_PROXIES", "")), "AUTH_TRUSTED_PROXIES names the ingress network"
     for key in ("LOG_JSON",):
         assert all(configmap_env(d).get(key) == "true" for d in objects("Deployment")), f"{key} everywhere"
 

@@ -27,10 +27,10 @@ from govdata_shared.repository import get_or_404
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from govdata_gateway import passwords
-from govdata_gateway.clients import ID_RE, password_policy_violation
-from govdata_gateway.clients import _is_redirect_uri as is_redirect_uri
+from govdata_gateway.clients import ID_RE, is_redirect_uri, password_policy_violation
 from govdata_gateway.registry.events import publish_change
 from govdata_gateway.registry.models import AppSystem, ClientRecord, Department, Person
+from govdata_gateway.signin.models import SigninSession
 
 # Roles the bureau may give through the API. `gateway` is the gateway's own identity (it reads the services'
 # internal snapshots) and is never handed out; `city_platform` is a machine role, not a person's.
@@ -313,6 +313,7 @@ async def disable_user(db: Database, *, username: str, caller: Caller, now: date
     async with db.session() as session:
         row = await get_or_404(session, Person, username, for_update=True)
         await _disable(session, row, caller, now)
+        await end_sign_ins(session, username, now, "user_disabled")
         return user_out(row)
 
 
@@ -335,6 +336,9 @@ async def reset_password(db: Database, *, username: str, caller: Caller, now: da
         row.must_change_password = True
         row.password_changed_at = now
         row.updated_at = now
+        # A reset is what the bureau does when an account may be in someone else's hands: that someone's
+        # sign-ins end with it (their access tokens lapse within SIGNIN_ACCESS_TOKEN_TTL_SECONDS).
+        await end_sign_ins(session, username, now, "password_reset")
         await publish_change(session, "password_reset", row, caller)
         return {
             "username": row.username,
@@ -342,6 +346,15 @@ async def reset_password(db: Database, *, username: str, caller: Caller, now: da
             "must_change_password": True,
             "version": row.version,
         }
+
+
+async def end_sign_ins(session: AsyncSession, username: str, now: datetime, reason: str) -> None:
+    """Revoke every open sign-in (refresh-token family) of a person."""
+    await session.execute(
+        sa.update(SigninSession)
+        .where(SigninSession.username == username, SigninSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
 
 
 def temporary_password(username: str) -> str:

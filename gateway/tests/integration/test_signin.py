@@ -25,15 +25,17 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from govdata_gateway import passwords
-from govdata_gateway.identity import REGISTRY, setup_identity
+from govdata_gateway.identity import CLOCK, REGISTRY, setup_identity
 from govdata_gateway.middleware import request_context
+from govdata_gateway.registry import admin
 from govdata_gateway.registry.models import Person
 from govdata_gateway.settings import GatewaySettings
+from govdata_gateway.signin.models import SigninSession
 from govdata_gateway.signin.views import setup_signin
 from govdata_shared.auth import Caller, JWKSKeySet, TokenVerifier
 from govdata_shared.errors import PROBLEM_JSON
 from govdata_shared.outbox import outbox_table
-from govdata_shared.testing import MovableClock
+from govdata_shared.testing import MovableClock, caller_of
 
 ISSUER = "urn:yichuan:govdata:gateway"
 AUDIENCE = "govdata-api"
@@ -529,6 +531,26 @@ async def test_a_disabled_person_can_neither_sign_in_nor_refresh(gw: TestClient,
     assert (await problem(await refresh(gw, first["refresh_token"]), 400, "invalid_grant"))["reason"] == "user_disabled"
     resp, html, _, _ = await browsers().password_step("zhangmin", PASSWORDS["zhangmin"])
     assert resp.status == 401 and "用户名或密码错误" in html  # answered as for anyone unknown
+
+
+async def test_the_bureaus_reset_or_disable_ends_the_persons_open_sign_ins(gw: TestClient, browsers) -> None:
+    db, now = gw.app[REGISTRY].db, gw.app[CLOCK]()
+    bureau = caller_of("bureau")
+    zhang = await tokens(gw, *(await browsers().sign_in("zhangmin")))
+    wang = await tokens(gw, *(await browsers().sign_in("wangjg")))
+
+    answer = await admin.reset_password(db, username="zhangmin", caller=bureau, now=now)
+    assert answer["must_change_password"]
+    refused = await problem(await refresh(gw, zhang["refresh_token"]), 400, "invalid_grant")
+    assert refused["reason"] == "session_ended"
+    rotated = await refresh(gw, wang["refresh_token"])  # another person's sign-in is untouched
+    assert rotated.status == 200
+
+    await admin.disable_user(db, username="wangjg", caller=bureau, now=now)
+    async with db.reading() as session:
+        ended = (await session.execute(sa.select(SigninSession.username, SigninSession.revoked_reason))).all()
+    assert sorted(ended) == [("wangjg", "user_disabled"), ("zhangmin", "password_reset")]
+    await problem(await refresh(gw, (await rotated.json())["refresh_token"]), 400, "invalid_grant")
 
 
 # --------------------------------------------------------------------------------------------- lockout
