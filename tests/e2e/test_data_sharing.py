@@ -28,13 +28,13 @@ def _fixture(name: str) -> dict:
 class Dept:
     """One department's system talking to the gateway."""
 
-    def __init__(self, platform, client_id: str) -> None:
+    def __init__(self, platform, client_id: str, secret: str | None = None, system: str | None = None) -> None:
         self.platform = platform
         self.client_id = client_id
-        self.system = SYSTEM_OF[client_id]
-        self.http = httpx.Client(
-            base_url=platform.gateway, timeout=10, headers={"Authorization": f"Bearer {platform.token(client_id)}"}
-        )
+        self.secret = secret or f"demo-{client_id}"
+        self.system = system or SYSTEM_OF.get(client_id)
+        token = platform.token(client_id, self.secret)
+        self.http = httpx.Client(base_url=platform.gateway, timeout=10, headers={"Authorization": f"Bearer {token}"})
 
     def post(self, path: str, json=None) -> httpx.Response:
         return self.http.post(path, json=json)
@@ -48,7 +48,7 @@ class Dept:
             data={
                 "grant_type": "client_credentials",
                 "client_id": self.client_id,
-                "client_secret": f"demo-{self.client_id}",
+                "client_secret": self.secret,
                 "scope": f"grant:{grant_id}",
             },
         )
@@ -275,3 +275,65 @@ def test_none_shared_resource_cannot_be_applied_for(platform, world):
     world["bureau"].post(f"/api/catalog/resources/{rid}/review", {"decision": "approve"})
     response = _apply(world["mz"], rid, ["name"])
     assert response.status_code == 409 and response.json()["code"] == "resource_not_shared"
+
+
+def test_a_system_provisioned_by_the_bureau_gets_its_grant_and_loses_it_when_its_client_is_disabled(platform, world):
+    """Issue 11 end to end: the bureau registers a department, its 应用系统, a client of that system, another client
+    of the department and a person through /api/identity; the system's request is granted; only the system's
+    client gets the grant token; disabling that client stops its still-valid token at the gateway within a second.
+    """
+    bureau = world["bureau"]
+
+    def provision(path: str, body: dict) -> dict:
+        response = bureau.post(f"/api/identity/{path}", body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    provision("departments", {"code": "YC-YJ", "name": "伊川县应急管理局"})
+    provision("systems", {"id": "yj-jzgl", "dept": "YC-YJ", "name": "应急救助管理系统"})
+    secret = provision(
+        "clients",
+        {
+            "client_id": "yj-jzgl-app",
+            "name": "应急救助系统接口",
+            "dept": "YC-YJ",
+            "roles": ["dept_operator"],
+            "system": "yj-jzgl",
+        },
+    )["client_secret"]
+    office_secret = provision(
+        "clients", {"client_id": "yj-office", "name": "应急局办公系统", "dept": "YC-YJ", "roles": ["dept_operator"]}
+    )["client_secret"]
+    person = provision("users", {"username": "sunli", "name": "孙丽", "dept": "YC-YJ", "roles": ["dept_operator"]})
+    assert person["must_change_password"] and len(person["temporary_password"]) >= 12
+
+    app = Dept(platform, "yj-jzgl-app", secret, system="yj-jzgl")
+    me = app.get("/api/identity/me").json()
+    assert (me["dept"], me["system"]) == ("YC-YJ", "yj-jzgl")
+
+    request = _apply(app, world["population"]["id"], ["id_number", "name"])
+    assert request.status_code == 201, request.text
+    granted = bureau.post(f"/api/sharing/requests/{request.json()['id']}/approve").json()
+    assert granted["status"] == "granted"
+    grant_id = granted["grant_id"]
+    assert bureau.get(f"/api/sharing/grants/{grant_id}").json()["holder_system"] == "yj-jzgl"
+
+    office = Dept(platform, "yj-office", office_secret)
+    refused = office.grant_token(grant_id)  # same department, not the system the grant names
+    assert refused.status_code == 403 and refused.json()["code"] == "system_mismatch", refused.text
+    deadline = time.monotonic() + 5
+    while (issued := app.grant_token(grant_id)).status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the gateway learns of the grant from sharing's events
+    assert issued.status_code == 200, issued.text
+    token = issued.json()["access_token"]
+    assert _data(platform, token, world["population"]["id"], "/records/000003").status_code == 200
+
+    assert bureau.post("/api/identity/clients/yj-jzgl-app/disable").status_code == 200
+    assert app.grant_token(grant_id).status_code == 401
+    _eventually(
+        lambda: _data(platform, token, world["population"]["id"], "/records/000003").status_code == 403,
+        timeout=1.0,
+        what="a disabled client's grant token refused at the gateway",
+    )
+    denied = _data(platform, token, world["population"]["id"], "/records/000003")
+    assert denied.json()["code"] == "client_disabled", denied.text
