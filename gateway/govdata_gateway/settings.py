@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from govdata_shared.settings import Settings
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 
 class GatewaySettings(Settings):
@@ -63,6 +63,41 @@ class GatewaySettings(Settings):
         30.0, description="How long a service may stay silent (before answering or between chunks) → 504."
     )
     max_request_body_bytes: int = Field(20 * 1024 * 1024, description="Largest request body accepted.")
+
+    # ---- federated sign-in through the province's 统一身份认证 (signin/federation.py); off while the issuer is unset
+    govdata_oidc_issuer: str | None = Field(
+        None, description="`issuer` of the external OpenID provider, exactly as its discovery document states it."
+    )
+    govdata_oidc_client_id: str | None = Field(None, description="The gateway's client id at the provider.")
+    govdata_oidc_client_secret: SecretStr | None = Field(
+        None, description="The gateway's client secret at the provider (client_secret_basic)."
+    )
+    govdata_oidc_redirect_uri: str | None = Field(
+        None,
+        description="The gateway's public /auth/federated/callback address, as registered at the provider.",
+    )
+    govdata_oidc_scopes: str = Field(
+        "openid profile", description="Scopes asked of the provider (must include openid)."
+    )
+    govdata_oidc_claim_username: str = Field(
+        "preferred_username", description="ID token claim matched against registry usernames."
+    )
+    govdata_oidc_claim_dept: str = Field(
+        "",
+        description="ID token claim with the department code a staff member must also have in the registry; "
+        "empty: none.",
+    )
+    govdata_oidc_claim_subject_id: str = Field(
+        "", description="ID token claim with the 身份证号 that signs a citizen in; empty: citizens cannot sign in so."
+    )
+    govdata_oidc_claim_name: str = Field("name", description="ID token claim with the name of a citizen created.")
+    govdata_oidc_name: str = Field("统一身份认证登录", description="Label of the login page's link to the provider.")
+    govdata_oidc_timeout_seconds: float = Field(5.0, gt=0, description="Timeout of each request to the provider.")
+    govdata_oidc_cache_seconds: int = Field(
+        3600,
+        gt=0,
+        description="How long the provider's discovery document and keys are kept (an unknown kid refetches).",
+    )
 
     # ---- data plane (/data/...) and grant tokens
     govdata_data_audience: str = Field(

@@ -99,3 +99,19 @@ class TotpUse(SQLModel, table=True):
 
     username: str = Field(primary_key=True, max_length=64)
     last_step: int = Field(sa_type=sa.BigInteger)
+
+
+class FederatedSignin(SQLModel, table=True):
+    """A sign-in sent on to the external OpenID provider (统一身份认证) from a pending login page: what its callback
+    must match (the `state`, stored hashed; the browser that left, by a cookie's hash) and the `nonce` and PKCE
+    verifier of the request. Used once: the callback deletes it."""
+
+    __tablename__ = "signin_federated"
+
+    state_hash: str = Field(primary_key=True, max_length=64)
+    pending_id: str = Field(max_length=64)
+    browser_hash: str = Field(max_length=64)
+    nonce: str = Field(max_length=64)
+    code_verifier: str = Field(max_length=128)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -40,6 +41,11 @@ code,.secret{font-family:Consolas,"Courier New",monospace}
 code{word-break:break-all}
 .secret{font-size:20px;letter-spacing:1px;background:#f4f4f5;padding:8px 12px;display:block;margin:4px 0 12px}
 p.hint + .field,p.hint + form{margin-top:16px}
+.federated{margin:20px 0 0;padding:16px 0 0;border-top:1px solid #dcdfe6}
+.federated p.hint{margin:0 0 8px}
+a.button-secondary{display:inline-block;background:#f4f4f5;color:#1f4e8c;border:1px solid #1f4e8c;border-radius:3px;
+padding:9px 23px;font-size:16px;text-decoration:none}
+a.button-secondary:focus{outline:3px solid #ffbf47}
 """
 
 
@@ -135,17 +141,32 @@ def render(
 
 
 def login_body(
-    pending_id: str, client_name: str, *, username: str = "", errors: Sequence[FieldError] = (), notice: str = ""
+    pending_id: str,
+    client_name: str,
+    *,
+    username: str = "",
+    errors: Sequence[FieldError] = (),
+    notice: str = "",
+    federated_label: str | None = None,
 ) -> str:
+    """The login form; with `federated_label`, a link under it that signs in through the province's 统一身份认证
+    instead (a link, not a form: a form's redirect to the provider would need the provider in form-action)."""
     by_field = _errors_by_field(errors)
     fields = _field("username", "用户名", by_field, value=username, autocomplete="username") + _field(
         "password", "密码", by_field, kind="password", autocomplete="current-password"
     )
     notice_html = f'<p class="notice">{escape(notice)}</p>' if notice else ""
+    federated_html = ""
+    if federated_label:
+        href = f"/auth/federated?{urlencode({'pending': pending_id})}"
+        federated_html = (
+            '<div class="federated"><p class="hint">或</p>'
+            f'<a class="button-secondary" id="federated" href="{escape(href)}">{escape(federated_label)}</a></div>'
+        )
     return (
         f"{_summary(errors)}<h1>登录</h1>"
         f'<p class="lead">登录后将返回“{escape(client_name)}”。</p>'
-        f"{_form(pending_id, fields, '登录')}{notice_html}"
+        f"{_form(pending_id, fields, '登录')}{federated_html}{notice_html}"
     )
 
 

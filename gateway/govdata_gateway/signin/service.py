@@ -8,22 +8,28 @@ has committed.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from govdata_shared.auth import Caller
+from govdata_shared.auth import Caller, Role
 from govdata_shared.db import Database
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from govdata_gateway.clients import ID_RE, Client
 from govdata_gateway.registry.events import publish_change
-from govdata_gateway.registry.models import Department, Person
+from govdata_gateway.registry.models import Department, Person, RegistryMeta
+from govdata_gateway.signin.federation import FederatedIdentity, refusal_for
 from govdata_gateway.signin.models import (
     AuthorizationCode,
+    FederatedSignin,
     PendingSignin,
     RefreshToken,
     SigninSession,
@@ -32,10 +38,15 @@ from govdata_gateway.signin.models import (
 from govdata_gateway.signin.rules import new_secret_token, pkce_matches, token_hash, totp_step
 
 PASSWORD, TOTP, TOTP_ENROL, NEW_PASSWORD = "password", "totp", "totp_enrol", "new_password"
+# The password hash of a citizen the provider signed up: no password matches it (passwords.verify_secret), so they
+# sign in through the provider until the bureau gives them a password (reset-password).
+NO_PASSWORD = "!federated"
+_FEDERATED_USERNAME_KEY = "federated_username_key"
 
 
 class Refused(Exception):
-    """A code or refresh token that buys nothing; `reason` is a short stable code, `detail` Chinese."""
+    """A code or refresh token that buys nothing, or a federated sign-in that signs no one in; `reason` is a short
+    stable code, `detail` Chinese."""
 
     def __init__(self, reason: str, detail: str) -> None:
         self.reason = reason
@@ -341,6 +352,125 @@ class SigninService:
             family.revoked_reason = reason
         return family
 
+    # ---- federated sign-in (federation.py)
+
+    async def start_federated(
+        self,
+        *,
+        state: str,
+        pending_id: str,
+        browser: str,
+        nonce: str,
+        code_verifier: str,
+        expires_at: datetime,
+        now: datetime,
+    ) -> None:
+        """Record a request sent on to the provider from the pending login page `pending_id`."""
+        async with self.db.session() as session:
+            session.add(
+                FederatedSignin(
+                    state_hash=token_hash(state),
+                    pending_id=pending_id,
+                    browser_hash=token_hash(browser),
+                    nonce=nonce,
+                    code_verifier=code_verifier,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            )
+
+    async def take_federated(
+        self, state: str, browser: str | None, now: datetime
+    ) -> tuple[FederatedSignin, PendingSignin]:
+        """The request the provider answered, with its pending login page, when `state` names one this browser
+        sent and it is still open. It is used up here, whatever the provider said — except when another browser
+        presents it, which must not spoil the person's own callback."""
+        refused: Refused | None = None
+        unknown = Refused("state_unknown", "登录请求无效或已使用过")
+        if not state or len(state) > 128:
+            raise unknown
+        async with self.db.session() as session:
+            row = await session.get(FederatedSignin, token_hash(state), with_for_update=True)
+            pending = None
+            if row is None:
+                refused = unknown
+            elif not hmac.compare_digest(row.browser_hash, token_hash(browser or "")):
+                refused = Refused("browser_mismatch", "登录请求不是由本浏览器发起的")
+            else:
+                await session.delete(row)
+                if row.expires_at <= now:
+                    refused = Refused("state_expired", "登录请求已过期")
+                else:
+                    pending = await session.get(PendingSignin, row.pending_id)
+                    if pending is None or pending.expires_at <= now or pending.step != PASSWORD:
+                        refused = Refused("signin_closed", "登录页面已失效")
+        if refused is not None:
+            raise refused
+        assert row is not None and pending is not None
+        return row, pending
+
+    async def federated_person(self, identity: FederatedIdentity, *, dept_claimed: bool, now: datetime) -> Person:
+        """The registry's person the provider vouched for (refusals as `Refused` with the rule's reason):
+
+        - the person whose username the ID token names, when `refusal_for` allows it;
+        - else, for a valid 身份证号 claim, the registry's citizen with that subject_id — or, when there is none, a
+          citizen entry created now (identity.user.created), under a username derived from the number with a key
+          of the registry's own, so two first sign-ins at once cannot create two entries;
+        - anyone else is not registered."""
+        try:
+            return await self._federated_person(identity, dept_claimed=dept_claimed, now=now)
+        except IntegrityError:
+            # The same citizen's first sign-in in another window created the entry meanwhile: it is found now.
+            return await self._federated_person(identity, dept_claimed=dept_claimed, now=now)
+
+    async def _federated_person(self, identity: FederatedIdentity, *, dept_claimed: bool, now: datetime) -> Person:
+        async with self.db.session() as session:
+            named = None
+            if identity.username is not None and ID_RE.match(identity.username):
+                named = await session.get(Person, identity.username)
+            if named is not None:
+                reason = refusal_for(named, identity, dept_claimed=dept_claimed)
+                person = await _active_person(session, named.username) if reason is None else None
+                if person is None:
+                    raise Refused(reason or "user_disabled", "该用户不能通过统一身份认证登录")
+                return person
+            if identity.subject_id is None:
+                reason = "subject_id_invalid" if identity.subject_id_invalid else "not_registered"
+                raise Refused(reason, "该用户未在平台登记")
+            rows = (await session.execute(sa.select(Person).where(Person.subject_id == identity.subject_id))).scalars()
+            citizens = [row for row in rows if Role.CITIZEN in row.roles]
+            if len(citizens) > 1:
+                raise Refused("subject_id_ambiguous", "多个用户登记了同一身份证号")
+            if citizens:
+                if citizens[0].disabled:
+                    raise Refused("user_disabled", "该用户已停用")
+                return citizens[0]
+            person = Person(
+                username=await self._federated_username(session, identity.subject_id),
+                name=identity.name,
+                roles=[Role.CITIZEN.value],
+                subject_id=identity.subject_id,
+                password_hash=NO_PASSWORD,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(person)
+            await session.flush()
+            await publish_change(session, "created", person, person_caller(person))
+            return person
+
+    async def _federated_username(self, session: AsyncSession, subject_id: str) -> str:
+        """`fed-` and a keyed digest of the 身份证号: stable for one person, and telling nothing of the number to
+        whoever reads the username (a plain hash of so few possible numbers could be reversed)."""
+        await session.execute(
+            _insert(self.db)(RegistryMeta)
+            .values(key=_FEDERATED_USERNAME_KEY, value=secrets.token_hex(32))
+            .on_conflict_do_nothing()
+        )
+        key = await session.get(RegistryMeta, _FEDERATED_USERNAME_KEY)
+        digest = hmac.new(bytes.fromhex(key.value), subject_id.encode("ascii"), hashlib.sha256).hexdigest()
+        return "fed-" + digest[:24]
+
     # ---- housekeeping
 
     async def purge(self, now: datetime) -> None:
@@ -353,6 +483,7 @@ class SigninService:
         )
         async with self.db.session() as session:
             await session.execute(sa.delete(PendingSignin).where(PendingSignin.expires_at <= now))
+            await session.execute(sa.delete(FederatedSignin).where(FederatedSignin.expires_at <= now))
             await session.execute(sa.delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - day))
             old = sa.select(SigninSession.id).where(ended)
             await session.execute(sa.delete(RefreshToken).where(RefreshToken.session_id.in_(old)))

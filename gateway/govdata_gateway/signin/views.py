@@ -6,6 +6,10 @@
                            when it was reset → a one-time code and a 302 to redirect_uri?code=&state=
     POST /auth/token       grant_type=authorization_code and refresh_token (rotating, in families)
     POST /auth/logout      ends the sign-in named by an access token or a refresh token
+    GET  /auth/federated   (with GOVDATA_OIDC_ISSUER) sends the login page's person on to the province's
+                           统一身份认证, the external OpenID provider (federation.py)
+    GET  /auth/federated/callback  the provider's answer: the person it vouched for, mapped to the registry,
+                           continues the same pending sign-in (a second factor when owed, then the code)
 
 等保 2.0 third level: argon2id passwords under the complexity rule, lockout after repeated failures per account
 and address, a second factor for bureau admins and auditors, sessions that idle out.
@@ -47,6 +51,14 @@ from govdata_gateway.problems import problem_response
 from govdata_gateway.registry.models import Person
 from govdata_gateway.settings import GatewaySettings
 from govdata_gateway.signin import pages
+from govdata_gateway.signin.federation import (
+    FEDERATED,
+    Federation,
+    FederationConfig,
+    FederationRefused,
+    ProviderUnavailable,
+    error_code,
+)
 from govdata_gateway.signin.models import PendingSignin
 from govdata_gateway.signin.pages import FieldError
 from govdata_gateway.signin.rules import (
@@ -59,6 +71,7 @@ from govdata_gateway.signin.rules import (
     new_totp_secret,
     origin_of,
     otpauth_uri,
+    s256_challenge,
     with_query,
 )
 from govdata_gateway.signin.service import (
@@ -75,6 +88,9 @@ from govdata_gateway.signin.throttle import USER, Attempt
 log = logging.getLogger("govdata.gateway.signin")
 
 COOKIE = "govdata_signin"  # binds a login page to the browser that opened it
+# Binds a request sent on to the provider to the browser that left. SameSite=Lax, not Strict: the provider's answer
+# arrives as a cross-site navigation, which carries no Strict cookie.
+FEDERATION_COOKIE = "govdata_federated"
 _COOKIE_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 PURGE_INTERVAL_SECONDS = 300.0
 
@@ -85,6 +101,7 @@ class Signin:
     settings: GatewaySettings
     verifier: TokenVerifier
     dummy_hash: str  # verified for unknown usernames, so their answer takes as long as a wrong password's
+    federation: Federation | None = None  # sign-in through the province's 统一身份认证, when configured
 
 
 SIGNIN: web.AppKey[Signin] = web.AppKey("govdata_signin", Signin)
@@ -150,7 +167,12 @@ def _step_page(
         title, body = "设置新密码", pages.new_password_body(pending.id, errors=errors)
     else:
         name = client_name or pending.client_id
-        title, body = "登录", pages.login_body(pending.id, name, username=username, errors=errors, notice=notice)
+        federation = request.app[SIGNIN].federation
+        label = federation.config.label if federation is not None else None
+        title = "登录"
+        body = pages.login_body(
+            pending.id, name, username=username, errors=errors, notice=notice, federated_label=label
+        )
     return pages.render(title, body, status=status, form_targets=[origin_of(pending.redirect_uri)], headers=headers)
 
 
@@ -349,21 +371,33 @@ async def _new_password_step(
 
 
 async def _next_step(
-    request: web.Request, pending: PendingSignin, person: Person, amr: list[str], now: datetime
+    request: web.Request,
+    pending: PendingSignin,
+    person: Person,
+    amr: list[str],
+    now: datetime,
+    *,
+    show_step: bool = False,
 ) -> web.Response:
     """After a step succeeded: the next one the person owes (a second factor, then a new password after a
-    reset), or — none left — the one-time code and the way back to the client."""
+    reset), or — none left — the one-time code and the way back to the client. With `show_step` the next step's
+    page is the answer itself instead of a redirect to it."""
     signin = request.app[SIGNIN]
     step = None
     if needs_second_factor(person.roles) and "otp" not in amr:
         step = TOTP if person.totp_secret else TOTP_ENROL
-    elif person.must_change_password:
+    elif person.must_change_password and FEDERATED not in amr:
+        # Whoever signed in through the provider used no password: a reset one is changed at its first use.
         step = NEW_PASSWORD
     if step is not None:
         secret = (pending.totp_enrolment_secret or new_totp_secret()) if step == TOTP_ENROL else None
         await signin.service.advance(
             pending.id, step=step, username=person.username, amr=amr, totp_enrolment_secret=secret
         )
+        if show_step:
+            pending.step, pending.username, pending.amr = step, person.username, amr
+            pending.totp_enrolment_secret = secret
+            return _step_page(request, pending)
         # Post/Redirect/Get: a reload shows the step again instead of re-posting the last one.
         location = f"/auth/login?pending={pending.id}"
         return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
@@ -373,6 +407,155 @@ async def _next_step(
     log.info("signed in user=%s client_id=%s amr=%s", _masked(person.username), pending.client_id, ",".join(amr))
     location = with_query(pending.redirect_uri, {"code": code, "state": pending.state})
     return web.Response(status=302, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+# --------------------------------------------------------------------------------------------- federated sign-in
+
+_TRY_AGAIN = "请返回原应用重新登录，或使用用户名和密码登录。"
+_CONTACT = "如有疑问请联系县政务服务和大数据管理局。"
+# Why a federated sign-in was refused (the reasons of federation.py and SigninService) → status, heading, message.
+_FEDERATION_REFUSALS: dict[str, tuple[int, str, str]] = {
+    "state_unknown": (400, "登录请求无效", "该统一身份认证登录请求无效或已使用过。" + _TRY_AGAIN),
+    "browser_mismatch": (400, "登录请求无效", "该统一身份认证登录请求不是由本浏览器发起的。" + _TRY_AGAIN),
+    "state_expired": (400, "登录请求已过期", "在统一身份认证平台停留时间过长，登录请求已过期。" + _TRY_AGAIN),
+    "signin_closed": (
+        400,
+        "登录页面已失效",
+        "该登录页面已超时，或已在其他窗口完成或重新打开。请返回原应用重新登录。",
+    ),
+    "access_denied": (403, "未完成统一身份认证", "您在统一身份认证平台取消了登录，或未获授权。" + _TRY_AGAIN),
+    "not_registered": (
+        403,
+        "无法登录",
+        "您的统一身份认证账户未在伊川县政务大数据平台登记，无法登录。部门工作人员请联系县政务服务和大数据管理局开通账户。",
+    ),
+    "user_disabled": (403, "无法登录", "该用户已停用。" + _CONTACT),
+    "dept_mismatch": (
+        403,
+        "无法登录",
+        "统一身份认证平台登记的所属部门与本平台登记的不一致，无法登录。请联系县政务服务和大数据管理局核对。",
+    ),
+    "subject_id_mismatch": (
+        403,
+        "无法登录",
+        "统一身份认证平台提供的身份证号与本平台登记的不一致，无法登录。请联系县政务服务和大数据管理局核对。",
+    ),
+    "subject_id_invalid": (403, "无法登录", "统一身份认证平台提供的身份证号无效，无法登录。" + _CONTACT),
+    "subject_id_ambiguous": (
+        403,
+        "无法登录",
+        "本平台有多个账户登记了该身份证号，无法确定登录哪一个。请联系县政务服务和大数据管理局核对。",
+    ),
+}
+# Whatever else the provider's answer failed (an error it returned, a token request it refused, an ID token that
+# does not verify): nothing the person can mend.
+_FEDERATION_FAILED = (
+    400,
+    "统一身份认证登录失败",
+    "无法确认统一身份认证平台返回的身份信息，登录未完成。"
+    + _TRY_AGAIN
+    + "如多次出现，请联系县政务服务和大数据管理局。",
+)
+
+
+def _federation_refused(reason: str, request: web.Request, *, user: str | None = None) -> web.Response:
+    status, heading, message = _FEDERATION_REFUSALS.get(reason, _FEDERATION_FAILED)
+    who = f" user={_masked(user)}" if user else ""
+    log.warning("federated sign-in refused: %s%s source=%s", reason, who, source_of(request))
+    return _error_page(heading, message, status)
+
+
+def _provider_unavailable(reason: str) -> web.Response:
+    log.warning("federated sign-in: provider unavailable (%s)", reason)
+    return _error_page(
+        "统一身份认证暂时无法使用", "暂时无法连接统一身份认证平台，请稍后重试，或使用用户名和密码登录。", 502
+    )
+
+
+async def federated_start(request: web.Request) -> web.Response:
+    """`GET /auth/federated?pending=…` — the login page's link: the pending sign-in goes on at the provider."""
+    signin = request.app[SIGNIN]
+    federation = signin.federation
+    assert federation is not None
+    now = request.app[CLOCK]()
+    pending = await signin.service.pending(request.query.get("pending", ""), request.cookies.get(COOKIE), now)
+    if pending is None or pending.step != PASSWORD:
+        return _expired_page()
+    try:
+        endpoints = await federation.endpoints()
+    except ProviderUnavailable as exc:
+        return _provider_unavailable(exc.reason)
+    browser = request.cookies.get(FEDERATION_COOKIE, "")
+    if not _COOKIE_RE.match(browser):
+        browser = new_secret_token()
+    state, nonce, verifier = new_secret_token(), new_secret_token(), new_secret_token()
+    await signin.service.start_federated(
+        state=state,
+        pending_id=pending.id,
+        browser=browser,
+        nonce=nonce,
+        code_verifier=verifier,
+        expires_at=pending.expires_at,
+        now=now,
+    )
+    location = federation.authorization_url(
+        endpoints, state=state, nonce=nonce, code_challenge=s256_challenge(verifier)
+    )
+    response = web.Response(
+        status=302, headers={"Location": location, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    )
+    response.set_cookie(
+        FEDERATION_COOKIE,
+        browser,
+        path="/auth/federated",
+        httponly=True,
+        secure=signin.settings.signin_cookie_secure,
+        samesite="Lax",
+        max_age=signin.settings.signin_form_ttl_seconds,
+    )
+    return response
+
+
+async def federated_callback(request: web.Request) -> web.Response:
+    """`GET /auth/federated/callback?code=…&state=…` (or `error=…`) — the provider's answer."""
+    signin = request.app[SIGNIN]
+    federation = signin.federation
+    assert federation is not None
+    now = request.app[CLOCK]()
+    query = request.query
+    try:
+        request_sent, pending = await signin.service.take_federated(
+            query.get("state", ""), request.cookies.get(FEDERATION_COOKIE), now
+        )
+    except Refused as refused:
+        return _federation_refused(refused.reason, request)
+    if "error" in query:
+        error = error_code(query["error"])
+        return _federation_refused("access_denied" if error == "access_denied" else f"provider_error:{error}", request)
+    # RFC 9207: a provider that names itself in its answer must name the one the request went to.
+    if "iss" in query and query["iss"] != federation.config.issuer:
+        return _federation_refused("callback_issuer_mismatch", request)
+    code = query.get("code", "")
+    if not code:
+        return _federation_refused("code_missing", request)
+    try:
+        claims = await federation.redeem(code, code_verifier=request_sent.code_verifier, nonce=request_sent.nonce)
+    except FederationRefused as refused:
+        return _federation_refused(refused.reason, request)
+    except ProviderUnavailable as exc:
+        return _provider_unavailable(exc.reason)
+    identity = federation.identity(claims)
+    try:
+        person = await signin.service.federated_person(
+            identity, dept_claimed=bool(federation.config.claim_dept), now=now
+        )
+    except Refused as refused:
+        return _federation_refused(refused.reason, request, user=identity.username)
+    log.info("vouched for by the provider user=%s client_id=%s", _masked(person.username), pending.client_id)
+    pending.username = person.username
+    # The person arrives by a cross-site navigation, which brings no SameSite=Strict cookie: a redirect to the next
+    # step's page would find its login page unknown, so the page is shown here (its form posts as usual).
+    return await _next_step(request, pending, person, [FEDERATED], now, show_step=True)
 
 
 # --------------------------------------------------------------------------------------------- token grants
@@ -513,7 +696,11 @@ def setup_signin(app: web.Application, settings: GatewaySettings) -> None:
     verifier = TokenVerifier(
         StaticKeySet(key.jwks()), issuer=settings.govdata_jwt_issuer, audience=settings.govdata_jwt_audience
     )
-    app[SIGNIN] = Signin(service, settings, verifier, passwords.hash_secret(secrets.token_urlsafe(24)))
+    config = FederationConfig.from_settings(settings)  # fail fast on an incomplete configuration
+    federation = None
+    if config is not None:
+        federation = Federation(config, app[CLOCK], max_age=timedelta(seconds=settings.signin_form_ttl_seconds))
+    app[SIGNIN] = Signin(service, settings, verifier, passwords.hash_secret(secrets.token_urlsafe(24)), federation)
     register_grant_handler(app, "authorization_code", authorization_code_grant)
     register_grant_handler(app, "refresh_token", refresh_token_grant)
     # No HEAD: opening the login page records a pending request.
@@ -521,6 +708,9 @@ def setup_signin(app: web.Application, settings: GatewaySettings) -> None:
     app.router.add_get("/auth/login", login_page, allow_head=False)
     app.router.add_post("/auth/login", login_step)
     app.router.add_post("/auth/logout", logout)
+    if federation is not None:
+        app.router.add_get("/auth/federated", federated_start, allow_head=False)
+        app.router.add_get("/auth/federated/callback", federated_callback, allow_head=False)
 
     async def housekeeping(app: web.Application) -> AsyncIterator[None]:
         async def purge_forever() -> None:
@@ -540,5 +730,7 @@ def setup_signin(app: web.Application, settings: GatewaySettings) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if federation is not None:
+                await federation.close()
 
     app.cleanup_ctx.append(housekeeping)
