@@ -144,7 +144,7 @@ def _expired_page() -> web.Response:
     )
 
 
-def _step_page(
+async def _step_page(
     request: web.Request,
     pending: PendingSignin,
     *,
@@ -166,6 +166,9 @@ def _step_page(
     elif pending.step == NEW_PASSWORD:
         title, body = "设置新密码", pages.new_password_body(pending.id, errors=errors)
     else:
+        if client_name is None:  # the page names the application the person signs in to, never its id
+            record = await request.app[REGISTRY].active_client(pending.client_id)
+            client_name = record.name if record is not None else None
         name = client_name or pending.client_id
         federation = request.app[SIGNIN].federation
         label = federation.config.label if federation is not None else None
@@ -176,10 +179,12 @@ def _step_page(
     return pages.render(title, body, status=status, form_targets=[origin_of(pending.redirect_uri)], headers=headers)
 
 
-def _locked_page(request: web.Request, pending: PendingSignin, field: str, label: str, seconds: int, now: datetime):
+async def _locked_page(
+    request: web.Request, pending: PendingSignin, field: str, label: str, seconds: int, now: datetime
+) -> web.Response:
     until = _shanghai(now + timedelta(seconds=seconds))
     error = FieldError(field, label, f"登录失败次数过多，账户已在本地址锁定，请于 {until}（北京时间）后再试")
-    return _step_page(request, pending, errors=[error], status=429, headers={"Retry-After": str(seconds)})
+    return await _step_page(request, pending, errors=[error], status=429, headers={"Retry-After": str(seconds)})
 
 
 def _set_browser_cookie(response: web.Response, value: str, secure: bool) -> None:
@@ -236,7 +241,7 @@ async def authorize(request: web.Request) -> web.Response:
         state=state,
         now=request.app[CLOCK](),
     )
-    response = _step_page(request, pending, client_name=record.name)
+    response = await _step_page(request, pending, client_name=record.name)
     _set_browser_cookie(response, browser, signin.settings.signin_cookie_secure)
     return response
 
@@ -250,11 +255,7 @@ async def login_page(request: web.Request) -> web.Response:
     pending = await signin.service.pending(pending_id, request.cookies.get(COOKIE), request.app[CLOCK]())
     if pending is None:
         return _expired_page()
-    name = None
-    if pending.step == PASSWORD:
-        record = await request.app[REGISTRY].active_client(pending.client_id)
-        name = record.name if record is not None else None
-    return _step_page(request, pending, client_name=name)
+    return await _step_page(request, pending)
 
 
 async def login_step(request: web.Request) -> web.Response:
@@ -289,13 +290,13 @@ async def _password_step(
     if not password:
         errors.append(FieldError("password", "密码", "请输入密码"))
     if errors:
-        return _step_page(request, pending, errors=errors, status=400, username=username)
+        return await _step_page(request, pending, errors=errors, status=400, username=username)
 
     source = source_of(request)
     counted = bool(ID_RE.match(username))
     attempt = await throttle.check(USER, username, source, now) if counted else Attempt(None, 0)
     if attempt.retry_after is not None:
-        return _locked_page(request, pending, "password", "密码", attempt.retry_after, now)
+        return await _locked_page(request, pending, "password", "密码", attempt.retry_after, now)
     person = await signin.service.active_person(username)
     stored = person.password_hash if person is not None else signin.dummy_hash
     right = await asyncio.to_thread(passwords.verify_secret, password, stored)
@@ -306,11 +307,11 @@ async def _password_step(
             failure = await throttle.failed(USER, username, source, now)
             if failure.retry_after is not None:
                 log.warning("sign-in locked: user=%s source=%s", _masked(username), source)
-                return _locked_page(request, pending, "password", "密码", failure.retry_after, now)
+                return await _locked_page(request, pending, "password", "密码", failure.retry_after, now)
             minutes = signin.settings.auth_lockout_seconds // 60
             notice = f"再输错 {failure.remaining} 次，账户将在本地址锁定 {minutes} 分钟。"
         error = FieldError("password", "密码", "用户名或密码错误，请重新输入")
-        return _step_page(request, pending, errors=[error], status=401, username=username, notice=notice)
+        return await _step_page(request, pending, errors=[error], status=401, username=username, notice=notice)
     if attempt.failures:
         await throttle.succeeded(USER, username, source)
     pending.username = person.username
@@ -323,20 +324,22 @@ async def _totp_step(
     signin, throttle = request.app[SIGNIN], request.app[THROTTLE]
     code = form.get("code", "").strip()
     if not code:
-        return _step_page(request, pending, errors=[FieldError("code", "动态验证码", "请输入动态验证码")], status=400)
+        return await _step_page(
+            request, pending, errors=[FieldError("code", "动态验证码", "请输入动态验证码")], status=400
+        )
     source = source_of(request)
     attempt = await throttle.check(USER, person.username, source, now)
     if attempt.retry_after is not None:
-        return _locked_page(request, pending, "code", "动态验证码", attempt.retry_after, now)
+        return await _locked_page(request, pending, "code", "动态验证码", attempt.retry_after, now)
     enrol = pending.step == TOTP_ENROL
     secret = pending.totp_enrolment_secret if enrol else person.totp_secret
     if not secret or not await signin.service.accept_totp(person.username, secret, code, now, enrol=enrol):
         log.warning("sign-in refused: wrong TOTP code user=%s source=%s", _masked(person.username), source)
         failure = await throttle.failed(USER, person.username, source, now)
         if failure.retry_after is not None:
-            return _locked_page(request, pending, "code", "动态验证码", failure.retry_after, now)
+            return await _locked_page(request, pending, "code", "动态验证码", failure.retry_after, now)
         error = FieldError("code", "动态验证码", "动态验证码错误或已使用过，请输入验证器应用当前显示的 6 位数字")
-        return _step_page(request, pending, errors=[error], status=401)
+        return await _step_page(request, pending, errors=[error], status=401)
     if attempt.failures:
         await throttle.succeeded(USER, person.username, source)
     if enrol:
@@ -359,7 +362,7 @@ async def _new_password_step(
     if new and confirm != new:
         errors.append(FieldError("new_password_confirm", "确认新密码", "两次输入的新密码不一致"))
     if errors:
-        return _step_page(request, pending, errors=errors, status=422)
+        return await _step_page(request, pending, errors=errors, status=422)
     new_hash = await asyncio.to_thread(passwords.hash_secret, new)
     if not await signin.service.change_password(person.username, new_hash, now):
         return _error_page("无法登录", "该用户已停用。如有疑问请联系县政务服务和大数据管理局。", 403)
@@ -397,7 +400,7 @@ async def _next_step(
         if show_step:
             pending.step, pending.username, pending.amr = step, person.username, amr
             pending.totp_enrolment_secret = secret
-            return _step_page(request, pending)
+            return await _step_page(request, pending)
         # Post/Redirect/Get: a reload shows the step again instead of re-posting the last one.
         location = f"/auth/login?pending={pending.id}"
         return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})

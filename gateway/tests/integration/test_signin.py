@@ -320,6 +320,7 @@ async def test_failed_sign_in_shows_an_error_summary_naming_the_field(browsers) 
     assert 'id="password-error"' in html and 'aria-invalid="true"' in html
     assert 'value="zhangmin"' in html and "not-her-password" not in html
     assert "再输错 4 次" in html
+    assert "登录后将返回“政务大数据平台门户”" in html  # the application by its name, also after a failure
 
     resp, html, _ = await browser.authorize()
     resp, html = await browser.post(pending_of(html), username="", password="")
