@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from govdata_shared.validation_messages import chinese_message
+
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://govdata.yichuan.gov.cn/problems/"
 
@@ -108,7 +110,7 @@ def _pydantic_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             {
                 "field": _field_of(err.get("loc", ())),
                 "rule": err.get("type", "invalid"),
-                "detail": err.get("msg", ""),
+                "detail": chinese_message(err),
             }
         )
     return out

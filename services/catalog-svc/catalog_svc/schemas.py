@@ -21,7 +21,7 @@ from catalog_svc.domain import (
 
 def _path_prefix(value: str) -> str:
     if not value.startswith("/") or ".." in value or "?" in value or "#" in value or "//" in value:
-        raise ValueError("path prefix must start with / and contain no '..', '//', '?' or '#'")
+        raise ValueError("路径前缀须以 / 开头，且不能包含 ..、//、? 或 #")
     return value.rstrip("/") or "/"
 
 
