@@ -3,6 +3,7 @@
 # One image for every component of the platform (伊川县政务大数据平台); each Deployment or Job picks the command:
 #   uvicorn catalog_svc.main:app --host 0.0.0.0 --port 8080      (likewise sharing_svc, verification_svc, audit_svc)
 #   python -m govdata_gateway                                    (GATEWAY_HOST / GATEWAY_PORT)
+#   python -m govdata_portal                                     (PORTAL_HOST / PORTAL_PORT; behind the gateway)
 #   python -m govdata_shared.migrations catalog_svc              (migration Jobs; reads DATABASE_URL)
 # Configuration comes only from environment variables (see deploy/k8s/).
 
@@ -27,6 +28,7 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 COPY shared/pyproject.toml shared/
 COPY gateway/pyproject.toml gateway/
+COPY portal/pyproject.toml portal/
 COPY services/catalog-svc/pyproject.toml services/catalog-svc/
 COPY services/sharing-svc/pyproject.toml services/sharing-svc/
 COPY services/verification-svc/pyproject.toml services/verification-svc/
@@ -39,6 +41,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 # Then the workspace packages, installed as wheels (not editable) so the runtime stage needs only the venv.
 COPY shared/ shared/
 COPY gateway/ gateway/
+COPY portal/ portal/
 COPY services/ services/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable

@@ -6,7 +6,7 @@ PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 
-.PHONY: install compiled run test test-fast lint format broker migrate clean
+.PHONY: install compiled run test test-fast lint format broker migrate clean browser
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -14,7 +14,7 @@ $(UV):
 
 # Bytecode is compiled here once: with PYTHONDONTWRITEBYTECODE set (as on CI machines) every process would
 # otherwise compile its imports from source again, seconds per process.
-SOURCES := shared gateway services deploy/local
+SOURCES := shared gateway portal services deploy/local
 
 .venv/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml services/*/pyproject.toml deploy/local/pyproject.toml
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
@@ -25,10 +25,18 @@ compiled: .venv/.synced
 
 install: compiled  ## create or update the pinned environment
 
-run: install  ## start broker, services and gateway on SQLite; Ctrl-C stops
+run: install  ## start broker, services, gateway and portal on SQLite; Ctrl-C stops
 	$(PY) -m govdata_local.run
 
-test: install  ## every test: unit, integration (real Postgres + broker), contract, end-to-end
+# The browser tests drive the machine's Chromium (Playwright's own browser downloads are never used) and need a
+# Chinese font to render the pages; Debian's packages, installed only when missing.
+browser:  ## Chromium and fonts-noto-cjk for the browser tests, when missing
+	@if ! command -v chromium > /dev/null || ! dpkg-query -W -f '$${Status}' fonts-noto-cjk 2> /dev/null | grep -q "ok installed"; then \
+		echo "make browser: installing Debian's chromium and fonts-noto-cjk"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
+	fi
+
+test: install browser  ## every test: unit, integration (real Postgres + broker), contract, end-to-end, browser
 	$(PY) tests/run_all.py $(PYTEST_ARGS)
 
 test-fast: install  ## unit and contract tests only: no database, no broker, seconds

@@ -1,26 +1,35 @@
-"""The gateway application: identity (token issuer, JWKS), API routing, the data plane, health."""
+"""The gateway application: identity (token issuer, JWKS), API routing, the data plane, the API docs, health, and
+the portal behind everything else."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from govdata_gateway.apidocs.views import setup_api_docs
 from govdata_gateway.dataplane import setup_dataplane
 from govdata_gateway.health import setup_health
 from govdata_gateway.identity import setup_identity
 from govdata_gateway.middleware import request_context
-from govdata_gateway.routing import setup_routing
+from govdata_gateway.routing import portal_fallback, setup_routing
 from govdata_gateway.settings import GatewaySettings, get_gateway_settings
 from govdata_gateway.signin.views import setup_signin
 
 
 def create_app(settings: GatewaySettings | None = None) -> web.Application:
     settings = settings or get_gateway_settings()
-    app = web.Application(middlewares=[request_context], client_max_size=settings.max_request_body_bytes)
+    app = web.Application(
+        middlewares=[request_context, portal_fallback], client_max_size=settings.max_request_body_bytes
+    )
     setup_identity(app, settings)
     setup_signin(app, settings)  # people's sign-in: /auth/authorize, /auth/login, /auth/logout
     setup_routing(
-        app, settings.service_urls(), settings.upstream_connect_timeout_seconds, settings.upstream_timeout_seconds
+        app,
+        settings.service_urls(),
+        settings.upstream_connect_timeout_seconds,
+        settings.upstream_timeout_seconds,
+        settings.portal_url,
     )
+    setup_api_docs(app, settings)
     setup_dataplane(app, settings)  # before setup_health: its /readyz (ready once bootstrapped) answers first
     setup_health(app)
     return app

@@ -1,4 +1,5 @@
-"""`/healthz` of the gateway reports each service (API.md "Running"); `/readyz` is the gateway alone."""
+"""`/healthz` of the gateway reports each service and the portal (API.md "Running"); `/readyz` is the gateway
+alone."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from govdata_gateway.routing import CLIENT_KEY, SERVICES_KEY
+from govdata_gateway.routing import CLIENT_KEY, PORTAL_KEY, SERVICES_KEY
 
 
 async def _service_status(client: aiohttp.ClientSession, base: str) -> str:
@@ -21,10 +22,12 @@ async def _service_status(client: aiohttp.ClientSession, base: str) -> str:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    services = request.app[SERVICES_KEY]
+    upstreams = dict(request.app[SERVICES_KEY])
+    if portal := request.app.get(PORTAL_KEY):
+        upstreams["portal"] = portal
     client = request.app[CLIENT_KEY]
-    statuses = await asyncio.gather(*(_service_status(client, base) for base in services.values()))
-    report = dict(zip(services, statuses, strict=True))
+    statuses = await asyncio.gather(*(_service_status(client, base) for base in upstreams.values()))
+    report = dict(zip(upstreams, statuses, strict=True))
     ok = all(s == "ok" for s in statuses)
     body = {"status": "ok" if ok else "unavailable", "services": report}
     return web.Response(body=orjson.dumps(body), status=200 if ok else 503, content_type="application/json")

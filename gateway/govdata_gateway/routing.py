@@ -1,4 +1,5 @@
-"""Routing of `/api/<service>/...` to the four services: status, headers and body passed through, streamed.
+"""Routing of `/api/<service>/...` to the four services, and of every path the gateway does not own to the portal
+(共享平台门户, `PORTAL_URL`): status, headers and body passed through, streamed.
 
 The services verify the caller's token themselves (defence in depth); the gateway only forwards — except that a
 token of a client or person the bureau disabled is refused here (403 `client_disabled`/`user_disabled`, from the
@@ -14,6 +15,11 @@ Failures to reach a service become problem+json 502 (unreachable) or 504 (timed 
   been sent, and between two pieces of a streamed response. A download that keeps flowing may take longer.
 - If a service fails after the response has started, the client connection is cut, so the client sees an
   incomplete response rather than a truncated one passed off as whole.
+
+The portal gets what no route of the gateway answers, outside the gateway's own prefixes (`OWN_PREFIXES`: there
+an unknown path stays the gateway's 404, a wrong method its 405). It is proxied exactly as a service is; while it
+cannot be reached the answer is 503 (504 when it stays silent), a Chinese page for a browser, problem+json for
+anything else.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -33,6 +39,7 @@ from yarl import URL
 from govdata_gateway.middleware import REQUEST_ID, choose_request_id
 from govdata_gateway.problems import problem_response
 from govdata_gateway.projection import IDENTITY_PROJECTION, REFUSALS
+from govdata_gateway.signin import pages
 
 log = logging.getLogger("govdata.gateway.routing")
 
@@ -59,6 +66,13 @@ _NO_AUTO_HEADERS = (hdrs.ACCEPT, hdrs.ACCEPT_ENCODING, hdrs.USER_AGENT, hdrs.CON
 
 SERVICES_KEY = web.AppKey("service_urls", dict)
 CLIENT_KEY = web.AppKey("service_client", aiohttp.ClientSession)
+PORTAL_KEY = web.AppKey("portal_url", str)  # "" when the gateway serves no portal
+# First path segments the gateway answers itself; everything else belongs to the portal.
+OWN_PREFIXES = frozenset({"auth", "api", "data", ".well-known", "healthz", "readyz", "metrics"})
+PORTAL_RETRY_AFTER_SECONDS = 5
+
+Failure = Callable[[bool], web.Response]
+"""The answer when an upstream cannot be reached (False) or stays silent too long (True)."""
 
 
 class _BodyTooLarge(Exception):
@@ -158,6 +172,51 @@ async def proxy_api(request: web.Request) -> web.StreamResponse:
         if refusal is not None:
             log.info("refused %s %s: token of a disabled account (%s)", request.method, request.path, refusal)
             return problem_response(403, refusal, REFUSALS[refusal])
+
+    def failure(timed_out: bool) -> web.Response:
+        if timed_out:
+            return problem_response(504, "upstream_timeout", f"{service} 服务响应超时")
+        return problem_response(502, "upstream_unavailable", f"{service} 服务暂不可达")
+
+    return await forward(request, base, service, failure)
+
+
+def owned_by_gateway(path: str) -> bool:
+    """Whether `path` (decoded, as routed) lies under one of the gateway's own prefixes."""
+    return path.split("/", 2)[1] in OWN_PREFIXES
+
+
+@web.middleware
+async def portal_fallback(request: web.Request, handler) -> web.StreamResponse:
+    """Send to the portal what no route of the gateway answers, outside the gateway's own prefixes."""
+    unmatched = request.match_info.http_exception
+    if unmatched is None or unmatched.status != 404 or owned_by_gateway(request.path):
+        return await handler(request)
+    portal = request.app.get(PORTAL_KEY)
+    if not portal:
+        return await handler(request)
+    return await forward(request, portal, "portal", lambda timed_out: _portal_failure(request, timed_out))
+
+
+def _portal_failure(request: web.Request, timed_out: bool) -> web.Response:
+    if timed_out:
+        status, code, detail = 504, "upstream_timeout", "门户响应超时，请稍后刷新重试。"
+    else:
+        status, code, detail = 503, "portal_unavailable", "门户暂时无法访问，请稍后刷新重试。"
+    retry = {"Retry-After": str(PORTAL_RETRY_AFTER_SECONDS)}
+    if _prefers_html(request):
+        heading = "门户暂时无法访问"
+        return pages.render(heading, pages.message_body(heading, detail), status=status, headers=retry)
+    return problem_response(status, code, detail, headers=retry)
+
+
+def _prefers_html(request: web.Request) -> bool:
+    """A browser navigating (Accept names text/html) gets a page rather than problem+json."""
+    return "text/html" in request.headers.get(hdrs.ACCEPT, "")
+
+
+async def forward(request: web.Request, base: str, name: str, failure: Failure) -> web.StreamResponse:
+    """Pass `request` on to the upstream at `base` (named `name` in logs) and its response back, both streamed."""
     limit = request.client_max_size
     if _declared_too_large(request):
         return _too_large(limit)
@@ -182,10 +241,10 @@ async def proxy_api(request: web.Request) -> web.StreamResponse:
         if exceeded:
             return _too_large(limit)
         if isinstance(exc, TimeoutError):
-            log.warning("service %s timed out on %s %s", service, request.method, request.path)
-            return problem_response(504, "upstream_timeout", f"{service} 服务响应超时")
-        log.warning("service %s unreachable: %r", service, exc)
-        return problem_response(502, "upstream_unavailable", f"{service} 服务暂不可达")
+            log.warning("%s timed out on %s %s", name, request.method, request.path)
+            return failure(True)
+        log.warning("%s unreachable: %r", name, exc)
+        return failure(False)
 
     async with upstream:
         response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
@@ -202,9 +261,7 @@ async def proxy_api(request: web.Request) -> web.StreamResponse:
             try:
                 chunk = await upstream.content.readany()
             except (TimeoutError, aiohttp.ClientError) as exc:
-                log.warning(
-                    "service %s broke off its response to %s %s: %r", service, request.method, request.path, exc
-                )
+                log.warning("%s broke off its response to %s %s: %r", name, request.method, request.path, exc)
                 return _cut(request, response)
             if not chunk:
                 break
@@ -218,10 +275,17 @@ async def proxy_api(request: web.Request) -> web.StreamResponse:
 
 
 def setup_routing(
-    app: web.Application, service_urls: dict[str, str], connect_timeout: float, total_timeout: float
+    app: web.Application,
+    service_urls: dict[str, str],
+    connect_timeout: float,
+    total_timeout: float,
+    portal_url: str = "",
 ) -> None:
-    """Route `/api/<service>/...`; `total_timeout` is how long a service may stay silent (see the module doc)."""
+    """Route `/api/<service>/...` and, unless `portal_url` is empty, what the gateway does not own to the portal
+    (through `portal_fallback`, which the app lists among its middlewares); `total_timeout` is how long an
+    upstream may stay silent (see the module doc)."""
     app[SERVICES_KEY] = {name: url.rstrip("/") for name, url in service_urls.items()}
+    app[PORTAL_KEY] = portal_url.rstrip("/")
 
     async def client_context(app: web.Application):
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=total_timeout)

@@ -58,6 +58,17 @@ class GatewaySettings(Settings):
     sharing_url: str = Field("http://127.0.0.1:8102", description="sharing-svc base URL.")
     verification_url: str = Field("http://127.0.0.1:8103", description="verification-svc base URL.")
     audit_url: str = Field("http://127.0.0.1:8104", description="audit-svc base URL.")
+    portal_url: str = Field(
+        "http://127.0.0.1:8105",
+        description="The portal's base URL: every path the gateway does not own (not /auth, /api, /data, "
+        "/.well-known, /healthz, /readyz, /metrics) is passed to it; empty: the gateway serves no portal.",
+    )
+    api_docs_refresh_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long /api/openapi.json keeps the services' OpenAPI documents before fetching them again "
+        "(a restarted service's new endpoints show after at most this).",
+    )
     upstream_connect_timeout_seconds: float = Field(3.0, description="Connect timeout to services.")
     upstream_timeout_seconds: float = Field(
         30.0, description="How long a service may stay silent (before answering or between chunks) → 504."

@@ -1,5 +1,5 @@
-"""The whole platform as real processes for end-to-end tests: four services under uvicorn and the gateway,
-each service on its own fresh Postgres database, all on the session's real broker."""
+"""The whole platform as real processes for end-to-end tests: four services under uvicorn, the gateway and the
+portal behind it, each service on its own fresh Postgres database, all on the session's real broker."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class Platform(ProcessPlatform):
     service_urls: dict[str, str] = field(default_factory=dict)
     database_urls: dict[str, str] = field(default_factory=dict)
     provider: str = ""
+    portal: str = ""  # the portal's own address (people reach it through the gateway)
     broker: LocalBroker | None = None  # set when the platform has a broker of its own
 
     @property
@@ -62,8 +63,8 @@ def platform_env(data_dir: Path, broker: str, gateway_port: int, urls: dict[str,
 
 
 def launch(data_dir: Path, broker: str, database_urls: dict[str, str], *, provider: bool = True) -> Platform:
-    """Start the services and the gateway on `database_urls` (by name, see DATABASES) and (optionally) the demo
-    provider; wait until healthy."""
+    """Start the services, the gateway on `database_urls` (by name, see DATABASES) and the portal, and (optionally)
+    the demo provider; wait until healthy."""
     gateway_port = free_port()
     urls = {name: f"http://127.0.0.1:{free_port()}" for name in SERVICES}
     env = platform_env(data_dir, broker, gateway_port, urls)
@@ -75,7 +76,9 @@ def launch(data_dir: Path, broker: str, database_urls: dict[str, str], *, provid
         database_urls=database_urls,
     )
     platform.add_services(env, urls, database_urls)
-    platform.add_gateway(env, gateway_port, database_urls["gateway"])
+    portal_port = free_port()
+    platform.portal = f"http://127.0.0.1:{portal_port}"
+    platform.add_gateway(env, gateway_port, database_urls["gateway"], portal_port=portal_port)
     if provider:
         provider_port = free_port()
         platform.provider = f"http://127.0.0.1:{provider_port}"

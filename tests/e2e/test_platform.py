@@ -7,13 +7,11 @@ import pytest
 from govdata_shared.auth import JWKSKeySet, TokenVerifier
 
 
-def test_gateway_healthz_reports_all_four_services(platform):
+def test_gateway_healthz_reports_all_four_services_and_the_portal(platform):
     response = httpx.get(f"{platform.gateway}/healthz")
     assert response.status_code == 200
-    assert response.json() == {
-        "status": "ok",
-        "services": {"catalog": "ok", "sharing": "ok", "verification": "ok", "audit": "ok"},
-    }
+    expected = {"catalog": "ok", "sharing": "ok", "verification": "ok", "audit": "ok", "portal": "ok"}
+    assert response.json() == {"status": "ok", "services": expected}
 
 
 async def test_token_from_gateway_verifies_against_its_jwks(platform):
@@ -76,7 +74,7 @@ def test_unknown_service_is_a_problem_not_a_crash(platform):
 
 
 def test_unknown_gateway_path_is_problem_json(platform):
-    response = httpx.get(f"{platform.gateway}/no/such/path")
+    response = httpx.get(f"{platform.gateway}/auth/no/such/path")  # the gateway's own: other paths are the portal's
     assert response.status_code == 404
     assert response.json()["status"] == 404
 
@@ -100,3 +98,24 @@ def test_stopped_service_gives_502_problem_and_health_names_it(platform):
     finally:
         platform.start("audit")
         platform.wait_healthy()
+
+
+def test_gateway_serves_the_portal_at_the_root(platform):
+    response = httpx.get(f"{platform.gateway}/")  # not signed in: off to the sign-in
+    assert response.status_code in (302, 303), response.text
+    assert response.headers["Location"].startswith("/signin")
+    signin = httpx.get(f"{platform.gateway}/signin")  # which sends the browser to the gateway's login page
+    assert signin.status_code in (302, 303), signin.text
+    assert signin.headers["Location"].startswith(f"{platform.gateway}/auth/authorize?")
+
+
+def test_api_docs_merge_every_running_service(platform):
+    response = httpx.get(f"{platform.gateway}/api/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert "x-govdata-unavailable" not in document
+    for service in ("catalog", "sharing", "verification", "audit"):
+        assert f"/api/{service}/whoami" in document["paths"], service
+    assert "/auth/token" in document["paths"] and "/data/{resource_id}/{path}" in document["paths"]
+    page = httpx.get(f"{platform.gateway}/api/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text

@@ -2,8 +2,8 @@
 
 No cluster, no network, no kustomize binary: the base is rendered here by following each kustomization's
 `resources:`; an overlay's patches are checked to exist, parse and name objects of the base, not applied.
-Settings names are compared with `Settings` / `GatewaySettings`, topics with `ALL_TOPICS`, commands with the
-packages they run, so the manifests cannot drift from the code unnoticed.
+Settings names are compared with `Settings` / `GatewaySettings` / `PortalSettings`, topics with `ALL_TOPICS`,
+commands with the packages they run, so the manifests cannot drift from the code unnoticed.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import importlib.resources
 import importlib.util
 import inspect
 import re
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +25,7 @@ import pytest
 import yaml
 from govdata_gateway.settings import GatewaySettings
 from govdata_gateway.signin.rules import parse_networks
+from govdata_portal.settings import PortalSettings
 from govdata_shared.db import Database
 from govdata_shared.events import ALL_TOPICS, TOPICS
 from govdata_shared.settings import Settings
@@ -39,7 +41,10 @@ NAMESPACE = "govdata"
 IMAGE = "govdata/platform:0.1.0"
 SERVICES = ("catalog", "sharing", "verification", "audit")
 GATEWAY = "gateway"
-COMPONENTS = (*(f"{s}-svc" for s in SERVICES), GATEWAY)
+PORTAL = "portal"
+BACKENDS = (*(f"{s}-svc" for s in SERVICES), GATEWAY)  # on the broker, each with a database
+COMPONENTS = (*BACKENDS, PORTAL)
+SCRAPED = BACKENDS  # components that serve Prometheus /metrics
 # Components with a database of their own (named like them) and a migration Job: the services, and the gateway
 # for its identity registry.
 DATABASES = (*SERVICES, GATEWAY)
@@ -52,6 +57,7 @@ KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization
 
 SERVICE_SETTINGS = {name.upper() for name in Settings.model_fields}
 GATEWAY_SETTINGS = {name.upper() for name in GatewaySettings.model_fields}
+PORTAL_SETTINGS = {name.upper() for name in PortalSettings.model_fields}
 
 
 # --- rendering ------------------------------------------------------------------------------------------------
@@ -176,8 +182,12 @@ def is_gateway(workload: Doc) -> bool:
     return main_container(workload)["command"][-1] == "govdata_gateway"
 
 
+def is_portal(workload: Doc) -> bool:
+    return main_container(workload)["command"][-1] == "govdata_portal"
+
+
 def settings_class(workload: Doc) -> type[Settings]:
-    return GatewaySettings if is_gateway(workload) else Settings
+    return GatewaySettings if is_gateway(workload) else PortalSettings if is_portal(workload) else Settings
 
 
 def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
@@ -382,7 +392,7 @@ def test_deployment_probes(component: str) -> None:
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
 
 
-@pytest.mark.parametrize("component", COMPONENTS)
+@pytest.mark.parametrize("component", SCRAPED)
 def test_deployment_is_scraped_by_prometheus(component: str) -> None:
     workload = deployment(component)
     annotations = workload.spec["template"]["metadata"].get("annotations") or {}
@@ -448,6 +458,16 @@ def test_gateway_runs_the_gateway() -> None:
     assert container_port(workload, int(env["GATEWAY_PORT"])) == CONTAINER_PORT
 
 
+def test_portal_runs_the_portal() -> None:
+    workload = deployment(PORTAL)
+    assert main_container(workload)["command"] == ["python", "-m", "govdata_portal"]
+    assert importlib.util.find_spec("govdata_portal.__main__") is not None
+    env = configmap_env(workload)
+    assert env["PORTAL_HOST"] == "0.0.0.0", "the portal's default host is loopback"
+    assert container_port(workload, int(env["PORTAL_PORT"])) == CONTAINER_PORT
+    assert not any(j for j in objects("Job") if pod_labels(j)["app.kubernetes.io/name"] == PORTAL), "no database"
+
+
 # --- migrations -----------------------------------------------------------------------------------------------
 
 
@@ -504,7 +524,9 @@ def database_url_ref(workload: Doc) -> tuple[str, str]:
 def test_configmaps_use_only_known_settings() -> None:
     """Every ConfigMap key and plain env name a workload reads is a field of its settings class."""
     for workload in workloads():
-        known = GATEWAY_SETTINGS if is_gateway(workload) else SERVICE_SETTINGS
+        known = (
+            GATEWAY_SETTINGS if is_gateway(workload) else PORTAL_SETTINGS if is_portal(workload) else SERVICE_SETTINGS
+        )
         env = configmap_env(workload)
         unknown = set(env) - known
         assert not unknown, f"{workload}: {sorted(unknown)} are not settings of {settings_class(workload).__name__}"
@@ -523,11 +545,12 @@ def test_every_configmap_is_used() -> None:
 
 
 def test_production_settings() -> None:
-    for component in COMPONENTS:
+    for component in BACKENDS:
         env = configmap_env(deployment(component))
         assert env.get("KAFKA_ENABLE_IDEMPOTENCE") == "true", f"{component}: idempotent producer on real Kafka"
         assert env.get("MIGRATE_ON_START") == "false", f"{component}: migrations are Jobs"
-        assert "DATABASE_URL" not in env, f"{component}: DATABASE_URL holds a password, it comes from a Secret"
+    for component in COMPONENTS:
+        assert "DATABASE_URL" not in configmap_env(deployment(component)), f"{component}: passwords come from Secrets"
     gateway = configmap_env(deployment(GATEWAY))
     assert gateway.get("GOVDATA_JWT_GENERATE_KEY") == "false", "the signing key is mounted, never generated"
     assert gateway.get("GOVDATA_DEMO", "false") == "false"
@@ -540,8 +563,10 @@ def test_production_settings() -> None:
 def test_all_components_agree_on_tokens_and_broker() -> None:
     envs = {d.name: configmap_env(d) for d in objects("Deployment")}
     for key in ("GOVDATA_JWT_ISSUER", "GOVDATA_JWT_AUDIENCE", "KAFKA_BOOTSTRAP_SERVERS", "GOVDATA_JWKS_URL"):
-        values = {name: env.get(key) for name, env in envs.items()}
+        # Every component on the broker sets each; the portal (no broker) sets those it has, and the same.
+        values = {name: env.get(key) for name, env in envs.items() if name in BACKENDS or key in env}
         assert len(set(values.values())) == 1, f"{key} differs between components: {values}"
+    assert "KAFKA_BOOTSTRAP_SERVERS" not in envs[PORTAL], "the portal talks to the gateway only"
 
 
 def service_host(url: str) -> tuple[str, int]:
@@ -560,6 +585,12 @@ def test_urls_point_at_the_right_services() -> None:
     host, port = service_host(jwks)
     assert selector_matches(one("Service", host).spec["selector"], pod_labels(deployment(GATEWAY)))
     assert urlsplit(jwks).path == "/.well-known/jwks.json"
+    # The gateway serves the portal; the portal calls the gateway.
+    for url, target in ((env["PORTAL_URL"], PORTAL), (configmap_env(deployment(PORTAL))["GATEWAY_URL"], GATEWAY)):
+        host, port = service_host(url)
+        service = one("Service", host)
+        assert selector_matches(service.spec["selector"], pod_labels(deployment(target))), url
+        assert port in {p["port"] for p in service.spec["ports"]}, url
 
 
 def test_kafka_bootstrap_is_the_strimzi_cluster() -> None:
@@ -768,14 +799,16 @@ def test_egress_allows_dns_broker_database_and_upstreams() -> None:
         component = pod_labels(workload)["app.kubernetes.io/component"]
         if component in ("service", "gateway"):
             assert {9092, 9093} <= egress_ports(workload, broker), f"{workload}: cannot reach Kafka"
-        # Every workload has a database now: the services, the gateway (identity registry), the migration Jobs.
+        if component == "portal":
+            continue  # test_portal_reaches_only_the_gateway
+        # Every other workload has a database: the services, the gateway (identity registry), the migration Jobs.
         assert 5432 in egress_ports(workload, postgres), f"{workload}: cannot reach Postgres"
         if component == "service":
             gateway = pod_labels(deployment(GATEWAY))
             assert CONTAINER_PORT in egress_ports(workload, gateway), f"{workload}: cannot fetch the JWKS"
     gateway = deployment(GATEWAY)
-    for service in SERVICES:
-        assert CONTAINER_PORT in egress_ports(gateway, pod_labels(deployment(f"{service}-svc")))
+    for component in (*(f"{s}-svc" for s in SERVICES), PORTAL):
+        assert CONTAINER_PORT in egress_ports(gateway, pod_labels(deployment(component))), component
     anywhere = [
         r
         for r in egress_rules(gateway)
@@ -783,6 +816,84 @@ def test_egress_allows_dns_broker_database_and_upstreams() -> None:
         if (peer.get("ipBlock") or {}).get("cidr") == "0.0.0.0/0"
     ]
     assert any({80, 443} <= rule_ports(r) for r in anywhere), "the gateway cannot reach providers' upstreams"
+
+
+def test_portal_accepts_only_the_gateway() -> None:
+    gateway = pod_labels(deployment(GATEWAY))
+    rules = [r for p in policies_for(pod_labels(deployment(PORTAL)), "Ingress") for r in p.spec.get("ingress") or []]
+    assert rules, "the gateway cannot reach the portal"
+    for rule in rules:
+        assert rule_ports(rule) == {CONTAINER_PORT}
+        peers = rule.get("from")
+        assert peers, "an ingress rule of the portal open to any source"
+        for peer in peers:
+            assert set(peer) == {"podSelector"}, f"the portal accepts {peer}"
+            selector = peer["podSelector"]
+            assert selector_matches(selector, gateway), f"the portal accepts {selector}"
+            for other in [*BACKENDS[:-1], PORTAL]:
+                assert not selector_matches(selector, pod_labels(deployment(other))), f"{other} reaches the portal"
+
+
+def test_portal_reaches_only_the_gateway() -> None:
+    portal = deployment(PORTAL)
+    gateway = pod_labels(deployment(GATEWAY))
+    for rule in egress_rules(portal):
+        ports = rule_ports(rule)
+        for peer in rule.get("to") or [{}]:
+            if "namespaceSelector" in peer:
+                assert ports == {53}, f"the portal reaches another namespace on {ports}"
+            else:
+                assert "ipBlock" not in peer, "the portal reaches addresses outside the cluster"
+                selector = peer.get("podSelector")
+                assert selector_matches(selector, gateway) and ports == {CONTAINER_PORT}, peer
+                for other in objects("Deployment"):
+                    if other.name != GATEWAY:
+                        assert not selector_matches(selector, pod_labels(other)), f"the portal reaches {other}"
+    assert CONTAINER_PORT in egress_ports(portal, gateway)
+    assert any(53 in rule_ports(r) for r in egress_rules(portal)), "the portal cannot resolve the gateway's name"
+
+
+def test_portal_public_address_is_the_ingress_host_and_a_redirect_uri_of_its_client() -> None:
+    public = urlsplit(configmap_env(deployment(PORTAL))["PORTAL_PUBLIC_URL"])
+    (ingress,) = objects("Ingress")
+    assert public.scheme == "https" and public.hostname == ingress.spec["rules"][0]["host"]
+    clients = yaml.safe_load(
+        next(b for b in load_yaml(SECRETS_EXAMPLE) if b["metadata"]["name"] == "govdata-gateway-clients")["stringData"][
+            "clients.yaml"
+        ]
+    )
+    (portal,) = [
+        c for c in clients["clients"] if c["client_id"] == configmap_env(deployment(PORTAL))["PORTAL_CLIENT_ID"]
+    ]
+    assert f"{public.geturl()}/signin/callback" in portal["redirect_uris"]
+    assert "client_secret" not in portal, "the clients file holds hashes only"
+    env = configmap_env(deployment(PORTAL))
+    assert env["PORTAL_COOKIE_SECURE"] == "true" and env["PORTAL_GENERATE_SESSION_KEY"] == "false"
+
+
+def test_portal_session_key_is_a_mounted_secret() -> None:
+    workload = deployment(PORTAL)
+    path = Path(configmap_env(workload)["PORTAL_SESSION_KEY_FILE"])
+    mounts = {m["mountPath"]: m for m in main_container(workload)["volumeMounts"]}
+    mount = mounts.get(str(path.parent))
+    assert mount and mount.get("readOnly") is True, f"nothing mounted read-only at {path.parent}"
+    secret = {v["name"]: v for v in pod_spec(workload)["volumes"]}[mount["name"]]["secret"]
+    keys = {i["path"]: i["key"] for i in secret.get("items") or []}
+    assert keys.get(path.name) in example_secrets()[secret["secretName"]], f"no key for {path.name}"
+
+
+def test_staging_moves_the_portal_with_the_ingress_host() -> None:
+    """An overlay that changes the Ingress host must change the portal's public address with it."""
+    for overlay in overlay_dirs():
+        patches = kustomization(overlay).get("patches") or []
+        values: dict[str, set[str]] = {"Ingress": set(), "ConfigMap": set()}
+        for patch in patches:
+            kind = (patch.get("target") or {}).get("kind")
+            if kind in values:
+                for op in load_yaml(overlay / patch["path"])[0]:
+                    value = str(op.get("value", ""))
+                    values[kind].add(urlsplit(value).hostname if "://" in value else value)
+        assert values["Ingress"] == values["ConfigMap"], f"{overlay.name}: Ingress host and PORTAL_PUBLIC_URL differ"
 
 
 def test_postgres_accepts_every_component_with_a_database() -> None:
@@ -844,9 +955,9 @@ def test_kafka_topics_match_the_code() -> None:
     # sharing-svc learns every application system by reading govdata.identity.v1 from its start: never expire it.
     (identity,) = [t for t in topics if t.spec.get("topicName", t.name) == TOPICS["identity"]]
     assert int(identity.spec["config"]["retention.ms"]) == -1, f"{identity}: identity events must be kept for ever"
-    # Every component publishes (the gateway: access.* and, through its outbox, identity.*); none creates topics
-    # here, and should one ever, it must match the KafkaTopics.
-    for component in COMPONENTS:
+    # Every component on the broker publishes (the gateway: access.* and, through its outbox, identity.*); none
+    # creates topics here, and should one ever, it must match the KafkaTopics.
+    for component in BACKENDS:
         env = configmap_env(deployment(component))
         assert env.get("KAFKA_CREATE_TOPICS") == "false", f"{component}: Strimzi declares the topics"
         assert {int(env["KAFKA_TOPIC_PARTITIONS"])} == partitions, f"{component}: a topic it creates must match"
@@ -922,6 +1033,20 @@ def test_overlay_renders_and_its_patches_name_base_objects(overlay: str) -> None
 
 
 # --- the image ------------------------------------------------------------------------------------------------
+
+
+def test_dockerfile_copies_every_workspace_package() -> None:
+    """A workspace member left out of the image would install nothing (or fail `uv sync --frozen`)."""
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    root = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    members = [p for pattern in root["tool"]["uv"]["workspace"]["members"] for p in sorted(REPO_ROOT.glob(pattern))]
+    assert any(m.name == "portal" for m in members)
+    for member in members:
+        relative = member.relative_to(REPO_ROOT).as_posix()
+        assert f"COPY {relative}/pyproject.toml {relative}/" in text, f"{relative}: its pyproject.toml is not copied"
+        if relative != "deploy/local":  # the development package stays out of the image
+            top = relative.split("/")[0]
+            assert re.search(rf"(?m)^COPY {top}/ {top}/$", text), f"{relative}: its code is not copied"
 
 
 def test_dockerfile_builds_from_the_lock_and_runs_as_the_pods_user() -> None:

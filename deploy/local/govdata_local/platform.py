@@ -1,5 +1,6 @@
-"""The platform as processes on one machine: the four services under uvicorn, the gateway and (optionally) the
-demo provider, started in order and stopped in reverse. `make run` uses it, and so do the end-to-end tests.
+"""The platform as processes on one machine: the four services under uvicorn, the gateway, the portal behind it
+and (optionally) the demo provider, started in order and stopped in reverse. `make run` uses it, and so do the
+end-to-end and browser tests.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ DATABASES = (*SERVICES, "gateway")  # each service's, and the gateway's identity
 DEMO_CLIENTS = REPO_ROOT / "deploy" / "demo" / "clients.yaml"
 DEMO_PROVIDER = REPO_ROOT / "deploy" / "demo" / "provider.py"
 GRACE_SECONDS = 5.0  # a service stops in about a second; one that has not by then is told again, then killed
+DEMO_PORTAL_SECRET = "demo-portal"  # the portal client's secret in the demo clients file
 
 
 def service_command(name: str, port: int | str, log_level: str = "warning") -> list[str]:
@@ -60,10 +62,28 @@ class ProcessPlatform:
             service_env = {**env, "SERVICE_NAME": name, "DATABASE_URL": database_urls[name]}
             self.add(name, service_command(name, urls[name].rsplit(":", 1)[1]), service_env)
 
-    def add_gateway(self, env: dict[str, str], port: int, database_url: str) -> None:
-        """The gateway on `port`, its identity registry in `database_url`."""
+    def add_gateway(self, env: dict[str, str], port: int, database_url: str, *, portal_port: int | None = None) -> None:
+        """The gateway on `port`, its identity registry in `database_url`; with `portal_port`, the portal on that
+        port too, started after the gateway and served by it at `/` (without, the gateway serves the portal at
+        `env`'s PORTAL_URL, or none)."""
+        gateway = f"http://127.0.0.1:{port}"
         gateway_env = {**env, "GATEWAY_PORT": str(port), "DATABASE_URL": database_url}
+        if portal_port is None:
+            gateway_env.setdefault("PORTAL_URL", "")
+        else:
+            gateway_env["PORTAL_URL"] = f"http://127.0.0.1:{portal_port}"
         self.add("gateway", [sys.executable, "-m", "govdata_gateway"], gateway_env)
+        if portal_port is not None:
+            portal_env = {
+                **env,
+                "PORTAL_HOST": "127.0.0.1",
+                "PORTAL_PORT": str(portal_port),
+                "GATEWAY_URL": gateway,
+                # Browsers reach the portal through the gateway: its sign-in comes back there.
+                "PORTAL_PUBLIC_URL": env.get("PORTAL_PUBLIC_URL", gateway),
+                "PORTAL_CLIENT_SECRET": env.get("PORTAL_CLIENT_SECRET", DEMO_PORTAL_SECRET),
+            }
+            self.add("portal", [sys.executable, "-m", "govdata_portal"], portal_env)
 
     def add_demo_provider(self, env: dict[str, str], port: int) -> None:
         self.add("provider", [sys.executable, str(DEMO_PROVIDER), "--port", str(port)], env)
@@ -107,7 +127,8 @@ class ProcessPlatform:
         return [name for name, process in self.processes.items() if process.poll() is not None]
 
     def wait_healthy(self, timeout: float = 90.0) -> dict:
-        """The gateway's /healthz body once every service answers; fails early when a process exits."""
+        """The gateway's /healthz body once every service (and the portal) answers; fails early when a process
+        exits."""
         url = f"{self.gateway_url}/healthz"
         deadline = time.monotonic() + timeout
         last: dict = {}

@@ -1,9 +1,10 @@
-"""`make run` (`python -m govdata_local.run`): the whole platform on one machine — broker, four services and
-the gateway on SQLite files.
+"""`make run` (`python -m govdata_local.run`): the whole platform on one machine — broker, four services, the
+gateway and the portal behind it, on SQLite files.
 
 Starts the local Kafka-protocol broker (unless KAFKA_BOOTSTRAP_SERVERS names one), each service under
-uvicorn on its loopback port, then the gateway; waits until the gateway's /healthz reports every service,
-prints where to go and the demo clients, and stops everything in reverse order on Ctrl-C.
+uvicorn on its loopback port, then the gateway and the portal (on the port of PORTAL_URL, 8105; the gateway
+serves it at `/`); waits until the gateway's /healthz reports every service and the portal, prints where to go,
+the demo people and clients, and stops everything in reverse order on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import signal
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 from govdata_gateway.settings import GatewaySettings
+from govdata_shared.auth import ROLE_LABELS
 from govdata_shared.settings import REPO_ROOT
 
 from govdata_local.broker import LOCAL_BROKER_GROUP_TIMING, LocalBroker, free_port
@@ -45,7 +48,9 @@ def main() -> int:
     # else a SQLite file each.
     databases = {n: os.environ.get(f"{n.upper()}_DATABASE_URL") or settings.sqlite_url(n) for n in DATABASES}
     platform.add_services(env, settings.service_urls(), databases)
-    platform.add_gateway(env, settings.gateway_port, databases["gateway"])
+    # PORTAL_URL="" runs the gateway without the portal.
+    portal_port = urlsplit(settings.portal_url).port if settings.portal_url else None
+    platform.add_gateway(env, settings.gateway_port, databases["gateway"], portal_port=portal_port)
     demo = settings.govdata_clients_file is None or settings.govdata_demo
     if demo:
         platform.add_demo_provider(env, 8900)
@@ -54,7 +59,7 @@ def main() -> int:
         health = platform.wait_healthy()
         if demo:
             _load_demo(gateway)
-        _print_welcome(gateway, health, broker, settings)
+        _print_welcome(gateway, health, broker, settings, portal=portal_port is not None)
         signal.signal(signal.SIGTERM, _interrupt)
         # Started in the background (`make run &`), a shell sets SIGINT to "ignore" and Python keeps that:
         # `kill -INT` would then do nothing. Ctrl-C and kill -INT stop everything either way.
@@ -103,16 +108,29 @@ def _port_free(port: int) -> bool:
             return False
 
 
-def _print_welcome(gateway: str, health: dict, broker: LocalBroker | None, settings: GatewaySettings) -> None:
+def _print_welcome(
+    gateway: str, health: dict, broker: LocalBroker | None, settings: GatewaySettings, *, portal: bool
+) -> None:
     clients_file = Path(settings.govdata_clients_file or DEMO_CLIENTS)
     print("\n伊川县政务大数据平台 is running")
+    if portal:
+        print(f"  portal      {gateway}/    (共享平台门户)")
+    print(f"  API docs    {gateway}/api/docs    (OpenAPI: {gateway}/api/openapi.json)")
     print(f"  gateway     {gateway}    (health: {health.get('services')})")
     print(f"  JWKS        {gateway}/.well-known/jwks.json")
     print(f"  broker      {broker.bootstrap_servers if broker else os.environ['KAFKA_BOOTSTRAP_SERVERS']}")
     print(f"  data        {settings.govdata_data_dir}")
     if settings.govdata_clients_file is None:
         clients = yaml.safe_load(clients_file.read_text(encoding="utf-8"))
-        print(f"\nDemo clients (from {clients_file.relative_to(REPO_ROOT)}):")
+        source = clients_file.relative_to(REPO_ROOT)
+        print(f"\nDemo people (from {source}; bureau admins and auditors enrol a TOTP app at first sign-in):")
+        for user in _one_per_role(clients.get("users", [])):
+            roles = "、".join(ROLE_LABELS.get(role, role) for role in user.get("roles", []))
+            print(
+                f"  {user['username']:<10} {user.get('password', '(hashed)'):<18} {user.get('dept', '-'):<8} "
+                f"{user.get('name', '')}（{roles}）"
+            )
+        print(f"\nDemo clients (from {source}):")
         for client in clients.get("clients", []):
             print(
                 f"  {client['client_id']:<16} {client.get('client_secret', '(hashed)'):<24} "
@@ -125,6 +143,18 @@ def _print_welcome(gateway: str, health: dict, broker: LocalBroker | None, setti
             f"-d client_secret={first.get('client_secret')} {gateway}/auth/token"
         )
     print("\nCtrl-C stops everything.", flush=True)
+
+
+def _one_per_role(users: list[dict]) -> list[dict]:
+    """The first person of each role (in the file's order)."""
+    seen: set[str] = set()
+    chosen = []
+    for user in users:
+        roles = set(user.get("roles", []))
+        if roles - seen:
+            chosen.append(user)
+            seen |= roles
+    return chosen
 
 
 if __name__ == "__main__":

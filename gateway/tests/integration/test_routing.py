@@ -225,6 +225,7 @@ async def start_gateway(
             "govdata_clients_file": clients_file,
             "upstream_timeout_seconds": UPSTREAM_TIMEOUT,
             "upstream_connect_timeout_seconds": 1.0,
+            "portal_url": "",  # no portal behind this gateway: test_portal_routing.py serves one
             **{f"{name}_url": up.url for name, up in upstreams.items()},
         }
         values.update(overrides)

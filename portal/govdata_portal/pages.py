@@ -1,0 +1,105 @@
+"""Rendering: the Jinja2 environment (templates by page, partials for what repeats), the filters that turn the
+API's values into what people read, and the error pages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from govdata_shared.workdays import SHANGHAI
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from govdata_portal import labels
+from govdata_portal.navigation import navigation_for
+
+TEMPLATES = Path(__file__).parent / "templates"
+HTMX_VERSION = "2.0.11"
+
+
+def _parse_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+
+
+def shanghai_datetime(value: Any) -> str:
+    """A timestamp of the API (UTC) as the local time in Yichuan: `2026-11-26 10:00`."""
+    moment = _parse_datetime(value)
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def shanghai_date(value: Any) -> str:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str) and len(value) == 10:
+        return value
+    moment = _parse_datetime(value)
+    return moment.astimezone(SHANGHAI).date().isoformat() if moment else ""
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        datetime=shanghai_datetime,
+        date=shanghai_date,
+        label=lambda value, table: labels.label(table, value),
+        tone=labels.tone,
+    )
+    env.globals.update(labels=labels, htmx_version=HTMX_VERSION)
+    return env
+
+
+ENV = _environment()
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """The page `template` with the layout's context: who is signed in, their navigation and CSRF token."""
+    session = getattr(request.state, "session", None)
+    roles = session.roles if session else ()
+    html = ENV.get_template(template).render(
+        request=request,
+        session=session,
+        csrf=session.csrf if session else "",
+        navigation=navigation_for(roles) if session else [],
+        role_names=[labels.label(labels.ROLES, r) for r in roles],
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code)
+
+
+def error_page(
+    request: Request,
+    status_code: int,
+    heading: str,
+    message: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    signin_link: bool = False,
+) -> HTMLResponse:
+    """An error explained in Chinese; `errors` (field, rule, detail) become the error summary."""
+    return render(
+        request,
+        "error.html",
+        status_code,
+        heading=heading,
+        message=message,
+        errors=errors or [],
+        signin_link=signin_link,
+        title=heading,
+    )
