@@ -4,7 +4,8 @@ Layers, by the folder a test lives in:
 - `unit/` — pure functions and fixed files: no database, no broker, no network (refused at collection);
 - `integration/` — one service (or the gateway, or a shared module) against real Postgres, SQLite where the
   dialect matters, and the real broker only where events must travel;
-- `contract/` — event and API contracts; `e2e/` — the platform as processes, through the gateway.
+- `contract/` — event and API contracts; `e2e/` — the platform as processes, through the gateway;
+- `browser/` — the platform as `make run` starts it, used by people in real Chromium (Playwright, axe).
 `make test` runs every layer; `make test-fast` runs `-m "unit or contract"`.
 
 Databases: each service's migrations run once per backend per session (one Postgres database, one SQLite
@@ -43,6 +44,7 @@ LAYERS = {
     "integration": "one component against real Postgres/SQLite (and the real broker where events travel)",
     "contract": "event and API contracts",
     "e2e": "the platform as processes, through the gateway",
+    "browser": "the platform as make run starts it, in real Chromium (Playwright, axe)",
 }
 # Fixtures that reach a server: a unit or contract test asking for one is in the wrong folder.
 IO_FIXTURES = frozenset({"broker_bootstrap", "postgres_server", "postgres_database", "migrated", "service_app"})
