@@ -38,6 +38,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -215,47 +217,52 @@ async def wait_http(url: str, timeout: float = 30.0, status: int = 200) -> None:
 # --------------------------------------------------------------------------------------------- throughput
 
 
-async def throughput(args: argparse.Namespace) -> int:
+@dataclass
+class Platform:
+    """A gateway process over a local broker, a snapshot server and the minimal upstream, all running."""
+
+    gateway: str
+    upstream: str
+    gateway_proc: subprocess.Popen[bytes]
+    upstream_proc: subprocess.Popen[bytes]
+
+
+DATA_CLIENT = {"client_id": "mz-system", "dept": HOLDER, "roles": ["dept_operator"], "system": "mz-dibao"}
+
+
+@contextlib.asynccontextmanager
+async def running_platform(
+    tmp: Path,
+    procs: Processes,
+    *,
+    clients: list[dict[str, Any]],
+    env: dict[str, str] | None = None,
+    server_cpu: int | None,
+    other_cpu: int | None,
+) -> AsyncIterator[Platform]:
+    """Start the broker, the upstream, the snapshots and the gateway (`clients` in its clients file, `env` on top
+    of its environment); on leaving, everything in `procs` is stopped before the broker."""
     from govdata_local.broker import LocalBroker
 
-    use_wrk = shutil.which("wrk") is not None and not args.python_load
-    tmp = Path(tempfile.mkdtemp(prefix="govdata-bench-gw-"))
-    procs = Processes()
-    broker = None
+    broker = LocalBroker(log_file=tmp / "broker.log").start()
     snapshots = None
-    # CPU placement on a 2-core box: the server under test alone on one core, the load generator and the
-    # upstream on the other (--no-pin lets the scheduler decide).
-    server_cpu, other_cpu = (None, None) if args.no_pin or (os.cpu_count() or 1) < 2 else (1, 0)
     try:
-        broker = LocalBroker(log_file=tmp / "broker.log").start()
         if other_cpu is not None and broker.pid is not None:
             # The broker is infrastructure like the upstream: keep its fetch polling off the server's core.
             for task in os.listdir(f"/proc/{broker.pid}/task"):  # every thread of its runtime
                 os.sched_setaffinity(int(task), {other_cpu})
-        up_port, px_port, gw_port = free_port(), free_port(), free_port()
+        up_port, gw_port = free_port(), free_port()
         upstream = f"http://127.0.0.1:{up_port}"
         up_proc = procs.start([sys.executable, __file__, "--serve-upstream", str(up_port)], cpu=other_cpu)
-        px_proc = procs.start(
-            [sys.executable, __file__, "--serve-proxy", str(px_port), "--upstream", upstream],
-            cpu=server_cpu,
-        )
         snapshots, snap_url = await snapshot_server(upstream)
-        clients = {
+        registry = {
             "departments": [{"code": HOLDER, "name": "伊川县民政局"}, {"code": PROVIDER, "name": "伊川县公安局"}],
             "systems": [{"id": "mz-dibao", "dept": HOLDER, "name": "民政低保审批系统"}],
-            "clients": [
-                {
-                    "client_id": "mz-system",
-                    "client_secret": "bench",
-                    "dept": HOLDER,
-                    "roles": ["dept_operator"],
-                    "system": "mz-dibao",
-                }
-            ],
+            "clients": clients,
         }
-        (tmp / "clients.yaml").write_text(yaml.safe_dump(clients, allow_unicode=True), encoding="utf-8")
+        (tmp / "clients.yaml").write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
         (tmp / "credentials.yaml").write_text(yaml.safe_dump({"ga-population": {"X-Api-Key": "bench-key"}}))
-        env = {
+        gw_env = {
             **os.environ,
             "GATEWAY_PORT": str(gw_port),
             "GOVDATA_DATA_DIR": str(tmp / "data"),
@@ -265,107 +272,163 @@ async def throughput(args: argparse.Namespace) -> int:
             "CATALOG_URL": snap_url,
             "SHARING_URL": snap_url,
             "AUDIT_URL": upstream,  # the gateway's own /api routing, pointed at the upstream, as a second baseline
+            **(env or {}),
         }
         gw_proc = procs.start(
-            [sys.executable, "-m", "govdata_gateway"], env=env, log=tmp / "gateway.log", cpu=server_cpu
+            [sys.executable, "-m", "govdata_gateway"], env=gw_env, log=tmp / "gateway.log", cpu=server_cpu
         )
         gateway = f"http://127.0.0.1:{gw_port}"
         await wait_http(f"{upstream}/records/1")
-        await wait_http(f"{gateway}/readyz")
-        async with aiohttp.ClientSession() as http:
-            async with http.post(
-                f"{gateway}/auth/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "scope": f"grant:{GRANT_ID}",
-                    "client_id": "mz-system",
-                    "client_secret": "bench",
-                },
-            ) as resp:
-                token = (await resp.json())["access_token"]
-            data_url = f"{gateway}/data/{RESOURCE_ID}/records/123"
-            async with http.get(data_url, headers={"Authorization": f"Bearer {token}"}) as resp:
-                sample = await resp.json()
-                assert resp.status == 200 and sorted(sample) == sorted(GRANTED_ITEMS), sample
-        await wait_http(f"http://127.0.0.1:{px_port}/records/1")
-        api_url = f"{gateway}/api/audit/records/123"
-
-        targets = {
-            "upstream": ("upstream (direct)", f"{upstream}/records/123", None, up_proc),
-            "proxy": ("bare proxy (aiohttp, no auth/filter)", f"http://127.0.0.1:{px_port}/records/123", None, px_proc),
-            "api": ("gateway /api pass-through (same process and middleware, no auth/filter)", api_url, None, gw_proc),
-            "data": ("gateway /data (grant token, full checks + filter)", data_url, token, gw_proc),
-        }
-        chosen = args.targets.split(",") if args.targets else list(targets)
-        # The machine is a shared VM: run-to-run noise is ±15%. With --rounds N the targets are measured in
-        # turn N times (interleaved, so a noisy minute hurts all alike) and each figure is the median.
-        runs: dict[str, list[dict[str, Any]]] = {key: [] for key in chosen}
-        for _ in range(args.rounds):
-            for key in chosen:
-                _, url, tok, proc = targets[key]
-                for warm in (True, False):
-                    duration = args.warmup if warm else args.duration
-                    cpu_before = cpu_seconds(proc.pid)
-                    result = await run_load(
-                        url,
-                        tok,
-                        connections=args.connections,
-                        duration=duration,
-                        threads=args.threads,
-                        cpu=other_cpu,
-                        python=not use_wrk,
-                    )
-                    result["cpu_us"] = (cpu_seconds(proc.pid) - cpu_before) / max(1, result["requests"]) * 1e6
-                runs[key].append(result)
-        results = {
-            key: {
-                **{k: statistics.median(r[k] for r in measured) for k in ("rps", "p50_ms", "p99_ms", "cpu_us")},
-                **{k: sum(r[k] for r in measured) for k in ("requests", "non_2xx", "errors")},
-            }
-            for key, measured in runs.items()
-        }
-
-        tool = f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s" if use_wrk else "python load generator"
-        pin = "unpinned" if server_cpu is None else f"server on CPU {server_cpu}, load+upstream on CPU {other_cpu}"
-        rounds = f", median of {args.rounds} interleaved rounds" if args.rounds > 1 else ""
-        print(f"\n### Gateway data plane — {tool}, {pin}, {os.cpu_count()} CPUs{rounds}\n")
-        print("| target | req/s | p50 ms | p99 ms | server CPU µs/req | requests | non-2xx | socket errors |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
-        for key, r in results.items():
-            print(
-                f"| {targets[key][0]} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['cpu_us']:.0f} | "
-                f"{r['requests']:,} | {r['non_2xx']} | {r['errors']} |"
-            )
-        if "data" not in results or "proxy" not in results:
-            return 0  # a subset without the comparison the targets are about
-        gw, proxy = results["data"], results["proxy"]
-        ratio = gw["rps"] / proxy["rps"]
-        print()
-        print(
-            f"- gateway /data / bare proxy: **{ratio:.0%}** (target ≥ 70%); by CPU per call: "
-            f"{proxy['cpu_us'] / gw['cpu_us']:.0%}"
-        )
-        if own := results.get("api"):
-            print(
-                f"- gateway /data / the gateway's own /api pass-through: {gw['rps'] / own['rps']:.0%}; by CPU per "
-                f"call: {own['cpu_us'] / gw['cpu_us']:.0%} (what authorization and filtering cost on top of the "
-                "gateway's shared middleware: request id, access log, metrics)"
-            )
-        print(f"- gateway authorized calls/s: **{gw['rps']:,.0f}** (target ≥ 2,000)")
-        print(f"- gateway p99: **{gw['p99_ms']:.1f} ms** (target < 25 ms)")
-        ok = ratio >= 0.7 and gw["rps"] >= 2000 and gw["p99_ms"] < 25 and gw["non_2xx"] == 0
-        print(f"- targets {'met' if ok else 'NOT met'}")
-        return 0 if ok else 1
+        await wait_http(f"{gateway}/readyz", timeout=60)
+        yield Platform(gateway, upstream, gw_proc, up_proc)
     finally:
         procs.stop()
         if snapshots is not None:
             await snapshots.cleanup()
-        if broker is not None:
-            broker.stop()
+        broker.stop()
+
+
+async def grant_token(http: aiohttp.ClientSession, gateway: str, client_id: str, secret: str) -> str:
+    """A grant token of the bench's grant, checked by one data call that must come back filtered."""
+    async with http.post(
+        f"{gateway}/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "scope": f"grant:{GRANT_ID}",
+            "client_id": client_id,
+            "client_secret": secret,
+        },
+    ) as resp:
+        body = await resp.json(content_type=None)
+        if resp.status != 200:
+            raise RuntimeError(f"grant token for {client_id}: {resp.status} {body}")
+        token = body["access_token"]
+    async with http.get(data_url(gateway), headers={"Authorization": f"Bearer {token}"}) as resp:
+        sample = await resp.json()
+        assert resp.status == 200 and sorted(sample) == sorted(GRANTED_ITEMS), sample
+    return token
+
+
+def data_url(gateway: str) -> str:
+    return f"{gateway}/data/{RESOURCE_ID}/records/123"
+
+
+async def throughput(args: argparse.Namespace) -> int:
+    use_wrk = shutil.which("wrk") is not None and not args.python_load
+    tmp = Path(tempfile.mkdtemp(prefix="govdata-bench-gw-"))
+    procs = Processes()
+    # CPU placement on a 2-core box: the server under test alone on one core, the load generator and the
+    # upstream on the other (--no-pin lets the scheduler decide).
+    server_cpu, other_cpu = (None, None) if args.no_pin or (os.cpu_count() or 1) < 2 else (1, 0)
+    try:
+        async with running_platform(
+            tmp,
+            procs,
+            clients=[{**DATA_CLIENT, "client_secret": "bench"}],
+            server_cpu=server_cpu,
+            other_cpu=other_cpu,
+        ) as platform:
+            px_port = free_port()
+            px_proc = procs.start(
+                [sys.executable, __file__, "--serve-proxy", str(px_port), "--upstream", platform.upstream],
+                cpu=server_cpu,
+            )
+            async with aiohttp.ClientSession() as http:
+                token = await grant_token(http, platform.gateway, "mz-system", "bench")
+            await wait_http(f"http://127.0.0.1:{px_port}/records/1")
+            gateway, gw_proc = platform.gateway, platform.gateway_proc
+            targets = {
+                "upstream": ("upstream (direct)", f"{platform.upstream}/records/123", None, platform.upstream_proc),
+                "proxy": (
+                    "bare proxy (aiohttp, no auth/filter)",
+                    f"http://127.0.0.1:{px_port}/records/123",
+                    None,
+                    px_proc,
+                ),
+                "api": (
+                    "gateway /api pass-through (same process and middleware, no auth/filter)",
+                    f"{gateway}/api/audit/records/123",
+                    None,
+                    gw_proc,
+                ),
+                "data": ("gateway /data (grant token, full checks + filter)", data_url(gateway), token, gw_proc),
+            }
+            return await _measure(args, targets, use_wrk, server_cpu, other_cpu)
+    finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             print(f"(kept {tmp})")
+
+
+async def _measure(
+    args: argparse.Namespace,
+    targets: dict[str, tuple[str, str, str | None, subprocess.Popen[bytes]]],
+    use_wrk: bool,
+    server_cpu: int | None,
+    other_cpu: int | None,
+) -> int:
+    """Load each chosen target (label, url, token, the process whose CPU is counted) and print the table."""
+    chosen = args.targets.split(",") if args.targets else list(targets)
+    # The machine is a shared VM: run-to-run noise is ±15%. With --rounds N the targets are measured in
+    # turn N times (interleaved, so a noisy minute hurts all alike) and each figure is the median.
+    runs: dict[str, list[dict[str, Any]]] = {key: [] for key in chosen}
+    for _ in range(args.rounds):
+        for key in chosen:
+            _, url, tok, proc = targets[key]
+            for warm in (True, False):
+                duration = args.warmup if warm else args.duration
+                cpu_before = cpu_seconds(proc.pid)
+                result = await run_load(
+                    url,
+                    tok,
+                    connections=args.connections,
+                    duration=duration,
+                    threads=args.threads,
+                    cpu=other_cpu,
+                    python=not use_wrk,
+                )
+                result["cpu_us"] = (cpu_seconds(proc.pid) - cpu_before) / max(1, result["requests"]) * 1e6
+            runs[key].append(result)
+    results = {
+        key: {
+            **{k: statistics.median(r[k] for r in measured) for k in ("rps", "p50_ms", "p99_ms", "cpu_us")},
+            **{k: sum(r[k] for r in measured) for k in ("requests", "non_2xx", "errors")},
+        }
+        for key, measured in runs.items()
+    }
+
+    tool = f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s" if use_wrk else "python load generator"
+    pin = "unpinned" if server_cpu is None else f"server on CPU {server_cpu}, load+upstream on CPU {other_cpu}"
+    rounds = f", median of {args.rounds} interleaved rounds" if args.rounds > 1 else ""
+    print(f"\n### Gateway data plane — {tool}, {pin}, {os.cpu_count()} CPUs{rounds}\n")
+    print("| target | req/s | p50 ms | p99 ms | server CPU µs/req | requests | non-2xx | socket errors |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for key, r in results.items():
+        print(
+            f"| {targets[key][0]} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['cpu_us']:.0f} | "
+            f"{r['requests']:,} | {r['non_2xx']} | {r['errors']} |"
+        )
+    if "data" not in results or "proxy" not in results:
+        return 0  # a subset without the comparison the targets are about
+    gw, proxy = results["data"], results["proxy"]
+    ratio = gw["rps"] / proxy["rps"]
+    print()
+    print(
+        f"- gateway /data / bare proxy: **{ratio:.0%}** (target ≥ 70%); by CPU per call: "
+        f"{proxy['cpu_us'] / gw['cpu_us']:.0%}"
+    )
+    if own := results.get("api"):
+        print(
+            f"- gateway /data / the gateway's own /api pass-through: {gw['rps'] / own['rps']:.0%}; by CPU per "
+            f"call: {own['cpu_us'] / gw['cpu_us']:.0%} (what authorization and filtering cost on top of the "
+            "gateway's shared middleware: request id, access log, metrics)"
+        )
+    print(f"- gateway authorized calls/s: **{gw['rps']:,.0f}** (target ≥ 2,000)")
+    print(f"- gateway p99: **{gw['p99_ms']:.1f} ms** (target < 25 ms)")
+    ok = ratio >= 0.7 and gw["rps"] >= 2000 and gw["p99_ms"] < 25 and gw["non_2xx"] == 0
+    print(f"- targets {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
 
 
 # --------------------------------------------------------------------------------------------- suspension

@@ -3,6 +3,7 @@ aiohttp client in a process of its own. Both keep `connections` requests in flig
 report req/s, p50/p99 latency and failures. Run on demand; never from the test suite.
 
     result = await run_load(url, token, connections=16, duration=10)   # {"rps", "p50_ms", "p99_ms", ...}
+    result = await run_load(url, None, connections=1, duration=5, method="POST", form={"grant_type": "…"})
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import aiohttp
 
 LUA = """
-wrk.method = "GET"
-{auth}
+wrk.method = "{method}"
+{setup}
 done = function(summary, latency, requests)
   io.write(string.format(
     '{{"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,' ..
@@ -48,21 +50,44 @@ async def run_load(
     threads: int = 1,
     cpu: int | None = None,
     python: bool = False,
+    method: str = "GET",
+    form: dict[str, str] | None = None,
 ) -> dict:
-    """Load `url` (GET, optional bearer token); pinned to `cpu` when given and taskset exists."""
+    """Load `url` (GET, or `method` with `form` as an urlencoded body; optional bearer token); pinned to `cpu`
+    when given and taskset exists."""
+    body = urlencode(form) if form is not None else None
     if shutil.which("wrk") and not python:
-        return await _run_wrk(url, token, connections, duration, threads, cpu)
-    return await _run_python_load(url, token, connections, duration, cpu)
+        return await _run_wrk(url, token, connections, duration, threads, cpu, method, body)
+    return await _run_python_load(url, token, connections, duration, cpu, method, body)
 
 
 def _pinned(args: list[str], cpu: int | None) -> list[str]:
     return ["taskset", "-c", str(cpu), *args] if cpu is not None and shutil.which("taskset") else args
 
 
-async def _run_wrk(url: str, token: str | None, connections: int, duration: float, threads: int, cpu: int | None):
-    auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
+def _headers(token: str | None, body: str | None) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    return headers
+
+
+async def _run_wrk(
+    url: str,
+    token: str | None,
+    connections: int,
+    duration: float,
+    threads: int,
+    cpu: int | None,
+    method: str,
+    body: str | None,
+):
+    # JSON string literals of ASCII text (an urlencoded body, a token) are Lua string literals too.
+    setup = [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in _headers(token, body).items()]
+    if body is not None:
+        setup.append(f"wrk.body = {json.dumps(body)}")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(LUA.format(auth=auth))
+        f.write(LUA.format(method=method, setup="\n".join(setup)))
         script = f.name
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "5s"]
     proc = await asyncio.create_subprocess_exec(
@@ -84,14 +109,16 @@ async def _run_wrk(url: str, token: str | None, connections: int, duration: floa
     }
 
 
-def _python_load(url: str, token: str | None, connections: int, duration: float, out_file: str) -> None:
+def _python_load(
+    url: str, token: str | None, connections: int, duration: float, out_file: str, method: str, body: str | None
+) -> None:
     """The fallback load generator (run in its own process): `connections` keep-alive workers, closed loop."""
     import uvloop
 
     async def main() -> dict[str, float]:
         latencies: list[float] = []
         bad = 0
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = _headers(token, body)
         deadline = time.perf_counter() + duration
         connector = aiohttp.TCPConnector(limit=connections)
         async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
@@ -100,7 +127,7 @@ def _python_load(url: str, token: str | None, connections: int, duration: float,
                 nonlocal bad
                 while time.perf_counter() < deadline:
                     started = time.perf_counter()
-                    async with http.get(url) as resp:
+                    async with http.request(method, url, data=body) as resp:
                         await resp.read()
                         if resp.status >= 300:
                             bad += 1
@@ -122,10 +149,13 @@ def _python_load(url: str, token: str | None, connections: int, duration: float,
     Path(out_file).write_text(json.dumps(uvloop.run(main())))
 
 
-async def _run_python_load(url: str, token: str | None, connections: int, duration: float, cpu: int | None):
+async def _run_python_load(
+    url: str, token: str | None, connections: int, duration: float, cpu: int | None, method: str, body: str | None
+):
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = f.name
     args = [sys.executable, __file__, url, "--token", token or "", "--connections", str(connections)]
+    args += ["--method", method, *(["--body", body] if body is not None else [])]
     proc = await asyncio.create_subprocess_exec(*_pinned([*args, "--duration", str(duration), "--out", out], cpu))
     await proc.wait()
     result = json.loads(await asyncio.to_thread(Path(out).read_text))
@@ -140,5 +170,7 @@ if __name__ == "__main__":
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--method", default="GET")
+    parser.add_argument("--body", help="urlencoded form body")
     args = parser.parse_args()
-    _python_load(args.url, args.token or None, args.connections, args.duration, args.out)
+    _python_load(args.url, args.token or None, args.connections, args.duration, args.out, args.method, args.body)

@@ -18,6 +18,7 @@ import base64
 import binascii
 import contextlib
 import logging
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -38,6 +39,7 @@ from govdata_shared.outbox import OutboxRelay
 from govdata_shared.settings import REPO_ROOT
 from govdata_shared.workdays import SHANGHAI
 
+from govdata_gateway import passwords
 from govdata_gateway.clients import ID_RE, Client, ClientsFile
 from govdata_gateway.keys import SigningKey
 from govdata_gateway.problems import problem_response
@@ -249,7 +251,8 @@ def _basic_credentials(header: str) -> tuple[str, str]:
 
 async def authenticate_client(request: web.Request, form: Mapping[str, str]) -> Client:
     """The client authenticated by HTTP Basic or form parameters (RFC 6749 §2.3.1); 401 when the credentials are
-    wrong, 429 while this client is locked at the caller's address after repeated failures."""
+    wrong, 429 while this client is locked at the caller's address after repeated failures, 503 while the
+    secret cannot be verified because the hashing budget is spent (passwords.VerificationBudget)."""
     header = request.headers.get("Authorization")
     form_id, form_secret = form.get("client_id"), form.get("client_secret")
     if header is not None:
@@ -265,18 +268,39 @@ async def authenticate_client(request: web.Request, form: Mapping[str, str]) -> 
             )
         client_id, secret, challenge = form_id, form_secret, None
     now = request.app[CLOCK]()
-    throttle, source = request.app[THROTTLE], source_of(request)
+    throttle, source, registry = request.app[THROTTLE], source_of(request), request.app[REGISTRY]
     # An id that cannot exist is never counted: it can never succeed, and junk must not fill the table.
     counted = bool(ID_RE.match(client_id))
-    attempt = await throttle.check(CLIENT, client_id, source, now) if counted else None
-    if attempt is not None and attempt.retry_after is not None:
-        raise locked_problem(attempt.retry_after, now)
-    client = await request.app[REGISTRY].authenticate(client_id, secret, now)
+    # Refusals that need no database read come first: a lock this replica has seen, then — for a secret not
+    # verified before — a spent hashing budget (the flood that spent it must cost nothing more; it was not
+    # judged, so it is not counted as a failure).
+    if counted and (locked := throttle.remembered(CLIENT, client_id, source, now)) is not None:
+        raise locked_problem(locked, now)
+    attempt = client = None
+    try:
+        turn = registry.reserve(client_id, secret) if counted else None  # nothing to look up or hash
+        try:
+            # A guess at an unknown id, the cheapest to send, costs one read and one write: its failure is counted
+            # without reading its failure record first. Counting refuses it as locked where the same guess at an
+            # existing client would have been, and leaves the lock as it is: the answers do not tell them apart.
+            row = await registry.active_client(client_id) if secret else None
+            if row is not None:
+                attempt = await throttle.check(CLIENT, client_id, source, now)
+                if attempt.retry_after is not None:
+                    raise locked_problem(attempt.retry_after, now)
+                client = await registry.verify(row, secret, now, turn)
+        finally:
+            registry.budget.release(turn)
+    except passwords.VerificationBusy as busy:
+        seconds = math.ceil(busy.retry_after)
+        log.warning("token request refused unverified: hashing budget spent, client_id=%r", client_id[:64])
+        detail, retry = f"认证请求过多，暂时无法校验客户端凭据，请于 {seconds} 秒后重试", {"Retry-After": str(seconds)}
+        raise _oauth_problem(503, "temporarily_unavailable", detail, headers=retry, retry_after=seconds) from None
     if client is None:
         # Same answer for an unknown client and a wrong secret, also in how failures are counted.
         log.warning("token request refused: invalid_client client_id=%r", client_id[:64])
         if counted:
-            failure = await throttle.failed(CLIENT, client_id, source, now)
+            failure = await throttle.failed(CLIENT, client_id, source, now, attempt)
             if failure.retry_after is not None:
                 log.warning("client locked after %d failures: client_id=%r", failure.failures, client_id[:64])
                 raise locked_problem(failure.retry_after, now)

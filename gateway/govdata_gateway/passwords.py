@@ -4,17 +4,30 @@ Everything the platform hashes itself is argon2id (RFC 9106, `argon2-cffi`), wit
 (19 MiB, 2 passes, 1 lane: about 20 ms here), which 等保 2.0 third level accepts for stored credentials.
 PBKDF2-SHA256 hashes (`pbkdf2_sha256$<iterations>$<salt>$<hash>`) written into clients files before argon2id are
 still accepted. Both verifications compare in constant time.
+
+Checking credentials at request time goes through a `VerificationBudget`, within a share of one CPU: hashing on a
+thread of its own, one verification at a time. argon2-cffi and hashlib release the GIL while hashing, so a
+verification does not stall the event loop by itself; but each costs ~20 ms of CPU, and the database reads and
+writes around it a few more, and guesses from ever new addresses or at ever new names, which the lockout per
+account and address never stops, would otherwise take the gateway's whole core from the data plane.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import math
 import secrets
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from prometheus_client import Counter
 
 PBKDF2_SCHEME = "pbkdf2_sha256"
 PBKDF2_ITERATIONS = 600_000  # OWASP 2023 figure for PBKDF2-HMAC-SHA256
@@ -86,3 +99,120 @@ def parse_pbkdf2(encoded: str) -> tuple[int, bytes, bytes]:
     if len(salt) < 8 or len(digest) < 16:
         raise ValueError("salt must be at least 8 bytes and hash at least 16 bytes")
     return iterations, salt, digest
+
+
+# --------------------------------------------------------------------------------------------- budget
+
+# The share is what bench/auth.py needs for data calls to keep 80 % of their rate, on one core, while 50 wrong
+# guesses a second come from ever new addresses or at ever new ids: about 1.7 argon2id checks a second sustained
+# (a restarted gateway whose 200 clients come back for tokens within five minutes needs under one), or 6 lookups
+# of unknown ids.
+HASH_CPU_SHARE = 0.05  # of one core, over time
+HASH_LOOKUP_SECONDS = 0.008  # charged per check for its database read and write (3-5 ms of CPU on Postgres, more
+# on the embedded SQLite, whose every statement is a round trip to a thread of its own)
+HASH_BURST_SECONDS = 0.2  # allowed at once after a quiet spell: about seven checks with hashing
+HASH_MAX_WAIT_SECONDS = 2.0  # a check further off than this is refused at once
+SECRET_VERIFICATIONS = Counter(
+    "govdata_gateway_secret_verifications_total",
+    "Hash verifications of client secrets and passwords: match, mismatch, or refused unhashed (budget spent)",
+    ["result"],
+)
+
+
+class VerificationBusy(Exception):
+    """No verification now: the hashing budget is spent. Nothing was hashed; retry after `retry_after` s."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"hashing budget spent; retry after {retry_after:.1f}s")
+        self.retry_after = retry_after
+
+
+@dataclass
+class Turn:
+    """A reserved check: when its hashing may start, and the hashing CPU seconds reserved for it not yet
+    accounted (its lookup charge is kept whatever happens)."""
+
+    start_at: float
+    reserved: float
+
+
+class VerificationBudget:
+    """Credential checks not answered from memory, within `cpu_share` of a core over time.
+
+    A check is charged `lookup_cost` for its database work, and the CPU time its hashing took, measured on the
+    hashing thread (so a PBKDF2 hash ten times dearer counts ten times). What is charged is paid back at
+    `cpu_share` seconds per second; up to `burst` seconds may be owed at once. A check is given a turn when what
+    is owed leaves room for it (its hashing estimated from the last ones), waiting for that at most `max_wait`
+    seconds; a turn further off is refused at once (`VerificationBusy`). `reserve` and `release` touch no
+    database, so a caller can refuse before doing anything else."""
+
+    def __init__(
+        self,
+        *,
+        cpu_share: float = HASH_CPU_SHARE,
+        lookup_cost: float = HASH_LOOKUP_SECONDS,
+        burst: float = HASH_BURST_SECONDS,
+        max_wait: float = HASH_MAX_WAIT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 0 < cpu_share <= 1 or min(lookup_cost, burst, max_wait) < 0:
+            raise ValueError("cpu_share must be in (0, 1]; lookup_cost, burst and max_wait must not be negative")
+        self.cpu_share, self.lookup_cost, self.burst, self.max_wait = cpu_share, lookup_cost, burst, max_wait
+        self._clock = clock
+        self._paid_at = -math.inf  # when everything charged or reserved so far is paid back
+        self.estimate = 0.02  # CPU seconds of one verification, learnt from each run (the last ones count most)
+
+    def reserve(self) -> Turn:
+        """A turn for one check, or `VerificationBusy` when it is more than `max_wait` away."""
+        now = self._clock()
+        paid_at = max(self._paid_at, now)
+        need = self.lookup_cost + self.estimate
+        # Owed at time t: (paid_at - t) * share. The turn starts once that plus this one fits in `burst`, or once
+        # nothing is owed (a check dearer than the burst must still get its turn).
+        start_at = max(now, paid_at - max(0.0, self.burst - need) / self.cpu_share)
+        if start_at - now > self.max_wait:
+            SECRET_VERIFICATIONS.labels("refused").inc()
+            raise VerificationBusy(start_at - now)
+        self._paid_at = paid_at + need / self.cpu_share
+        return Turn(start_at, self.estimate)
+
+    def release(self, turn: Turn | None) -> None:
+        """Give back the hashing `turn` reserved and did not use (an unknown client needs none)."""
+        if turn is not None:
+            self._settle(turn, 0.0)
+
+    def _settle(self, turn: Turn, spent: float) -> None:
+        self._paid_at += (spent - turn.reserved) / self.cpu_share
+        turn.reserved = 0.0
+        if spent > 0:
+            self.estimate = 0.8 * self.estimate + 0.2 * spent
+
+    async def verify(self, secret: str, encoded: str, turn: Turn | None = None) -> bool:
+        """`verify_secret` on the budget's thread, in `turn` (reserved here when not given; several
+        verifications may share one turn, each accounted as it ran)."""
+        turn = turn if turn is not None else self.reserve()
+        delay = turn.start_at - self._clock()
+        if delay > 0:
+            try:
+                await asyncio.sleep(delay)
+            except BaseException:
+                self.release(turn)
+                raise
+        # Cancelled from here on, the hashing still runs to its end on the thread: its reservation stays charged.
+        loop = asyncio.get_running_loop()
+        right, spent = await loop.run_in_executor(_HASHING_THREAD, _timed_verify, secret, encoded)
+        self._settle(turn, spent)
+        SECRET_VERIFICATIONS.labels("match" if right else "mismatch").inc()
+        return right
+
+
+# One thread hashes for the whole process, whichever budget a verification is in: hashing never takes more than
+# one core, and it never waits behind (nor holds up) the default executor's work such as name lookups.
+_HASHING_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-secret")
+
+
+def _timed_verify(secret: str, encoded: str) -> tuple[bool, float]:
+    """(verify_secret's answer, the CPU seconds it took on this thread)."""
+    started = time.thread_time()
+    right = verify_secret(secret, encoded)
+    return right, time.thread_time() - started
