@@ -110,7 +110,7 @@ def parse_pbkdf2(encoded: str) -> tuple[int, bytes, bytes]:
 HASH_CPU_SHARE = 0.05  # of one core, over time
 HASH_LOOKUP_SECONDS = 0.008  # charged per check for its database read and write (3-5 ms of CPU on Postgres, more
 # on the embedded SQLite, whose every statement is a round trip to a thread of its own)
-HASH_BURST_SECONDS = 0.2  # allowed at once after a quiet spell: about seven checks with hashing
+HASH_BURST_SECONDS = 1.0  # allowed at once after a quiet spell: about 35 checks (a replica restarting, `make run`)
 HASH_MAX_WAIT_SECONDS = 2.0  # a check further off than this is refused at once
 SECRET_VERIFICATIONS = Counter(
     "govdata_gateway_secret_verifications_total",
