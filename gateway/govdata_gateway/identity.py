@@ -432,7 +432,7 @@ def setup_identity(
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/auth/token", token_endpoint)
     app.router.add_get("/.well-known/jwks.json", jwks_endpoint)
-    setup_identity_api(app, settings, key=key, db=db)
+    setup_identity_api(app, settings, key=key, db=db, now=clock)
 
 
 @contextlib.asynccontextmanager

@@ -35,12 +35,20 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class IdentityApi:
-    """What the routes share: the registry's database, the verifier of API tokens, the rotation grace."""
+    """What the routes share: the registry's database, the verifier of API tokens, the rotation grace, and the
+    gateway's clock (the one token issuance reads, so a rotation's grace ends when issuance says it does)."""
 
-    def __init__(self, db: Database, verifier: TokenVerifier, grace: timedelta) -> None:
+    def __init__(
+        self,
+        db: Database,
+        verifier: TokenVerifier,
+        grace: timedelta,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.db = db
         self.verifier = verifier
         self.grace = grace
+        self.now = now
 
 
 IDENTITY_API: web.AppKey[IdentityApi] = web.AppKey("govdata_identity_api", IdentityApi)
@@ -55,7 +63,7 @@ async def list_departments(request: web.Request, caller: Caller, api: IdentityAp
 
 
 async def create_department(request: web.Request, caller: Caller, api: IdentityApi) -> Any:
-    return await admin.create_department(api.db, body=await _body(request), caller=caller, now=_now())
+    return await admin.create_department(api.db, body=await _body(request), caller=caller, now=api.now())
 
 
 async def list_systems(request: web.Request, caller: Caller, api: IdentityApi) -> Any:
@@ -63,7 +71,7 @@ async def list_systems(request: web.Request, caller: Caller, api: IdentityApi) -
 
 
 async def create_system(request: web.Request, caller: Caller, api: IdentityApi) -> Any:
-    return await admin.create_system(api.db, body=await _body(request), caller=caller, now=_now())
+    return await admin.create_system(api.db, body=await _body(request), caller=caller, now=api.now())
 
 
 async def list_clients(request: web.Request, caller: Caller, api: IdentityApi) -> Any:
@@ -71,16 +79,16 @@ async def list_clients(request: web.Request, caller: Caller, api: IdentityApi) -
 
 
 async def create_client(request: web.Request, caller: Caller, api: IdentityApi) -> Any:
-    return await admin.create_client(api.db, body=await _body(request), caller=caller, now=_now())
+    return await admin.create_client(api.db, body=await _body(request), caller=caller, now=api.now())
 
 
 async def rotate_client_secret(request: web.Request, caller: Caller, api: IdentityApi) -> Any:
     client_id = request.match_info["client_id"]
-    return await admin.rotate_client_secret(api.db, client_id=client_id, caller=caller, now=_now(), grace=api.grace)
+    return await admin.rotate_client_secret(api.db, client_id=client_id, caller=caller, now=api.now(), grace=api.grace)
 
 
 async def disable_client(request: web.Request, caller: Caller, api: IdentityApi) -> Any:
-    return await admin.disable_client(api.db, client_id=request.match_info["client_id"], caller=caller, now=_now())
+    return await admin.disable_client(api.db, client_id=request.match_info["client_id"], caller=caller, now=api.now())
 
 
 async def list_users(request: web.Request, caller: Caller, api: IdentityApi) -> Any:
@@ -88,15 +96,15 @@ async def list_users(request: web.Request, caller: Caller, api: IdentityApi) -> 
 
 
 async def create_user(request: web.Request, caller: Caller, api: IdentityApi) -> Any:
-    return await admin.create_user(api.db, body=await _body(request), caller=caller, now=_now())
+    return await admin.create_user(api.db, body=await _body(request), caller=caller, now=api.now())
 
 
 async def disable_user(request: web.Request, caller: Caller, api: IdentityApi) -> Any:
-    return await admin.disable_user(api.db, username=request.match_info["username"], caller=caller, now=_now())
+    return await admin.disable_user(api.db, username=request.match_info["username"], caller=caller, now=api.now())
 
 
 async def reset_password(request: web.Request, caller: Caller, api: IdentityApi) -> Any:
-    return await admin.reset_password(api.db, username=request.match_info["username"], caller=caller, now=_now())
+    return await admin.reset_password(api.db, username=request.match_info["username"], caller=caller, now=api.now())
 
 
 async def me(request: web.Request, caller: Caller, api: IdentityApi) -> Any:
@@ -122,10 +130,6 @@ ROUTES: tuple[tuple[str, str, Handler, int, tuple[str, ...] | None], ...] = (
 
 
 # --------------------------------------------------------------------------------------------- plumbing
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _caller(request: web.Request, api: IdentityApi, roles: tuple[str, ...] | None) -> Caller:
@@ -196,7 +200,14 @@ def _endpoint(handler: Handler, status: int, roles: tuple[str, ...] | None) -> C
     return endpoint
 
 
-def setup_identity_api(app: web.Application, settings: GatewaySettings, *, key: SigningKey, db: Database) -> None:
+def setup_identity_api(
+    app: web.Application,
+    settings: GatewaySettings,
+    *,
+    key: SigningKey,
+    db: Database,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
     """Add `/api/identity/...` to `app` (called by identity.setup_identity, which owns `key` and `db`)."""
     verifier = TokenVerifier(
         StaticKeySet(key.jwks()),
@@ -204,7 +215,8 @@ def setup_identity_api(app: web.Application, settings: GatewaySettings, *, key: 
         audience=settings.govdata_jwt_audience,
         algorithms=(ALGORITHM,),
     )
-    app[IDENTITY_API] = IdentityApi(db, verifier, timedelta(seconds=settings.govdata_secret_rotation_grace_seconds))
+    grace = timedelta(seconds=settings.govdata_secret_rotation_grace_seconds)
+    app[IDENTITY_API] = IdentityApi(db, verifier, grace, now)
     resources: list[web.AbstractResource] = []
     for method, path, handler, status, roles in ROUTES:
         route = app.router.add_route(method, PREFIX + path, _endpoint(handler, status, roles))
