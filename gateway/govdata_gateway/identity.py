@@ -42,7 +42,7 @@ from govdata_shared.workdays import SHANGHAI
 from govdata_gateway import passwords
 from govdata_gateway.clients import ID_RE, Client, ClientsFile
 from govdata_gateway.keys import SigningKey
-from govdata_gateway.problems import problem_response
+from govdata_gateway.problems import render_problem
 from govdata_gateway.registry.api import setup_identity_api
 from govdata_gateway.registry.seed import seed_registry
 from govdata_gateway.registry.store import Registry
@@ -169,19 +169,6 @@ def find_scope_handler(handlers: Mapping[str, ScopeHandler], scope: str) -> Scop
 
 
 # --------------------------------------------------------------------------------------------- endpoints
-
-
-def _problem(problem: Problem) -> web.Response:
-    return problem_response(
-        problem.status,
-        problem.code,
-        problem.detail,
-        headers=problem.headers,
-        title=problem.title,
-        field=problem.field,
-        rule=problem.rule,
-        **problem.extra,
-    )
 
 
 def _oauth_problem(status: int, error: str, detail: str, **kw: Any) -> Problem:
@@ -338,7 +325,7 @@ async def token_endpoint(request: web.Request) -> web.Response:
             )
         body = await handler(request, form)
     except Problem as problem:
-        return _problem(problem)
+        return render_problem(problem)
     return web.Response(
         body=orjson.dumps(body),
         content_type="application/json",

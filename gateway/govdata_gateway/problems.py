@@ -15,10 +15,11 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extra,
 ) -> web.Response:
-    problem = Problem(status, code, detail, headers=headers, **extra)
+    return render_problem(Problem(status, code, detail, headers=headers, **extra))
+
+
+def render_problem(problem: Problem) -> web.Response:
+    """The response for a `Problem` raised in a handler, with everything it carries."""
     return web.Response(
-        body=orjson.dumps(problem.body()),
-        status=status,
-        content_type=PROBLEM_JSON,
-        headers=problem.headers,
+        body=orjson.dumps(problem.body()), status=problem.status, content_type=PROBLEM_JSON, headers=problem.headers
     )

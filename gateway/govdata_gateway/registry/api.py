@@ -24,7 +24,7 @@ from govdata_shared.errors import Problem
 from sqlalchemy.exc import IntegrityError
 
 from govdata_gateway.keys import ALGORITHM, SigningKey
-from govdata_gateway.problems import problem_response
+from govdata_gateway.problems import problem_response, render_problem
 from govdata_gateway.projection import IDENTITY_PROJECTION, refusal_problem
 from govdata_gateway.registry import admin
 from govdata_gateway.settings import GatewaySettings
@@ -168,19 +168,6 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _render(problem: Problem) -> web.Response:
-    return problem_response(
-        problem.status,
-        problem.code,
-        problem.detail,
-        headers=problem.headers,
-        title=problem.title,
-        field=problem.field,
-        rule=problem.rule,
-        **problem.extra,
-    )
-
-
 def _endpoint(handler: Handler, status: int, roles: tuple[str, ...] | None) -> Callable[[web.Request], Awaitable]:
     async def endpoint(request: web.Request) -> web.Response:
         api = request.app[IDENTITY_API]
@@ -188,7 +175,7 @@ def _endpoint(handler: Handler, status: int, roles: tuple[str, ...] | None) -> C
             caller = await _caller(request, api, roles)
             result = await handler(request, caller, api)
         except Problem as problem:
-            return _render(problem)
+            return render_problem(problem)
         except IntegrityError:
             # A concurrent request created the same entry between our check and the insert.
             return problem_response(409, "conflict", "与同时提交的其他修改冲突，请刷新后重试")

@@ -47,7 +47,7 @@ from govdata_gateway.identity import (
     register_grant_handler,
     source_of,
 )
-from govdata_gateway.problems import problem_response
+from govdata_gateway.problems import render_problem
 from govdata_gateway.registry.models import Person
 from govdata_gateway.settings import GatewaySettings
 from govdata_gateway.signin import pages
@@ -117,19 +117,6 @@ def _shanghai(moment: datetime) -> str:
 
 
 # --------------------------------------------------------------------------------------------- pages
-
-
-def _problem(problem: Problem) -> web.Response:
-    return problem_response(
-        problem.status,
-        problem.code,
-        problem.detail,
-        headers=problem.headers,
-        title=problem.title,
-        field=problem.field,
-        rule=problem.rule,
-        **problem.extra,
-    )
 
 
 def _error_page(heading: str, message: str, status: int) -> web.Response:
@@ -265,7 +252,7 @@ async def login_step(request: web.Request) -> web.Response:
     try:
         form = await read_form(request)
     except Problem as problem:
-        return _problem(problem)
+        return render_problem(problem)
     pending = await signin.service.pending(form.get("pending", ""), request.cookies.get(COOKIE), now)
     if pending is None:
         return _expired_page()
@@ -676,7 +663,7 @@ async def logout(request: web.Request) -> web.Response:
                 )
             username = await signin.service.logout(refresh_token=token, now=now)
     except Problem as problem:
-        return _problem(problem)
+        return render_problem(problem)
     if username is not None:
         log.info("signed out user=%s", _masked(username))
     return web.Response(status=204, headers={"Cache-Control": "no-store"})
