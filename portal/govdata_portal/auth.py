@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import httpx
 from fastapi import Depends, Request
 
 from govdata_portal.gateway import ApiProblem, Gateway, SigninRefused, json_body
@@ -167,17 +168,47 @@ class PersonApi:
             store_session(self.request, session)
         return session.access_token
 
-    async def get(self, path: str, **params: Any) -> dict[str, Any] | list[Any]:
-        """GET `path` of the public API; a 4xx is an ApiProblem, an unavailable service GatewayUnavailable."""
-        query = {k: v for k, v in params.items() if v not in (None, "")}
-        response = await self.gateway.get(path, await self._token(), query)
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> Any:
+        """`method path` of the public API as this person: the answer's JSON body (None when it has none).
+
+        A 4xx is an ApiProblem (the page names its field and rule), an unavailable service GatewayUnavailable."""
+        query = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        response = await self.gateway.call(method, path, await self._token(), params=query, json=json, files=files)
         if response.status_code == 401:  # lapsed early (a key rotation, a clock apart): one fresh token, once
-            response = await self.gateway.get(path, await self._token(force=True), query)
+            token = await self._token(force=True)
+            response = await self.gateway.call(method, path, token, params=query, json=json, files=files)
             if response.status_code == 401:
                 raise SigninRequired(here(self.request), clear_cookie=True)
         if response.status_code >= 400:
             raise ApiProblem(response.status_code, json_body(response))
+        if not response.content:
+            return None
         return response.json()
+
+    async def get(self, path: str, **params: Any) -> Any:
+        return await self.send("GET", path, params=params)
+
+    async def post(self, path: str, json: Any = None) -> Any:
+        return await self.send("POST", path, json=json if json is not None else {})
+
+    async def patch(self, path: str, json: Any) -> Any:
+        return await self.send("PATCH", path, json=json)
+
+    async def raw(self, path: str, **params: Any) -> httpx.Response:
+        """GET `path` as it came (a file download): headers and body untouched."""
+        query = {k: v for k, v in params.items() if v not in (None, "")}
+        response = await self.gateway.call("GET", path, await self._token(), params=query)
+        if response.status_code >= 400:
+            raise ApiProblem(response.status_code, json_body(response))
+        return response
 
 
 def person_api(request: Request, session: CurrentSession) -> PersonApi:

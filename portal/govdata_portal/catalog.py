@@ -6,17 +6,17 @@ back as the error summary naming the field. With htmx the search swaps only the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from govdata_portal import labels
 from govdata_portal.auth import CurrentSession, PersonApiDep
+from govdata_portal.forms import field_errors
 from govdata_portal.gateway import ApiProblem
-from govdata_portal.pages import error_page, render
+from govdata_portal.pages import error_page, pager, render
 
 router = APIRouter()
 
@@ -24,56 +24,6 @@ PAGE_SIZE = 20
 RESULTS_ID = "catalog-results"
 
 Text = Annotated[str | None, Query(max_length=100)]
-
-
-@dataclass(frozen=True)
-class PageLink:
-    number: int
-    url: str
-    current: bool
-
-
-@dataclass(frozen=True)
-class Pager:
-    total: int
-    page: int
-    pages: int
-    previous: str | None
-    next: str | None
-    links: list[PageLink]
-
-
-def pager(filters: dict[str, str], total: int, page: int, size: int, window: int = 2) -> Pager:
-    """Links to the pages around `page` (and the first and last), each keeping the filters."""
-
-    def url(number: int) -> str:
-        query = {k: v for k, v in filters.items() if v}
-        if number > 1:
-            query["page"] = str(number)
-        return "/catalog" + (f"?{urlencode(query)}" if query else "")
-
-    pages = max(1, -(-total // size))
-    shown = sorted({1, pages, *range(max(1, page - window), min(pages, page + window) + 1)})
-    return Pager(
-        total=total,
-        page=page,
-        pages=pages,
-        previous=url(page - 1) if page > 1 else None,
-        next=url(page + 1) if page < pages else None,
-        links=[PageLink(n, url(n), n == page) for n in shown],
-    )
-
-
-def _field_errors(problem: ApiProblem) -> list[dict[str, Any]]:
-    """The problem's errors with each field's name as the page shows it."""
-    return [
-        {
-            **e,
-            "label": labels.CATALOG_FIELDS.get(str(e.get("field")), str(e.get("field") or "")),
-            "anchor": e.get("field"),
-        }
-        for e in problem.errors
-    ] or [{"field": None, "label": "", "anchor": None, "detail": problem.detail}]
 
 
 @router.get("/catalog")
@@ -102,12 +52,12 @@ async def catalog(
     except ApiProblem as problem:
         if problem.status not in (400, 422):
             raise
-        errors, status = _field_errors(problem), problem.status
+        errors, status = field_errors(problem, labels.CATALOG_FIELDS), problem.status
     context: dict[str, Any] = {
         "filters": filters,
         "errors": errors,
         "results": found["items"] if found else [],
-        "pager": pager(filters, found["total"], found["page"], found["size"]) if found else None,
+        "pager": pager("/catalog", filters, found["total"], found["page"], found["size"]) if found else None,
         "results_id": RESULTS_ID,
     }
     partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == RESULTS_ID

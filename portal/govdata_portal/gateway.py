@@ -152,8 +152,29 @@ class Gateway:
 
     # ---- the public API, as the person
 
-    async def get(self, path: str, access_token: str, params: dict[str, Any] | None = None) -> httpx.Response:
-        return await self._send("GET", path, params=params, headers={"Authorization": f"Bearer {access_token}"})
+    async def call(
+        self,
+        method: str,
+        path: str,
+        access_token: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> httpx.Response:
+        """`method path` of the public API with the person's token; the body as JSON or as a multipart upload."""
+        headers = {"Authorization": f"Bearer {access_token}"}
+        if files is not None:
+            return await self._send(method, path, params=params, files=files, headers=headers)
+        if json is not None:
+            return await self._send(
+                method,
+                path,
+                params=params,
+                content=orjson.dumps(json),
+                headers={**headers, "Content-Type": "application/json"},
+            )
+        return await self._send(method, path, params=params, headers=headers)
 
     async def ready(self) -> bool:
         try:

@@ -25,7 +25,7 @@ from govdata_shared.service import utc_now
 from govdata_shared.validation_messages import chinese_message
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from govdata_portal import catalog, home, signin
+from govdata_portal import catalog, home, oversight, resources, sharing, signin, verification
 from govdata_portal.auth import CsrfRefused, SigninRequired, delete_cookie, signin_location
 from govdata_portal.gateway import ApiProblem, Gateway, GatewayUnavailable
 from govdata_portal.pages import error_page
@@ -36,6 +36,8 @@ from govdata_portal.settings import PortalSettings, get_portal_settings
 log = logging.getLogger("govdata.portal")
 
 STATIC = Path(__file__).parent / "static"
+# The modules of pages, each with its `router`.
+PAGES = (home, catalog, resources, sharing, verification, oversight, signin)
 
 
 def _wants_json(request: Request) -> bool:
@@ -151,7 +153,7 @@ def create_app(
         return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (home, catalog, signin):
+    for module in PAGES:
         app.include_router(module.router)
     return app
 

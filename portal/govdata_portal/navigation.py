@@ -1,5 +1,5 @@
 """The side navigation: the pages a person's roles open, named as the regulation's users say them. Only pages
-that exist are listed; each later page adds its line here with the roles it serves."""
+that exist are listed, each with the roles it serves; the API still decides what each person may see and do."""
 
 from __future__ import annotations
 
@@ -19,10 +19,33 @@ class NavItem:
 
 
 STAFF = frozenset({"dept_operator", "dept_head", "bureau_admin", "auditor"})
+DEPARTMENT = frozenset({"dept_operator", "dept_head"})
+OPERATOR = frozenset({"dept_operator"})
+BUREAU = frozenset({"bureau_admin"})
+OVERSIGHT = frozenset({"bureau_admin", "auditor"})
+CITIZEN = frozenset({"citizen"})
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("home", "首页", "/"),
     NavItem("catalog", "数据目录", "/catalog"),
+    # a department's own work (第十二–十四条 catalog, 第二十七–二十九条 sharing, 第十九条 校核)
+    NavItem("resources", "我的资源", "/resources", OPERATOR),
+    NavItem("requests", "共享申请", "/requests", OPERATOR),
+    NavItem("reviews", "待我审核", "/reviews", OPERATOR),
+    NavItem("grants", "我的授权", "/grants", DEPARTMENT),
+    NavItem("corrections", "校核", "/corrections", DEPARTMENT),
+    NavItem("demands", "需求清单", "/demands", OPERATOR | BUREAU),
+    NavItem("responsibilities", "责任清单", "/responsibilities", DEPARTMENT | BUREAU),
+    # the bureau's (第十四条, 第二十九条, 第三十七–三十九条)
+    NavItem("catalog_review", "目录审核", "/review/catalog", BUREAU),
+    NavItem("platform_review", "平台审核/交付", "/review/requests", BUREAU),
+    NavItem("disputes", "异议处理", "/disputes", BUREAU),
+    NavItem("overdue", "逾期", "/overdue", BUREAU),
+    NavItem("supervision", "监督考核", "/supervision", OVERSIGHT),
+    NavItem("accounts", "账号管理", "/accounts", BUREAU),
+    NavItem("audit", "审计日志", "/audit", OVERSIGHT),
+    # a citizen's or enterprise's own 校核 requests
+    NavItem("my_corrections", "数据校核", "/my/corrections", CITIZEN),
     # Swagger UI of every service's OpenAPI, served by the gateway itself, for departmental developers.
     NavItem("api_docs", "接口文档", "/api/docs", STAFF),
 )

@@ -3,9 +3,11 @@ API's values into what people read, and the error pages."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -103,3 +105,54 @@ def error_page(
         signin_link=signin_link,
         title=heading,
     )
+
+
+# --------------------------------------------------------------------------------------------- lists
+
+
+@dataclass(frozen=True)
+class PageLink:
+    number: int
+    url: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class Pager:
+    total: int
+    page: int
+    pages: int
+    previous: str | None
+    next: str | None
+    links: list[PageLink]
+
+
+def pager(path: str, filters: dict[str, str], total: int, page: int, size: int, window: int = 2) -> Pager:
+    """Links to the pages of the list at `path` around `page` (and the first and last), each keeping the filters."""
+
+    def url(number: int) -> str:
+        query = {k: v for k, v in filters.items() if v}
+        if number > 1:
+            query["page"] = str(number)
+        return path + (f"?{urlencode(query)}" if query else "")
+
+    pages = max(1, -(-total // size))
+    shown = sorted({1, pages, *range(max(1, page - window), min(pages, page + window) + 1)})
+    return Pager(
+        total=total,
+        page=page,
+        pages=pages,
+        previous=url(page - 1) if page > 1 else None,
+        next=url(page + 1) if page < pages else None,
+        links=[PageLink(n, url(n), n == page) for n in shown],
+    )
+
+
+def page_of(items: list[Any], page: int | str | None, size: int) -> tuple[list[Any], int]:
+    """One page of a list the API gives whole (or the portal gathered): the page's items and the page number."""
+    try:
+        number = max(1, int(page or 1))
+    except ValueError:
+        number = 1
+    number = min(number, max(1, -(-len(items) // size)))
+    return items[(number - 1) * size : number * size], number

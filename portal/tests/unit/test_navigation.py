@@ -10,13 +10,39 @@ def names(*roles: str) -> list[str]:
     return [item.label for item in navigation_for(roles)]
 
 
-def test_everyone_has_the_home_page_and_the_catalog() -> None:
-    assert names("citizen") == ["首页", "数据目录"]
+def test_a_citizen_has_the_catalog_and_their_own_corrections() -> None:
+    assert names("citizen") == ["首页", "数据目录", "数据校核"]
 
 
-def test_staff_also_have_the_interface_documentation() -> None:
-    for role in ("dept_operator", "dept_head", "bureau_admin", "auditor"):
-        assert names(role) == ["首页", "数据目录", "接口文档"], role
+def test_each_role_sees_the_pages_of_its_work() -> None:
+    assert names("dept_operator") == [
+        "首页",
+        "数据目录",
+        "我的资源",
+        "共享申请",
+        "待我审核",
+        "我的授权",
+        "校核",
+        "需求清单",
+        "责任清单",
+        "接口文档",
+    ]
+    assert names("dept_head") == ["首页", "数据目录", "我的授权", "校核", "责任清单", "接口文档"]
+    assert names("bureau_admin") == [
+        "首页",
+        "数据目录",
+        "需求清单",
+        "责任清单",
+        "目录审核",
+        "平台审核/交付",
+        "异议处理",
+        "逾期",
+        "监督考核",
+        "账号管理",
+        "审计日志",
+        "接口文档",
+    ]
+    assert names("auditor") == ["首页", "数据目录", "监督考核", "审计日志", "接口文档"]
 
 
 def test_labels_are_chinese_and_an_unknown_value_shows_as_it_came() -> None:
