@@ -66,6 +66,7 @@ def resource_payload(
         "update_cycle": revision.update_cycle,
         "items": snapshot_items(revision.items),
         "interface": interface_with_defaults(revision.interface),
+        "no_state_secrets": revision.no_state_secrets,
         "submitted_at": revision.submitted_at,
         "review_deadline": revision.review_deadline,
         "review_deadline_estimated": revision.review_deadline_estimated,

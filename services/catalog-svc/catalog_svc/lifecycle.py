@@ -11,11 +11,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from fastapi.exceptions import RequestValidationError
 from govdata_shared.auth import Caller, require_department
 from govdata_shared.errors import Problem, validation_problem
 from govdata_shared.publish import publish
 from govdata_shared.repository import get_or_404, new_id
 from govdata_shared.workdays import DEFAULT_CALENDAR, today_in_shanghai
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog_svc import access, domain, events, search, triggers
@@ -37,6 +39,20 @@ def _code_fixed() -> Problem:
     return Problem(
         422, "validation_failed", "已发布资源的信息资源代码不能修改", field="code", rule="code_fixed_after_publish"
     )
+
+
+def check_declared(revision: ResourceRevision) -> None:
+    """第二条: state-secret data is managed under the secrecy laws, so a revision goes to review only with the
+    provider's declaration that it holds none."""
+    if not revision.no_state_secrets:
+        raise Problem(
+            422,
+            "state_secret_declaration_required",
+            "提交审核前，提供部门须声明本资源不涉及国家秘密；涉及国家秘密的政务数据资源按照相关保密法律法规的规定管理，"
+            "不在本平台登记共享（第二条）",
+            field="no_state_secrets",
+            rule="state_secret_declaration_required",
+        )
 
 
 async def check_code_free(session: AsyncSession, code: str, resource_id: str | None) -> None:
@@ -191,7 +207,10 @@ def _revision_values(fields: ResourceFields) -> dict[str, Any]:
 def _merged(resource: Resource, revision: ResourceRevision, patch: ResourcePatch) -> ResourceFields:
     current = {"code": resource.code, **revision_fields(revision)}
     changes = patch.model_dump(mode="json", exclude_unset=True)
-    return ResourceFields.model_validate({**current, **changes})
+    try:
+        return ResourceFields.model_validate({**current, **changes})
+    except ValidationError as error:  # a required field patched to null: 422 naming it, like a bad body
+        raise RequestValidationError(error.errors()) from None
 
 
 def _fields(resource: Resource, revision: ResourceRevision) -> ResourceFields:
@@ -276,12 +295,14 @@ async def submit_resource(session: AsyncSession, *, caller: Caller, resource_id:
     resource = await _locked(session, resource_id)
     access.require_provider(caller, resource)
     revision = await _revision(session, resource.id, resource.latest_version)
-    revision.status = REVISION.next(revision.status, "submit")
+    submitted = REVISION.next(revision.status, "submit")  # 409 unless draft or rejected
+    check_declared(revision)
     fields = _fields(resource, revision)
     check_rules(fields)
     await check_item_authority(session, fields, resource.provider_dept, resource.id)
     # 第十四条: the bureau reviews within 5 working days of receiving the submission.
     deadline = DEFAULT_CALENDAR.add_working_days(today_in_shanghai(now), domain.REVIEW_WORKING_DAYS)
+    revision.status = submitted
     revision.submitted_at = now
     revision.review_deadline = deadline.due
     revision.review_deadline_estimated = deadline.estimated

@@ -222,6 +222,7 @@ async def export_catalog(
             "update_cycle": revision.update_cycle,
             "usage_requirements": revision.usage_requirements,
             "related_codes": revision.related_codes,
+            "no_state_secrets": revision.no_state_secrets,
             "published_at": revision.published_at,
             "updated_at": resource.updated_at,
         }
@@ -253,6 +254,7 @@ def as_dcat(export: dict[str, Any]) -> dict[str, Any]:
                 "adms:status": r["status"],
                 "govdata:securityLevel": r["security_level"],
                 "govdata:category": r["category"],
+                "govdata:noStateSecrets": r["no_state_secrets"],
                 "dct:format": r["format"],
                 "govdata:items": [
                     {"govdata:code": i["code"], "dct:title": i["name"], "govdata:type": i["type"]} for i in r["items"]

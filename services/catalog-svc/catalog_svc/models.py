@@ -59,6 +59,9 @@ class ResourceRevision(SQLModel, table=True):
     usage_requirements: str | None = Field(default=None, sa_type=sa.Text)
     related_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     interface: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    no_state_secrets: bool = Field(
+        default=False, description="第二条: the provider declared this revision holds no state secret (不涉及国家秘密)"
+    )
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -25,6 +25,9 @@ def _path_prefix(value: str) -> str:
     return value.rstrip("/") or "/"
 
 
+# 第二条: data involving state secrets is managed under the secrecy laws, not through this platform.
+NO_STATE_SECRETS = "不涉及国家秘密的声明（第二条）：提供部门声明本资源不涉及国家秘密；未声明的资源不能提交审核"
+
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -78,6 +81,7 @@ class ResourceFields(BaseModel):
     usage_requirements: str | None = Field(default=None, max_length=2000)
     related_codes: list[str] = Field(default_factory=list, max_length=50)
     interface: Interface | None = None
+    no_state_secrets: bool = Field(default=False, description=NO_STATE_SECRETS)
 
 
 class ResourceCreate(ResourceFields):
@@ -106,6 +110,7 @@ class ResourcePatch(BaseModel):
     usage_requirements: str | None = Field(default=None, max_length=2000)
     related_codes: list[str] | None = Field(default=None, max_length=50)
     interface: Interface | None = None
+    no_state_secrets: bool | None = Field(default=None, description=NO_STATE_SECRETS)
 
 
 class InterfaceOut(BaseModel):
@@ -145,6 +150,7 @@ class ResourceOut(BaseModel):
     usage_requirements: str | None
     related_codes: list[str]
     interface: InterfaceOut | None
+    no_state_secrets: bool = Field(description=NO_STATE_SECRETS)
     revision_status: str
     submitted_at: datetime | None
     review_deadline: date | None

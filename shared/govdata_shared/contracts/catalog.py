@@ -59,6 +59,7 @@ class ResourceEventData(EventData):
     update_cycle: str
     items: list[ItemData]
     interface: InterfaceData | None
+    no_state_secrets: bool = False  # the provider's declaration that it holds no state secret (第二条)
     submitted_at: datetime | None = None
     review_deadline: date | None = None
     review_deadline_estimated: bool = False

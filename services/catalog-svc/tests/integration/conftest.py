@@ -35,6 +35,7 @@ POPULATION = {
         "path_prefixes": ["/records"],
         "credential_ref": "vault:ga/population",
     },
+    "no_state_secrets": True,  # 第二条: declared, so that it may be submitted
 }
 
 MARRIAGE = {
@@ -55,6 +56,7 @@ MARRIAGE = {
     "security_level": "3",
     "update_cycle": "daily",
     "interface": {"base_url": "http://127.0.0.1:8900/mz/marriage"},
+    "no_state_secrets": True,
 }
 
 
