@@ -23,6 +23,37 @@ CATALOG_FILE = DEMO / "catalog.json"
 CLIENTS_FILE = DEMO / "clients.yaml"
 
 
+def sealed_form_pdf(title: str, lines: list[str]) -> bytes:
+    """A minimal, valid one-page PDF standing for a sealed 伊川县政务数据共享需求单 (第二十九条(二)): `lines` (ASCII) in
+    Helvetica on an A4 page, the Chinese `title` in the document information; the cross-reference table holds the
+    exact byte offset of each object."""
+
+    def literal(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    content = "\n".join(["BT", "/F1 12 Tf", "16 TL", "72 780 Td", *(f"({literal(line)}) '" for line in lines), "ET"])
+    stream = content.encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >>"
+        b" /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Title <FEFF%s> /Producer (govdata demo loader) >>" % title.encode("utf-16-be").hex().upper().encode(),
+    ]
+    pdf = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(pdf)
+
+
 class DemoLoader:
     def __init__(self, gateway: str, clients_file: Path = CLIENTS_FILE) -> None:
         self.http = httpx.Client(base_url=gateway, timeout=30)
@@ -48,6 +79,7 @@ class DemoLoader:
     def publish(self, resource: dict) -> str:
         """Register, submit and approve one resource; returns 'published', 'existing' or a problem."""
         body = {k: v for k, v in resource.items() if k != "provider_dept"}
+        body["no_state_secrets"] = True  # 第二条: the demo provider declares it holds no state secret
         operator = self.operators.get(resource["provider_dept"])
         if operator is None:
             return f"no demo client for {resource['provider_dept']}"
@@ -89,8 +121,9 @@ class DemoLoader:
             print(f"  demo resource not loaded: {failure}", file=sys.stderr)
         return counts
 
-    # The demo's share requests: one granted on each path of 第二十九条, one waiting for its provider. Each names
-    # the requester's 应用系统 of clients.yaml (the grant is that system's; its operator client is bound to it).
+    # The demo's share requests: two granted, one (conditional, with its sealed 需求单) waiting for its provider.
+    # Each names the requester's 应用系统 of clients.yaml (the grant is that system's; its operator client is bound
+    # to it).
     DEMO_REQUESTS = (
         (
             "YC-MZ",
@@ -156,13 +189,38 @@ class DemoLoader:
                 lines.append(f"demo request {dept} → {code} not filed: {created.json().get('detail')}")
                 continue
             request = created.json()
+            if request["path"] == "conditional":
+                # 第二十九条(二): the sealed 需求单 goes with a conditional request; its provider approves on it.
+                form = sealed_form_pdf(
+                    "伊川县政务数据共享需求单",
+                    [
+                        "Yichuan County Government Data Sharing Request Form (demo)",
+                        f"Request: {request['id']}",
+                        f"Requester: {dept} / system {system}",
+                        f"Resource: {code}",
+                        f"Items: {', '.join(items)}",
+                        f"Sealed by {dept} on {today.isoformat()}",
+                    ],
+                )
+                attached = self.http.put(
+                    f"/api/sharing/requests/{request['id']}/attachment",
+                    files={"file": ("需求单.pdf", form, "application/pdf")},
+                    headers=requester,
+                )
+                if attached.status_code != 200:
+                    lines.append(f"demo request {dept} → {code}: 需求单 not attached: {attached.json().get('detail')}")
+                    continue
             while approve and request["status"] not in ("granted", "rejected"):
                 decider = (
                     bureau
                     if request["status"] in ("platform_review", "delivery")
                     else self.headers(self.operators[request["provider_dept"]])
                 )
-                request = self.http.post(f"/api/sharing/requests/{request['id']}/approve", headers=decider).json()
+                answer = self.http.post(f"/api/sharing/requests/{request['id']}/approve", headers=decider)
+                if answer.status_code != 200:
+                    request = {**request, "status": f"not approved ({answer.json().get('detail')})"}
+                    break
+                request = answer.json()
             state = f"grant {request['grant_id']}" if request.get("grant_id") else request["status"]
             lines.append(f"demo request {dept} → {request.get('resource_name') or code}: {state}")
         return lines

@@ -16,13 +16,16 @@ import yaml
 from govdata_local.platform import DEMO_CLIENTS
 from govdata_shared.settings import REPO_ROOT
 
+# A minimal PDF standing for the sealed 需求单 of a conditional request (第二十九条(二)).
+SEALED_FORM = b"%PDF-1.4\n" + "% 伊川县政务数据共享需求单 YC-GA\n".encode() + b"%%EOF\n"
 FIXTURE = json.loads((REPO_ROOT / "deploy" / "demo" / "catalog.json").read_text(encoding="utf-8"))
 # The 应用系统 each demo client is bound to (clients.yaml); the gateway seeds it, sharing-svc learns it by event.
 SYSTEM_OF = {c["client_id"]: c.get("system") for c in yaml.safe_load(DEMO_CLIENTS.read_text("utf-8"))["clients"]}
 
 
 def _fixture(name: str) -> dict:
-    return copy.deepcopy(next(r for r in FIXTURE["resources"] if r["name"] == name))
+    """A demo resource's body, declared free of state secrets (第二条) as the demo loader declares it."""
+    return {**copy.deepcopy(next(r for r in FIXTURE["resources"] if r["name"] == name)), "no_state_secrets": True}
 
 
 class Dept:
@@ -232,10 +235,27 @@ def test_conditional_path_needs_the_provider_then_the_platform(platform, world):
     assert world["bureau"].post(f"/api/sharing/requests/{rid}/approve").status_code == 403
     no_reason = world["mz"].post(f"/api/sharing/requests/{rid}/reject", {})
     assert no_reason.status_code == 422
-    delivery = world["mz"].post(f"/api/sharing/requests/{rid}/approve")
-    assert delivery.json()["status"] == "delivery"
+    # 第二十九条(二): the provider approves on the requester's sealed 需求单, and may agree to fewer items.
+    no_form = world["mz"].post(f"/api/sharing/requests/{rid}/approve", {"items": ["name"]})
+    assert no_form.status_code == 409 and no_form.json()["code"] == "attachment_required", no_form.text
+    attached = world["ga"].http.put(
+        f"/api/sharing/requests/{rid}/attachment", files={"file": ("需求单.pdf", SEALED_FORM, "application/pdf")}
+    )
+    assert attached.status_code == 200, attached.text
+    delivery = world["mz"].post(f"/api/sharing/requests/{rid}/approve", {"items": ["name"]})
+    assert delivery.json()["status"] == "delivery" and delivery.json()["approved_items"] == ["name"], delivery.text
+    narrowed = world["bureau"].post(f"/api/sharing/requests/{rid}/approve", {"items": ["id_number", "name"]})
+    assert narrowed.status_code == 422 and narrowed.json()["code"] == "items_not_allowed"
     granted = world["bureau"].post(f"/api/sharing/requests/{rid}/approve")
     assert granted.json()["status"] == "granted" and granted.json()["grant_id"]
+    grant_id = granted.json()["grant_id"]
+    assert world["ga"].get(f"/api/sharing/grants/{grant_id}").json()["items"] == ["name"]
+    deadline = time.monotonic() + 5
+    while (issued := world["ga"].grant_token(grant_id)).status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the gateway learns of the grant from sharing's events
+    assert issued.status_code == 200, issued.text
+    record = _data(platform, issued.json()["access_token"], marriage["id"], "/records/000003")
+    assert record.status_code == 200 and set(record.json()) == {"name"}, record.text  # not id_number: not agreed
 
 
 def test_termination_ends_the_grant_for_good(platform, world):

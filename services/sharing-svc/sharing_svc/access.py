@@ -1,9 +1,10 @@
 """Who may see and act on sharing's records, written once.
 
 Seeing: the bureau and auditors see everything (第三十七、三十八条); a department sees the requests, grants and
-disputes it is a party to — as requester or holder, or as provider. A record the caller may not see is a 404,
-exactly like one that does not exist. Acting: the decider of a request's current stage (第二十九条), the
-provider department or the bureau for a grant's status, the requester for its 需求单, the bureau for disputes.
+disputes it is a party to — as requester or holder, or as provider — and its own application systems. A record
+the caller may not see is a 404, exactly like one that does not exist. Acting: the decider of a request's current
+stage (第二十九条), the provider department or the bureau for a grant's status, the requester for its 需求单, the
+bureau for disputes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import ColumnElement, false, or_, true
 
 from sharing_svc import domain
 from sharing_svc.domain import Decider
-from sharing_svc.models import Dispute, Grant, ShareRequest
+from sharing_svc.models import ApplicationSystem, Dispute, Grant, ShareRequest
 from sharing_svc.schemas import RequestRole
 
 # --- what a caller may read ----------------------------------------------------------------------------------
@@ -45,6 +46,11 @@ def readable_grant(caller: Caller) -> ColumnElement[bool]:
 def readable_dispute(caller: Caller) -> ColumnElement[bool]:
     """Overseers see every dispute; anyone else those its department raised or is the provider of."""
     return _parties(caller, Dispute.requester_dept, Dispute.provider_dept)
+
+
+def readable_system(caller: Caller) -> ColumnElement[bool]:
+    """Overseers see every department's application systems; anyone else its own department's."""
+    return _parties(caller, ApplicationSystem.dept)
 
 
 def overseer_or_department(caller: Caller) -> str | None:

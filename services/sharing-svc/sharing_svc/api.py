@@ -15,6 +15,7 @@ from sharing_svc import access, disputes, grants, projection, requests
 from sharing_svc.domain import DisputeStatus, GrantAction, GrantStatus
 from sharing_svc.models import Dispute, Grant
 from sharing_svc.schemas import (
+    ApproveIn,
     DisputeIn,
     DisputeOut,
     GrantOut,
@@ -24,6 +25,7 @@ from sharing_svc.schemas import (
     RequestOut,
     RequestRole,
     ResolveIn,
+    SystemOut,
 )
 
 router = APIRouter()
@@ -54,10 +56,19 @@ async def get_request(request_id: str, caller: CurrentCaller, session: ReadSessi
 
 
 @router.post("/requests/{request_id}/approve", response_model=RequestOut)
-async def approve_request(request_id: str, caller: CurrentCaller, session: SessionDep, now: Now) -> RequestOut:
+async def approve_request(
+    request_id: str,
+    caller: CurrentCaller,
+    session: SessionDep,
+    now: Now,
+    body: Annotated[ApproveIn | None, Body()] = None,
+) -> RequestOut:
     """The decider of the current stage approves: provider_review → delivery → granted, platform_review →
-    granted."""
-    return await requests.approve_request(session, caller=caller, request_id=request_id, now=now)
+    granted. The provider approves on the sealed 需求单 (409 `attachment_required` without it) and may agree to
+    only some of the requested `items`; the grant carries only those (第二十九条(二))."""
+    return await requests.approve_request(
+        session, caller=caller, request_id=request_id, items=body.items if body else None, now=now
+    )
 
 
 @router.post("/requests/{request_id}/reject", response_model=RequestOut)
@@ -89,6 +100,18 @@ async def download_attachment(request_id: str, caller: CurrentCaller, session: R
 async def list_overdue(caller: CurrentCaller, session: ReadSessionDep, now: Now) -> list[OverdueOut]:
     """Stages past their 第二十九条 deadlines (the bureau sees all; a department those it is party to)."""
     return await requests.list_overdue(session, caller=caller, now=now)
+
+
+# --- application systems -------------------------------------------------------------------------------------
+
+
+@router.get("/systems", response_model=list[SystemOut])
+async def list_systems(
+    caller: CurrentCaller, session: ReadSessionDep, dept: str | None = Query(default=None, max_length=32)
+) -> list[SystemOut]:
+    """The enabled 应用系统 a request may name (第二十九条): a department's staff see their own department's, the
+    bureau and auditors every department's (`?dept=` narrows)."""
+    return await projection.list_systems(session, caller=caller, dept=dept)
 
 
 # --- grants --------------------------------------------------------------------------------------------------

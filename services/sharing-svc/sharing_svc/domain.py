@@ -77,6 +77,15 @@ STAGE_LABELS: dict[RequestStatus, str] = {
 }
 
 
+# 第二十九条(二): the provider decides what it shares and may agree to only some of the requested items; the
+# platform's stages (its review of an unconditional request, the delivery) pass on what was requested or agreed.
+ITEMS_DECIDED_AT: frozenset[RequestStatus] = frozenset({RequestStatus.PLATFORM_REVIEW, RequestStatus.PROVIDER_REVIEW})
+ITEMS_CHOSEN_AT: frozenset[RequestStatus] = frozenset({RequestStatus.PROVIDER_REVIEW})
+# 第二十九条(二): the provider approves on the sealed 需求单 the requester attached; without it there is nothing to
+# approve on (a refusal stays possible, stating its reasons).
+ATTACHMENT_REQUIRED_AT: frozenset[RequestStatus] = frozenset({RequestStatus.PROVIDER_REVIEW})
+
+
 def is_open(status: str) -> bool:
     """A request still waits for a stage decision (then its requester may still attach the 需求单)."""
     return status in STAGE_DECIDER
@@ -94,6 +103,31 @@ def responsible_dept(stage: str, provider_dept: str) -> str:
 
 def decided_on_time(deadline: date | None, today: date) -> bool:
     return deadline is None or today <= deadline
+
+
+def item_choice_violations(requested: list[str], chosen: list[str]) -> list[dict]:
+    """What is wrong with the items a provider agrees to: none at all, one that was not requested, or one named
+    twice (all under the field `items`)."""
+    if not chosen:
+        detail = "至少同意一项信息项；全部不同意请驳回并说明具体理由"
+        return [{"field": "items", "rule": "at_least_one_item", "detail": detail}]
+    errors = [
+        {"field": "items", "rule": "requested_item", "detail": f"{code} 不是本申请所申请的信息项"}
+        for code in dict.fromkeys(chosen)
+        if code not in requested
+    ]
+    if len(set(chosen)) != len(chosen):
+        errors.append({"field": "items", "rule": "unique_items", "detail": "信息项重复"})
+    return errors
+
+
+def approved_items(requested: list[str], chosen: list[str] | None) -> list[str]:
+    """The items a grant will carry: those chosen (in the order requested), or every requested one when none were
+    named."""
+    if chosen is None:
+        return list(requested)
+    agreed = set(chosen)
+    return [code for code in requested if code in agreed]
 
 
 class GrantStatus(StrEnum):

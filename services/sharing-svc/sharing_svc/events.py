@@ -103,8 +103,10 @@ def decision_payload(
     next_deadline: date | None = None,
     grant_id: str | None = None,
     reason: str | None = None,
+    approved_items: list[str] | None = None,
 ) -> dict[str, Any]:
-    """One stage of `request` decided (approved or rejected); `deadline` is the decided stage's."""
+    """One stage of `request` decided (approved or rejected); `deadline` is the decided stage's; an approval says
+    which items the grant carries (`approved_items`: all requested, or the provider's subset)."""
     return {
         **_request_parties(request),
         "stage": stage,
@@ -115,6 +117,7 @@ def decision_payload(
         "next_deadline": next_deadline,
         "grant_id": grant_id,
         "reason": reason,
+        "approved_items": approved_items,
     }
 
 

@@ -20,7 +20,8 @@ from sharing_svc.models import Grant, GrantChange, ShareRequest
 
 
 async def create_grant(session: AsyncSession, request: ShareRequest, caller: Caller, now: datetime) -> Grant:
-    """The grant of an approved request: its holder calls the granted items for the requested period."""
+    """The grant of an approved request: its holder calls the approved items (第二十九条(二): those the provider
+    agreed to) for the requested period."""
     grant = Grant(
         id=new_id("grt"),
         request_id=request.id,
@@ -28,7 +29,7 @@ async def create_grant(session: AsyncSession, request: ShareRequest, caller: Cal
         holder_system=request.requester_system,
         provider_dept=request.provider_dept,
         resource_id=request.resource_id,
-        items=list(request.items),
+        items=list(request.approved_items),
         purpose=request.purpose,
         valid_from=request.valid_from,
         valid_to=request.valid_to,

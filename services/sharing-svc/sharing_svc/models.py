@@ -51,6 +51,9 @@ class ShareRequest(SQLModel, table=True):
     provider_dept: str = Field(max_length=32, index=True)
     resource_id: str = Field(max_length=40, index=True)
     items: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    # The items the grant carries: fixed by the approval of the platform's review (all requested) or of the
+    # provider (all, or the subset it agreed to, 第二十九条(二)); None until then.
+    approved_items: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     purpose: str = Field(sa_type=sa.Text)
     duty_basis: str = Field(sa_type=sa.Text, description="履职依据")
     valid_from: date

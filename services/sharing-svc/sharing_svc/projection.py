@@ -1,18 +1,21 @@
 """What sharing-svc keeps of others and gives to others: reads of the catalog projection (the resources
 requests and disputes name; kept up to date by events.apply_catalog_event), of the application systems (kept by
-events.apply_system_event from the gateway's identity registry, never asked of it synchronously) and the snapshot
-the gateway's grant projection starts from."""
+events.apply_system_event from the gateway's identity registry, never asked of it synchronously; listed for the
+departments that name them in requests) and the snapshot the gateway's grant projection starts from."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
+from govdata_shared.auth import Caller
 from govdata_shared.errors import Problem
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sharing_svc import access
 from sharing_svc.events import grant_payload
 from sharing_svc.models import ApplicationSystem, CatalogResource, Grant
+from sharing_svc.schemas import SystemOut
 
 
 async def catalog_resource(session: AsyncSession, resource_id: str, *, unknown: str) -> CatalogResource:
@@ -40,6 +43,22 @@ async def requester_system(session: AsyncSession, system_id: str, dept: str) -> 
     if system.disabled:
         raise Problem(422, "unknown_system", f"应用系统“{system.name}”已停用", field="system", rule="enabled_system")
     return system
+
+
+async def list_systems(session: AsyncSession, caller: Caller, dept: str | None) -> list[SystemOut]:
+    """The enabled application systems the caller may name or oversee, by department and id: a department's
+    staff their own department's (another `dept` asked for gives none), overseers every department's or those
+    of `dept`; 403 `department_role_required` for anyone else."""
+    access.overseer_or_department(caller)
+    query = (
+        sa.select(ApplicationSystem)
+        .where(access.readable_system(caller), ApplicationSystem.disabled.is_(False))
+        .order_by(ApplicationSystem.dept, ApplicationSystem.system_id)
+    )
+    if dept:
+        query = query.where(ApplicationSystem.dept == dept)
+    systems = (await session.execute(query)).scalars()
+    return [SystemOut(id=s.system_id, dept=s.dept, name=s.name) for s in systems]
 
 
 async def resource_name(session: AsyncSession, resource_id: str) -> str | None:

@@ -44,6 +44,7 @@ def _out(request: ShareRequest, resource_name: str | None, decisions: Sequence[D
         resource_id=request.resource_id,
         resource_name=resource_name,
         items=request.items,
+        approved_items=request.approved_items,
         purpose=request.purpose,
         duty_basis=request.duty_basis,
         valid_from=request.valid_from,
@@ -197,11 +198,17 @@ async def _record_decision(
     return on_time
 
 
-async def approve_request(session: AsyncSession, caller: Caller, request_id: str, now: datetime) -> RequestOut:
-    """The decider of the current stage approves: the next stage starts today, or the grant is made."""
+async def approve_request(
+    session: AsyncSession, caller: Caller, request_id: str, items: list[str] | None, now: datetime
+) -> RequestOut:
+    """The decider of the current stage approves: the next stage starts today, or the grant is made. The provider
+    may agree to only some of the requested `items` (第二十九条(二)); the grant carries the items approved."""
     request = await _open_for_decision(session, caller, request_id)
     stage, deadline = RequestStatus(request.status), request.stage_deadline
+    _check_approval(request, stage, items)
     on_time = await _record_decision(session, request, caller, Decision.APPROVE, None, now)
+    if stage in domain.ITEMS_DECIDED_AT:
+        request.approved_items = domain.approved_items(request.items, items)
     next_status = domain.NEXT_STAGE[stage]
     request.status = next_status
     request.updated_at = now
@@ -223,9 +230,35 @@ async def approve_request(session: AsyncSession, caller: Caller, request_id: str
         next_status=next_status,
         next_deadline=request.stage_deadline,
         grant_id=request.grant_id,
+        approved_items=request.approved_items,
     )
     await events.publish_request(session, events.REQUEST_APPROVED, request, payload, caller)
     return await _full(session, request)
+
+
+def _check_approval(request: ShareRequest, stage: RequestStatus, items: list[str] | None) -> None:
+    """Refuse an approval the stage does not allow: items named at one of the bureau's stages (422), the
+    provider's approval without the sealed 需求单 (409), items the provider may not agree to (422)."""
+    if items is not None and stage not in domain.ITEMS_CHOSEN_AT:
+        raise Problem(
+            422,
+            "items_not_allowed",
+            f"{domain.STAGE_LABELS[stage]}不能指定信息项：只有提供部门审批时可以只同意部分信息项",
+            field="items",
+            rule="items_not_allowed",
+        )
+    if stage in domain.ATTACHMENT_REQUIRED_AT and not request.attachment_sha256:
+        raise Problem(
+            409,
+            "attachment_required",
+            "申请部门尚未上传加盖公章的需求单，提供部门不能审批同意（第二十九条第二项）；"
+            "请待申请部门上传后再审批，或驳回并说明理由",
+            rule="attachment_required",
+        )
+    if items is not None:
+        errors = domain.item_choice_violations(request.items, items)
+        if errors:
+            raise validation_problem(errors)
 
 
 async def reject_request(

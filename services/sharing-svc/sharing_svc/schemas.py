@@ -59,6 +59,10 @@ class RequestOut(BaseModel):
     resource_id: str
     resource_name: str | None = None
     items: list[str]
+    approved_items: list[str] | None = Field(
+        description="the items approved for the grant: all requested ones, or the subset the provider agreed to "
+        "(第二十九条(二)); null until the platform's review or the provider approves"
+    )
     purpose: str
     duty_basis: str
     valid_from: date
@@ -73,6 +77,24 @@ class RequestOut(BaseModel):
     decisions: list[DecisionOut] = Field(default=[], description="only in the view of one request")
     created_at: datetime
     updated_at: datetime
+
+
+class ApproveIn(BaseModel):
+    """A stage approved. Only the provider (at provider_review) may name `items`: a non-empty subset of those
+    requested, which the grant then carries alone (第二十九条(二)); without `items` every requested item is agreed
+    to. The bureau's stages take no items (422 `items_not_allowed`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(default=None, max_length=500)
+
+
+class SystemOut(BaseModel):
+    """应用系统 of a department, as sharing-svc knows it from the gateway's registry: what a request names."""
+
+    id: str
+    dept: str
+    name: str
 
 
 class ReasonIn(BaseModel):

@@ -62,6 +62,9 @@ class RequestDecisionData(EventData):
     next_deadline: date | None = None
     grant_id: str | None = None
     reason: str | None = None
+    # The items approved so far: the provider may approve fewer than were requested (第二十九条); the grant carries
+    # only these. None on a rejection.
+    approved_items: list[str] | None = None
 
 
 @event_contract(REQUEST_OVERDUE)

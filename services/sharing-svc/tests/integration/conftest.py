@@ -17,6 +17,8 @@ from sharing_svc.events import apply_catalog_event, apply_system_event
 from sharing_svc.main import SPEC
 
 THURSDAY = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+# A minimal PDF standing for the sealed 需求单 a conditional request's provider approves on (第二十九条(二)).
+SEALED_FORM = b"%PDF-1.4\n" + "% 伊川县政务数据共享需求单\n".encode() + b"%%EOF\n"
 
 # The 应用系统 each department of PEOPLE files its requests for: (system id, department, name).
 SYSTEMS = {
@@ -137,6 +139,16 @@ class Sharing(ServiceUnderTest):
     async def request(self, who: str = "mz", resource_id: str = "res-pop", **changes) -> dict:
         response = await self.post("/requests", who, self.request_body(resource_id, who, **changes))
         assert response.status_code == 201, response.text
+        return response.json()
+
+    async def attach(self, request_id: str, who: str) -> dict:
+        """`who` (the requester) uploads the sealed 需求单; the request as answered."""
+        response = await self.client.put(
+            self.url(f"/requests/{request_id}/attachment"),
+            files={"file": ("需求单.pdf", SEALED_FORM, "application/pdf")},
+            headers=self.as_(who),
+        )
+        assert response.status_code == 200, response.text
         return response.json()
 
     async def granted(self, who: str = "mz", resource_id: str = "res-pop", **changes) -> dict:

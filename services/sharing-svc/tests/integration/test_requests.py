@@ -41,9 +41,10 @@ async def test_conditional_request_needs_provider_approval_before_delivery(shari
     stranger = await sharing.post(f"/requests/{request['id']}/approve", "ga")
     assert stranger.status_code == 404 and stranger.json()["code"] == "request_not_found"
 
-    sharing.clock.advance(days=1)  # the provider approves on Friday 2026-11-27
+    sharing.clock.advance(days=1)  # the provider approves on Friday 2026-11-27, on the sealed 需求单
+    await sharing.attach(request["id"], "rs")
     delivery = await sharing.post(f"/requests/{request['id']}/approve", "mz")
-    assert delivery.json()["status"] == "delivery"
+    assert delivery.json()["status"] == "delivery" and delivery.json()["approved_items"] == ["marriage_status"]
     assert delivery.json()["deadline"] == "2026-12-02"  # 3 working days from the approval
     provider_again = await sharing.post(f"/requests/{request['id']}/approve", "mz")
     assert provider_again.status_code == 403 and provider_again.json()["code"] == "bureau_role_required"
@@ -54,6 +55,96 @@ async def test_conditional_request_needs_provider_approval_before_delivery(shari
         ("provider_review", "approve", "YC-MZ", True),
         ("delivery", "approve", "YC-ZSJ", True),
     ]
+
+
+async def test_a_provider_may_approve_fewer_items_and_the_grant_carries_only_those(sharing):
+    """API.md: a provider may approve a subset of the requested items (第二十九条(二)); the grant carries only
+    those. The bureau's delivery passes them on and names none itself."""
+    items = ["id_number", "marriage_status", "registered_on"]
+    request = await sharing.request("rs", "res-marriage", items=items)
+    assert request["approved_items"] is None
+    await sharing.attach(request["id"], "rs")
+    chosen = ["registered_on", "id_number"]  # kept in the order requested
+    delivery = await sharing.post(f"/requests/{request['id']}/approve", "mz", {"items": chosen})
+    assert delivery.status_code == 200, delivery.text
+    assert delivery.json()["status"] == "delivery" and delivery.json()["items"] == items
+    assert delivery.json()["approved_items"] == ["id_number", "registered_on"]
+    assert (await sharing.get(f"/requests/{request['id']}", "rs")).json()["approved_items"] == [
+        "id_number",
+        "registered_on",
+    ]
+    (approved,) = [e for e in await sharing.events(request["id"]) if e["type"] == "sharing.request.approved"]
+    assert approved["data"]["approved_items"] == ["id_number", "registered_on"]
+
+    # The bureau's delivery cannot change the items, even to what the provider agreed to.
+    bureau_items = await sharing.post(f"/requests/{request['id']}/approve", "bureau", {"items": ["id_number"]})
+    assert bureau_items.status_code == 422 and bureau_items.json()["code"] == "items_not_allowed"
+    assert (bureau_items.json()["field"], bureau_items.json()["rule"]) == ("items", "items_not_allowed")
+    assert bureau_items.json()["detail"] == "平台交付不能指定信息项：只有提供部门审批时可以只同意部分信息项"
+    assert (await sharing.get(f"/requests/{request['id']}", "bureau")).json()["status"] == "delivery"
+
+    granted = await sharing.post(f"/requests/{request['id']}/approve", "bureau", {})  # an empty body is no choice
+    assert granted.json()["status"] == "granted", granted.text
+    grant = (await sharing.get(f"/grants/{granted.json()['grant_id']}", "rs")).json()
+    assert grant["items"] == ["id_number", "registered_on"]
+    (created,) = await sharing.events(grant["id"])
+    assert created["data"]["items"] == ["id_number", "registered_on"]  # what the gateway filters the data by
+
+
+async def test_a_provider_agrees_only_to_requested_items_and_at_least_one(sharing):
+    request = await sharing.request("rs", "res-marriage", items=["id_number", "marriage_status"])
+    await sharing.attach(request["id"], "rs")
+    url = f"/requests/{request['id']}/approve"
+    for items, rule, detail in (
+        (["registered_on"], "requested_item", "registered_on 不是本申请所申请的信息项"),  # the resource's, not asked
+        (["id_number", "salary"], "requested_item", "salary 不是本申请所申请的信息项"),
+        ([], "at_least_one_item", "至少同意一项信息项；全部不同意请驳回并说明具体理由"),
+        (["id_number", "id_number"], "unique_items", "信息项重复"),
+    ):
+        refused = await sharing.post(url, "mz", {"items": items})
+        assert refused.status_code == 422, (items, refused.text)
+        assert refused.json()["errors"] == [{"field": "items", "rule": rule, "detail": detail}], items
+    unknown_field = await sharing.post(url, "mz", {"items": ["id_number"], "fields": ["x"]})
+    assert unknown_field.status_code == 422 and unknown_field.json()["errors"][0]["field"] == "fields"
+    unchanged = (await sharing.get(f"/requests/{request['id']}", "mz")).json()
+    assert (unchanged["status"], unchanged["approved_items"], unchanged["decisions"]) == ("provider_review", None, [])
+    assert [e["type"] for e in await sharing.events(request["id"])] == ["sharing.request.submitted"]
+
+
+async def test_a_provider_cannot_approve_without_the_sealed_form(sharing):
+    """第二十九条(二): the requester submits the sealed 需求单 with its request; the provider approves on it."""
+    request = await sharing.request("rs", "res-marriage", items=["id_number", "marriage_status"])
+    for body in (None, {"items": ["marriage_status"]}):
+        refused = await sharing.post(f"/requests/{request['id']}/approve", "mz", body)
+        assert refused.status_code == 409 and refused.json()["code"] == "attachment_required", refused.text
+        assert refused.json()["rule"] == "attachment_required" and "需求单" in refused.json()["detail"]
+    unchanged = (await sharing.get(f"/requests/{request['id']}", "mz")).json()
+    assert (unchanged["status"], unchanged["deadline"], unchanged["approved_items"]) == (
+        "provider_review",
+        "2026-12-03",
+        None,
+    )
+    assert unchanged["decisions"] == [] and unchanged["attachment"] is None
+    assert [(e["type"], e["version"]) for e in await sharing.events(request["id"])] == [
+        ("sharing.request.submitted", 1)
+    ]
+
+    await sharing.attach(request["id"], "rs")
+    approved = await sharing.post(f"/requests/{request['id']}/approve", "mz", {"items": ["marriage_status"]})
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "delivery" and approved.json()["approved_items"] == ["marriage_status"]
+
+
+async def test_the_platform_review_grants_every_requested_item_and_takes_no_items(sharing):
+    request = await sharing.request("mz", "res-pop", items=["id_number", "name", "gender"])
+    narrowed = await sharing.post(f"/requests/{request['id']}/approve", "bureau", {"items": ["name"]})
+    assert narrowed.status_code == 422 and narrowed.json()["code"] == "items_not_allowed"
+    assert narrowed.json()["detail"].startswith("平台审核不能指定信息项")
+    assert (await sharing.get(f"/requests/{request['id']}", "mz")).json()["decisions"] == []
+    granted = (await sharing.post(f"/requests/{request['id']}/approve", "bureau")).json()
+    assert granted["approved_items"] == ["id_number", "name", "gender"]  # no 需求单 needed on this path
+    grant = (await sharing.get(f"/grants/{granted['grant_id']}", "mz")).json()
+    assert grant["items"] == ["id_number", "name", "gender"]
 
 
 async def test_rejection_without_reason_is_refused(sharing):
@@ -117,6 +208,7 @@ async def test_only_department_staff_file_requests(sharing):
 
 async def test_request_events_follow_the_contract(sharing):
     request = await sharing.request("rs", "res-marriage", items=["marriage_status"])
+    await sharing.attach(request["id"], "rs")
     await sharing.post(f"/requests/{request['id']}/approve", "mz")
     await sharing.post(f"/requests/{request['id']}/approve", "bureau")
     events = await sharing.events(request["id"])
@@ -129,6 +221,7 @@ async def test_request_events_follow_the_contract(sharing):
     assert [e["data"]["stage"] for e in events[1:]] == ["provider_review", "delivery"]
     assert events[1]["data"]["next_status"] == "delivery" and events[1]["data"]["next_deadline"] == "2026-12-01"
     assert events[2]["data"]["next_status"] == "granted" and events[2]["data"]["grant_id"]
+    assert [e["data"]["approved_items"] for e in events[1:]] == [["marriage_status"], ["marriage_status"]]
     for event in events:
         EVENT_CONTRACTS[event["type"]].model_validate(event["data"])
     grant_events = await sharing.events(events[2]["data"]["grant_id"])

@@ -83,6 +83,38 @@ async def test_system_events_apply_by_version_and_stale_or_repeated_ones_change_
     assert (await sharing.request("mz", "res-pop", system="mz-jiuzhu"))["requester_system"] == "mz-jiuzhu"
 
 
+async def test_each_department_lists_only_its_own_enabled_systems(sharing):
+    """GET /systems feeds the apply form's choice of 应用系统: a department's staff see their own enabled systems;
+    another department's operator sees none of them, even when it asks for that department by name."""
+    await sharing.identity(sharing.system_event("mz-yanglao", dept="YC-MZ", name="民政养老服务管理系统"))
+    await sharing.identity(
+        sharing.system_event("mz-old", dept="YC-MZ", name="民政旧版救助系统", version=2, disabled=True)
+    )
+    ours = [
+        {"id": "mz-dibao", "dept": "YC-MZ", "name": "民政低保审批系统"},
+        {"id": "mz-yanglao", "dept": "YC-MZ", "name": "民政养老服务管理系统"},
+    ]
+    assert (await sharing.get("/systems", "mz")).json() == ours
+    assert (await sharing.get("/systems", "mz-head")).json() == ours
+    assert (await sharing.get("/systems", "mz", dept="YC-RS")).json() == []
+
+    # The attacker's side: 人社's operator sees its own system only, and nothing of 民政's when it asks for them.
+    assert (await sharing.get("/systems", "rs")).json() == [
+        {"id": "rs-shebao", "dept": "YC-RS", "name": "社会保险经办系统"}
+    ]
+    assert (await sharing.get("/systems", "rs", dept="YC-MZ")).json() == []
+
+    every = (await sharing.get("/systems", "bureau")).json()
+    assert [s["id"] for s in every] == ["ga-zonghe", "mz-dibao", "mz-yanglao", "rs-shebao", "scj-dengji"]
+    assert (await sharing.get("/systems", "bureau", dept="YC-MZ")).json() == ours
+    assert (await sharing.get("/systems", "auditor", dept="YC-GA")).json() == [
+        {"id": "ga-zonghe", "dept": "YC-GA", "name": "公安综合业务系统"}
+    ]
+    for who in ("citizen", "city"):
+        refused = await sharing.get("/systems", who)
+        assert refused.status_code == 403 and refused.json()["code"] == "department_role_required", who
+
+
 @pytest.mark.broker
 async def test_a_system_registered_at_the_gateway_reaches_sharing_through_the_broker(sharing):
     """Through the real broker: the registry's event reaches the service's own idempotent consumer."""

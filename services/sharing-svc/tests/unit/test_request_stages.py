@@ -17,9 +17,11 @@ from sharing_svc.domain import (
     Decider,
     RequestStatus,
     SharingType,
+    approved_items,
     attachment_type,
     decided_on_time,
     is_open,
+    item_choice_violations,
     responsible_dept,
     stage_deadline,
 )
@@ -104,3 +106,21 @@ def test_the_requirement_form_is_recognised_as_pdf_jpeg_or_png_by_its_first_byte
 
 def test_the_requirement_form_may_be_up_to_ten_mebibytes():
     assert MAX_ATTACHMENT_BYTES == 10 * 1024 * 1024
+
+
+def test_the_provider_agrees_to_a_non_empty_subset_of_the_requested_items():
+    requested = ["id_number", "name", "marriage_status"]
+    assert item_choice_violations(requested, ["marriage_status", "id_number"]) == []
+    assert item_choice_violations(requested, requested) == []
+    assert [e["rule"] for e in item_choice_violations(requested, [])] == ["at_least_one_item"]
+    assert [e["rule"] for e in item_choice_violations(requested, ["salary", "salary", "name"])] == [
+        "requested_item",
+        "unique_items",
+    ]
+    assert {e["field"] for e in item_choice_violations(requested, ["salary", "salary"])} == {"items"}
+
+
+def test_approved_items_keep_the_requested_order_and_default_to_all():
+    requested = ["id_number", "name", "marriage_status"]
+    assert approved_items(requested, None) == requested
+    assert approved_items(requested, ["marriage_status", "id_number"]) == ["id_number", "marriage_status"]
