@@ -104,3 +104,79 @@ def label(table: dict[str, str], value: object) -> str:
 
 def tone(value: object) -> str:
     return TONES.get(str(value), "info")
+
+
+# ---- sharing (共享申请与接口授权, 第二十七–二十九条)
+GRANT_STATUS = {
+    "active": "有效",
+    "suspended": "已暂停",
+    "terminated": "已终止",
+    "expired": "已到期",
+    "revoked_inactive": "已收回（长期未使用）",
+}
+DISPUTE_STATUS = {"open": "待处理", "resolved": "已处理"}
+REQUEST_DECISION = {"approve": "同意", "reject": "驳回"}
+TONES.update(active="success", suspended="warning", terminated="danger", expired="neutral", revoked_inactive="neutral")
+
+
+# ---- oversight (审计日志): the event types of the audit trail (govdata_shared.contracts), as the filter offers them.
+AUDIT_EVENT_TYPES = {
+    "catalog.resource.submitted": "目录提交审核",
+    "catalog.resource.published": "目录审核通过发布",
+    "catalog.resource.rejected": "目录审核退回",
+    "catalog.resource.superseded": "目录被新修订取代",
+    "catalog.resource.retired": "目录停用",
+    "catalog.resource.refreshed": "数据更新",
+    "catalog.update.recorded": "目录更新事由登记",
+    "catalog.update.overdue": "目录更新逾期",
+    "catalog.review.overdue": "目录审核逾期",
+    "catalog.demand.recorded": "需求登记",
+    "catalog.demand.met": "需求已满足",
+    "catalog.authority.overlap_allowed": "准许权威来源重叠",
+    "sharing.request.submitted": "共享申请提交",
+    "sharing.request.approved": "共享申请环节通过",
+    "sharing.request.rejected": "共享申请驳回",
+    "sharing.request.overdue": "共享审批逾期",
+    "sharing.grant.created": "授权生效",
+    "sharing.grant.suspended": "授权暂停",
+    "sharing.grant.resumed": "授权恢复",
+    "sharing.grant.terminated": "授权终止",
+    "sharing.grant.expired": "授权到期",
+    "sharing.grant.revoked_inactive": "长期未用收回授权",
+    "sharing.grant.used": "授权被使用",
+    "sharing.dispute.opened": "提出异议",
+    "sharing.dispute.resolved": "异议处理完毕",
+    "verification.request.submitted": "校核申请提交",
+    "verification.request.extended": "校核延期",
+    "verification.request.resolved": "校核办结",
+    "verification.request.overdue": "校核逾期",
+    "access.usage": "数据调用（汇总）",
+    "access.denied": "数据调用被拒绝",
+    "identity.department.created": "新增部门",
+    "identity.department.updated": "部门变更",
+    "identity.department.disabled": "部门停用",
+    "identity.system.created": "新增应用系统",
+    "identity.system.updated": "应用系统变更",
+    "identity.system.disabled": "应用系统停用",
+    "identity.client.created": "新增接入客户端",
+    "identity.client.updated": "接入客户端变更",
+    "identity.client.disabled": "接入客户端停用",
+    "identity.client.secret_rotated": "更换客户端密钥",
+    "identity.user.created": "新增人员",
+    "identity.user.updated": "人员变更",
+    "identity.user.disabled": "人员停用",
+    "identity.user.password_reset": "重置人员密码",
+}
+
+# 目录编制 (resources.py): the status of one revision of a resource, and of a 需求清单 entry.
+REVISION_STATUS = {
+    **RESOURCE_STATUS,
+    "superseded": "已被新版本替代",
+    "withdrawn": "已撤回",
+}
+DEMAND_STATUS = {"open": "待满足", "met": "已满足"}
+TONES.update({"met": "success", "superseded": "neutral", "withdrawn": "neutral"})
+
+# 校核 (verification.py, 第十九条): how a request was resolved and whose data it is about.
+CORRECTION_OUTCOME = {"corrected": "已更正", "no_error": "数据无误"}  # the service's words (its errors say 数据无误)
+SUBJECT_TYPE = {"person": "公民（公民身份号码）", "org": "法人或其他组织（统一社会信用代码）"}

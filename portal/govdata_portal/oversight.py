@@ -1,7 +1,693 @@
-"""(being written)"""
+"""The oversight pages: 监督考核 (supervision figures per department, 第三十七–三十九条), 账号管理 (the identity
+registry through the gateway's `/api/identity`) and 审计日志 (audit-svc's trail, its hash-chain check and export).
+
+GET  /supervision?year=&figure=        the year's figures per department: a table, a bar chart of one figure
+GET  /supervision/annual.csv|json      第三十九条 annual report, streamed from audit-svc as a download
+GET  /accounts[/systems|/clients|/users]  the registry's lists, each with its form to add one
+POST /accounts/{departments,systems}   add, then back to the list
+POST /accounts/{clients,users}         add; the secret or temporary password is shown once, in this answer
+GET|POST /accounts/clients/{id}/{rotate-secret,disable}, /accounts/users/{u}/{reset-password,disable}
+                                       a confirmation page, then the change
+GET  /audit?type=&dept=&resource_id=&from=&to=   the trail, newest first
+GET  /audit/verify                     the hash chain recomputed
+GET  /audit/export?from_seq=&to_seq=   the log as JSON Lines, streamed through as a download
+
+audit-svc has no `/evaluation` (第三十八条 scores) nor `/access` (access records) yet: the pages leave them out.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import httpx
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from govdata_shared.identifiers import mask_identifiers_in_text
+from govdata_shared.workdays import SHANGHAI, today_in_shanghai
+
+from govdata_portal import labels
+from govdata_portal.auth import CsrfChecked, CurrentSession, PersonApi, PersonApiDep, SigninRequired, here
+from govdata_portal.forms import done, errors_by_field, field_errors, notice_of, text, texts
+from govdata_portal.gateway import ApiProblem, GatewayUnavailable, json_body
+from govdata_portal.pages import error_page, page_of, pager, render
+from govdata_portal.session import Session
 
 router = APIRouter()
+
+PAGE_SIZE = 20
+LIST_ID = "account-list"
+RESULTS_ID = "audit-results"
+FORM_REFUSALS = (400, 409, 422)
+Text = Annotated[str | None, Query(max_length=100)]
+Ident = Annotated[str, Path(max_length=64)]
+
+
+# ============================================================================================ shared
+
+
+def _page_or_list(request: Request, page: str, part: str, part_id: str, status: int, **context: Any) -> Response:
+    """The whole page, or only its list when htmx asks for that element (the pager's links)."""
+    partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == part_id
+    response = render(request, part if partial else page, status, **context)
+    response.headers["Vary"] = "HX-Request, HX-Target"
+    return response
+
+
+# ============================================================================================ downloads
+
+
+async def _open_stream(api: PersonApi, path: str, query: dict[str, Any], token: str) -> httpx.Response:
+    http = api.gateway.http
+    request = http.build_request("GET", path, params=query, headers={"Authorization": f"Bearer {token}"})
+    try:
+        response = await http.send(request, stream=True)
+    except httpx.HTTPError as exc:
+        raise GatewayUnavailable(path) from exc
+    if response.status_code >= 500:
+        await response.aclose()
+        raise GatewayUnavailable(path)
+    return response
+
+
+async def relay_download(api: PersonApi, path: str, params: Mapping[str, Any], *, filename: str) -> Response:
+    """GET `path` as the person and pass the answer on as a download while it arrives (an export of the whole log
+    is never held in the portal): its content type, its own Content-Disposition or one naming `filename`."""
+    query = {k: v for k, v in params.items() if v not in (None, "")}
+    upstream = await _open_stream(api, path, query, await api._token())
+    if upstream.status_code == 401:  # as PersonApi.send: one fresh token, once
+        await upstream.aclose()
+        upstream = await _open_stream(api, path, query, await api._token(force=True))
+        if upstream.status_code == 401:
+            await upstream.aclose()
+            raise SigninRequired(here(api.request), clear_cookie=True)
+    if upstream.status_code >= 400:
+        await upstream.aread()
+        await upstream.aclose()
+        raise ApiProblem(upstream.status_code, json_body(upstream))
+    disposition = upstream.headers.get("content-disposition") or f'attachment; filename="{filename}"'
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in upstream.aiter_bytes():
+                yield chunk
+        finally:  # also when the browser goes away mid-download
+            await upstream.aclose()
+
+    return StreamingResponse(
+        body(),
+        media_type=upstream.headers.get("content-type", "application/octet-stream"),
+        headers={"Content-Disposition": disposition},
+    )
+
+
+# ============================================================================================ 监督考核
+
+SUPERVISION_FIELDS = {"year": "年度", "format": "格式"}
+YEARS_SHOWN = 6  # the year selector offers this year and the five before it
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: int
+    x: float
+    y: float
+    width: float
+    height: float
+
+    @property
+    def middle(self) -> float:
+        return round(self.x + self.width / 2, 2)
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """An SVG bar chart's geometry: one bar per department, heights proportional to the values, the tallest
+    reaching the top of the plot (an all-zero figure draws no bar above the axis)."""
+
+    width: float
+    height: float
+    baseline: float  # the y of the axis the bars stand on
+    plot_height: float
+    maximum: int
+    bars: list[Bar]
+
+
+def bar_chart(
+    values: Sequence[tuple[str, int]],
+    *,
+    plot_height: float = 180,
+    slot: float = 80,
+    bar_width: float = 44,
+    top: float = 24,
+    bottom: float = 32,
+    side: float = 12,
+) -> BarChart:
+    """The geometry of `values` (label, value) as bars left to right, each in a slot of `slot` units."""
+    maximum = max((v for _, v in values), default=0)
+    scale = plot_height / maximum if maximum > 0 else 0.0
+    baseline = top + plot_height
+    bars = []
+    for i, (label, value) in enumerate(values):
+        height = round(max(value, 0) * scale, 2)
+        x = round(side + i * slot + (slot - bar_width) / 2, 2)
+        bars.append(Bar(label, value, x, round(baseline - height, 2), bar_width, height))
+    width = side * 2 + slot * max(len(values), 1)
+    return BarChart(width, baseline + bottom, baseline, plot_height, maximum, bars)
+
+
+def year_choices(this_year: int, shown: int | None) -> list[int]:
+    """This year and the ones before it, newest first, with the year shown added when it is older."""
+    years = list(range(this_year, this_year - YEARS_SHOWN, -1))
+    if shown is not None and shown not in years:
+        years.append(shown)
+    return sorted(years, reverse=True)
+
+
+async def department_names(api: PersonApi, session: Session) -> dict[str, str]:
+    """Department codes to names, from the registry when the person may read it (the bureau); else none."""
+    if not session.has_role("bureau_admin"):
+        return {}
+    try:
+        answer = await api.get("/api/identity/departments")
+    except (ApiProblem, GatewayUnavailable):
+        return {}  # the codes alone still name every department
+    return {d["code"]: d["name"] for d in answer.get("items", [])}
+
+
+@router.get("/supervision")
+async def supervision(
+    request: Request, session: CurrentSession, api: PersonApiDep, year: Text = None, figure: Text = None
+) -> Response:
+    # 第三十七、三十八条: the bureau (and auditors) read every department's figures; 第三十九条: the annual report.
+    this_year = today_in_shanghai(request.app.state.clock()).year
+    try:
+        report, names = await asyncio.gather(
+            api.get("/api/audit/reports/annual", year=year), department_names(api, session)
+        )
+    except ApiProblem as problem:
+        if problem.status not in (400, 422):
+            raise
+        errors = field_errors(problem, SUPERVISION_FIELDS)
+        return render(
+            request,
+            "oversight/supervision.html",
+            problem.status,
+            title="监督考核",
+            active="supervision",
+            errors=errors,
+            field_error=errors_by_field(errors),
+            report=None,
+            years=year_choices(this_year, None),
+            figure=None,
+            chart=None,
+            names={},
+        )
+    totals: dict[str, Any] = report["totals"]
+    chosen = figure if figure in totals else next(iter(totals), None)
+    departments = report["departments"]
+    chart = None
+    if chosen and departments:
+        chart = bar_chart([(d["dept"], int(d["figures"][chosen]["value"])) for d in departments])
+    return render(
+        request,
+        "oversight/supervision.html",
+        title="监督考核",
+        active="supervision",
+        errors=[],
+        field_error={},
+        report=report,
+        years=year_choices(this_year, report["year"]),
+        figure=chosen,
+        chart=chart,
+        names=names,
+    )
+
+
+@router.get("/supervision/annual.{kind}")
+async def annual_report_download(
+    session: CurrentSession, api: PersonApiDep, kind: Annotated[str, Path(pattern="^(csv|json)$")], year: Text = None
+) -> Response:
+    """第三十九条 annual report as audit-svc gives it (the CSV in UTF-8 with a BOM, for Excel)."""
+    filename = f"audit-annual-{year}.{kind}" if year and year.isdigit() else f"audit-annual.{kind}"
+    return await relay_download(api, "/api/audit/reports/annual", {"year": year, "format": kind}, filename=filename)
+
+
+# ============================================================================================ 账号管理
+
+
+@dataclass(frozen=True)
+class Tab:
+    key: str
+    label: str
+    href: str
+    api: str  # the list under /api/identity
+    fields: dict[str, str]  # the form's API fields and the words they go by
+    needs: tuple[str, ...] = ()  # the other lists its form chooses from
+
+
+TABS: dict[str, Tab] = {
+    t.key: t
+    for t in (
+        Tab("departments", "部门", "/accounts", "departments", {"code": "部门代码", "name": "部门名称"}),
+        Tab(
+            "systems",
+            "应用系统",
+            "/accounts/systems",
+            "systems",
+            {"id": "系统编号", "name": "系统名称", "dept": "所属部门"},
+            ("departments",),
+        ),
+        Tab(
+            "clients",
+            "接入客户端",
+            "/accounts/clients",
+            "clients",
+            {
+                "client_id": "客户端编号",
+                "name": "客户端名称",
+                "dept": "所属部门",
+                "roles": "角色",
+                "system": "应用系统",
+                "subject_id": "证件号码",
+            },
+            ("departments", "systems"),
+        ),
+        Tab(
+            "users",
+            "人员",
+            "/accounts/users",
+            "users",
+            {"username": "用户名", "name": "姓名", "dept": "所属部门", "roles": "角色", "subject_id": "证件号码"},
+            ("departments",),
+        ),
+    )
+}
+# Roles the registry lets the bureau give (gateway/registry/admin.py): never `gateway`; `city_platform` is a
+# machine's role, not a person's.
+CLIENT_ROLES = ("dept_operator", "dept_head", "bureau_admin", "auditor", "citizen", "city_platform")
+PERSON_ROLES = ("dept_operator", "dept_head", "bureau_admin", "auditor", "citizen")
+ACCOUNT_NOTICES = {
+    "department_added": "部门已新增。",
+    "system_added": "应用系统已新增。",
+    "client_disabled": "接入客户端已停用，不能再申请令牌。",
+    "user_disabled": "人员账号已停用，其登录已全部结束。",
+}
+
+
+def account_body(form: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    """The API's body from the form: roles as a list, empty fields left out (the API then names a required one)."""
+    body: dict[str, Any] = {}
+    for name in fields:
+        if name == "roles":
+            body["roles"] = form.get("roles", [])
+        elif form.get(name):
+            body[name] = form[name]
+    return body
+
+
+def _typed(form_data: Any, tab: Tab) -> dict[str, Any]:
+    return {name: texts(form_data, name) if name == "roles" else text(form_data, name) for name in tab.fields}
+
+
+async def _accounts_page(
+    request: Request,
+    api: PersonApi,
+    tab: Tab,
+    *,
+    typed: dict[str, Any] | None = None,
+    problem: ApiProblem | None = None,
+) -> Response:
+    wanted = (tab.api, *tab.needs)
+    answers = await asyncio.gather(*(api.get(f"/api/identity/{name}") for name in wanted))
+    lists = {name: answer.get("items", []) for name, answer in zip(wanted, answers, strict=True)}
+    items, number = page_of(lists[tab.api], request.query_params.get("page"), PAGE_SIZE)
+    errors = field_errors(problem, tab.fields) if problem else []
+    return _page_or_list(
+        request,
+        "oversight/accounts.html",
+        "oversight/_account_list.html",
+        LIST_ID,
+        problem.status if problem else 200,
+        title=f"账号管理 - {tab.label}",
+        active="accounts",
+        notice=notice_of(request, ACCOUNT_NOTICES),
+        tabs=list(TABS.values()),
+        tab=tab,
+        items=items,
+        pager=pager(tab.href, {}, len(lists[tab.api]), number, PAGE_SIZE),
+        departments=[d for d in lists.get("departments", []) if not d["disabled"]],
+        systems=[s for s in lists.get("systems", []) if not s["disabled"]],
+        roles=CLIENT_ROLES if tab.key == "clients" else PERSON_ROLES,
+        typed=typed or {name: [] if name == "roles" else "" for name in tab.fields},
+        errors=errors,
+        field_error=errors_by_field(errors),
+    )
+
+
+@router.get("/accounts")
+async def accounts(request: Request, session: CurrentSession, api: PersonApiDep) -> Response:
+    return await _accounts_page(request, api, TABS["departments"])
+
+
+@router.get("/accounts/{tab}")
+async def accounts_tab(
+    request: Request, session: CurrentSession, api: PersonApiDep, tab: Annotated[str, Path(max_length=20)]
+) -> Response:
+    if tab not in TABS:
+        return error_page(request, 404, "页面不存在", "账号管理只有部门、应用系统、接入客户端和人员四类。")
+    return await _accounts_page(request, api, TABS[tab])
+
+
+async def _create(request: Request, api: PersonApi, tab: Tab) -> tuple[dict[str, Any] | None, Response | None]:
+    """Post the form of `tab` to the registry: (the created entry, None) or (None, the form again with errors)."""
+    typed = _typed(await request.form(), tab)
+    try:
+        created = await api.post(f"/api/identity/{tab.api}", account_body(typed, list(tab.fields)))
+    except ApiProblem as problem:
+        if problem.status not in FORM_REFUSALS:
+            raise
+        return None, await _accounts_page(request, api, tab, typed=typed, problem=problem)
+    return created, None
+
+
+@router.post("/accounts/departments", dependencies=[CsrfChecked])
+async def add_department(request: Request, session: CurrentSession, api: PersonApiDep) -> Response:
+    _, refused = await _create(request, api, TABS["departments"])
+    return refused or done("/accounts", "department_added")
+
+
+@router.post("/accounts/systems", dependencies=[CsrfChecked])
+async def add_system(request: Request, session: CurrentSession, api: PersonApiDep) -> Response:
+    _, refused = await _create(request, api, TABS["systems"])
+    return refused or done("/accounts/systems", "system_added")
+
+
+def _secret_page(
+    request: Request, *, heading: str, kind: str, owner: str, value: str, back: Tab, **more: Any
+) -> Response:
+    """A secret or temporary password, rendered in the answer to the POST that made it: never in an address, never
+    kept (every page is no-store), never shown again."""
+    return render(
+        request,
+        "oversight/secret.html",
+        title=heading,
+        active="accounts",
+        heading=heading,
+        kind=kind,
+        owner=owner,
+        value=value,
+        back=back,
+        **more,
+    )
+
+
+@router.post("/accounts/clients", dependencies=[CsrfChecked])
+async def add_client(request: Request, session: CurrentSession, api: PersonApiDep) -> Response:
+    created, refused = await _create(request, api, TABS["clients"])
+    if refused:
+        return refused
+    return _secret_page(
+        request,
+        heading="接入客户端已新增",
+        kind="客户端密钥",
+        owner=created["client_id"],
+        value=created["client_secret"],
+        back=TABS["clients"],
+        previous_until=None,
+    )
+
+
+@router.post("/accounts/users", dependencies=[CsrfChecked])
+async def add_user(request: Request, session: CurrentSession, api: PersonApiDep) -> Response:
+    created, refused = await _create(request, api, TABS["users"])
+    if refused:
+        return refused
+    return _secret_page(
+        request,
+        heading="人员账号已新增",
+        kind="临时密码",
+        owner=created["username"],
+        value=created["temporary_password"],
+        back=TABS["users"],
+        previous_until=None,
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change to one client or person that is confirmed on a page of its own before it is made."""
+
+    tab: str
+    action: str  # the API's path after the entry
+    key: str  # the entry's id field
+    heading: str
+    explanation: str
+    button: str
+
+
+CHANGES: dict[tuple[str, str], Change] = {
+    (c.tab, c.action): c
+    for c in (
+        Change(
+            "clients",
+            "rotate-secret",
+            "client_id",
+            "更换客户端密钥",
+            "将生成新的客户端密钥，只在下一页显示一次。旧密钥在过渡期内仍然有效，请在过渡期内把新密钥配置到该系统的所有实例。",
+            "确认更换密钥",
+        ),
+        Change(
+            "clients",
+            "disable",
+            "client_id",
+            "停用接入客户端",
+            "停用后该客户端不能再申请令牌，已发出的令牌随即失效，其系统将无法调用平台接口。此操作无法在页面上撤销。",
+            "确认停用",
+        ),
+        Change(
+            "users",
+            "reset-password",
+            "username",
+            "重置密码",
+            "将生成新的临时密码，只在下一页显示一次；该人员的所有登录随即结束，下次登录时须修改密码。",
+            "确认重置密码",
+        ),
+        Change(
+            "users",
+            "disable",
+            "username",
+            "停用人员账号",
+            "停用后该人员不能再登录，其所有登录随即结束。此操作无法在页面上撤销。",
+            "确认停用",
+        ),
+    )
+}
+
+
+async def _entry(api: PersonApi, tab: Tab, key: str, ident: str) -> dict[str, Any] | None:
+    answer = await api.get(f"/api/identity/{tab.api}")
+    return next((e for e in answer.get("items", []) if e.get(key) == ident), None)
+
+
+@router.get("/accounts/{tab}/{ident}/{action}")
+async def confirm_change(
+    request: Request,
+    session: CurrentSession,
+    api: PersonApiDep,
+    tab: Annotated[str, Path(max_length=20)],
+    ident: Ident,
+    action: Annotated[str, Path(max_length=20)],
+) -> Response:
+    change = CHANGES.get((tab, action))
+    if change is None:
+        return error_page(request, 404, "页面不存在", "没有这项账号操作。")
+    entry = await _entry(api, TABS[tab], change.key, ident)
+    if entry is None:
+        return error_page(request, 404, "未找到该账号", f"{TABS[tab].label} {ident} 不存在。")
+    return render(
+        request,
+        "oversight/confirm.html",
+        title=change.heading,
+        active="accounts",
+        change=change,
+        entry=entry,
+        ident=ident,
+        tab=TABS[tab],
+        action_url=f"{TABS[tab].href}/{quote(ident, safe='')}/{action}",
+    )
+
+
+@router.post("/accounts/{tab}/{ident}/{action}", dependencies=[CsrfChecked])
+async def make_change(
+    request: Request,
+    session: CurrentSession,
+    api: PersonApiDep,
+    tab: Annotated[str, Path(max_length=20)],
+    ident: Ident,
+    action: Annotated[str, Path(max_length=20)],
+) -> Response:
+    change = CHANGES.get((tab, action))
+    if change is None:
+        return error_page(request, 404, "页面不存在", "没有这项账号操作。")
+    try:
+        answer = await api.post(f"/api/identity/{tab}/{quote(ident, safe='')}/{action}")
+    except ApiProblem as problem:
+        if problem.status == 404:
+            return error_page(request, 404, "未找到该账号", f"{TABS[tab].label} {ident} 不存在。")
+        if problem.status != 409:
+            raise
+        return error_page(request, 409, "操作未执行", problem.detail, errors=problem.errors)
+    if action == "rotate-secret":
+        return _secret_page(
+            request,
+            heading="客户端密钥已更换",
+            kind="新的客户端密钥",
+            owner=ident,
+            value=answer["client_secret"],
+            back=TABS["clients"],
+            previous_until=answer.get("previous_secret_valid_until"),
+        )
+    if action == "reset-password":
+        return _secret_page(
+            request,
+            heading="密码已重置",
+            kind="临时密码",
+            owner=ident,
+            value=answer["temporary_password"],
+            back=TABS["users"],
+            previous_until=None,
+        )
+    return done(TABS[tab].href, "client_disabled" if tab == "clients" else "user_disabled")
+
+
+# ============================================================================================ 审计日志
+
+AUDIT_FIELDS = {
+    "type": "事件类型",
+    "dept": "部门",
+    "resource_id": "资源编号",
+    "from": "起始日期",
+    "to": "截止日期",
+    "page": "页码",
+    "size": "每页条数",
+}
+# What a record's data says about what happened, in the order a summary names them.
+SUMMARY_KEYS = (
+    ("name", "名称"),
+    ("resource_id", "资源"),
+    ("request_id", "申请"),
+    ("grant_id", "授权"),
+    ("client_id", "客户端"),
+    ("username", "用户"),
+    ("system_id", "应用系统"),
+    ("code", "代码"),
+    ("stage", "环节"),
+    ("status", "状态"),
+    ("reason", "原因"),
+)
+SUMMARY_PARTS = 4
+
+
+def parse_day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def event_window(start: date | None, end: date | None) -> tuple[str | None, str | None]:
+    """Days in Asia/Shanghai, both included, as the API's `from` (inclusive) and `to` (exclusive) instants."""
+
+    def midnight(day: date) -> str:
+        return datetime.combine(day, time.min, SHANGHAI).isoformat()
+
+    return (midnight(start) if start else None, midnight(end + timedelta(days=1)) if end else None)
+
+
+def event_summary(entry: Mapping[str, Any]) -> str:
+    """A line on what a record is about, from its data (identifiers masked again, whatever the data holds)."""
+    data = entry.get("data") or {}
+    parts = [
+        f"{word} {data[key]}" for key, word in SUMMARY_KEYS if isinstance(data.get(key), str | int) and data[key] != ""
+    ]
+    line = "；".join(parts[:SUMMARY_PARTS]) or str(entry.get("subject") or "")
+    return mask_identifiers_in_text(line)
+
+
+@router.get("/audit")
+async def audit_log(request: Request, session: CurrentSession, api: PersonApiDep, page: Text = None) -> Response:
+    query = request.query_params
+    filters = {name: (query.get(name) or "").strip()[:100] for name in ("type", "dept", "resource_id", "from", "to")}
+    errors: list[dict[str, Any]] = []
+    days = {}
+    for name in ("from", "to"):
+        days[name] = parse_day(filters[name]) if filters[name] else None
+        if filters[name] and days[name] is None:
+            errors.append(_local_error(name, "date", "请输入有效日期，格式如 2026-11-26"))
+    if days["from"] and days["to"] and days["to"] < days["from"]:
+        errors.append(_local_error("to", "not_before_from", "截止日期不能早于起始日期"))
+    found: dict[str, Any] | None = None
+    status = 400 if errors else 200
+    if not errors:
+        time_from, time_to = event_window(days["from"], days["to"])
+        params = {k: filters[k] for k in ("type", "dept", "resource_id")}
+        try:
+            found = await api.get(
+                "/api/audit/events", **params, **{"from": time_from, "to": time_to}, page=page, size=PAGE_SIZE
+            )
+        except ApiProblem as problem:
+            if problem.status not in (400, 422):
+                raise
+            errors, status = field_errors(problem, AUDIT_FIELDS), problem.status
+    rows = [
+        {
+            "seq": e["seq"],
+            "time": e["time"],
+            "type": e["type"],
+            "actor": mask_identifiers_in_text(e.get("actor") or ""),
+            "dept": e.get("dept") or "",
+            "summary": event_summary(e),
+        }
+        for e in (found or {}).get("items", [])
+    ]
+    return _page_or_list(
+        request,
+        "oversight/audit.html",
+        "oversight/_audit_results.html",
+        RESULTS_ID,
+        status,
+        title="审计日志",
+        active="audit",
+        filters=filters,
+        errors=errors,
+        field_error=errors_by_field(errors),
+        rows=rows,
+        pager=pager("/audit", filters, found["total"], found["page"], found["size"]) if found else None,
+        event_types=labels.AUDIT_EVENT_TYPES,
+    )
+
+
+def _local_error(field: str, rule: str, detail: str) -> dict[str, Any]:
+    return {"field": field, "rule": rule, "detail": detail, "label": AUDIT_FIELDS[field], "anchor": field}
+
+
+@router.get("/audit/verify")
+async def verify_chain(request: Request, session: CurrentSession, api: PersonApiDep) -> Response:
+    result = await api.get("/api/audit/verify")
+    return render(request, "oversight/verify.html", title="哈希链校验结果", active="audit", result=result)
+
+
+@router.get("/audit/export")
+async def export_log(
+    session: CurrentSession, api: PersonApiDep, from_seq: Text = None, to_seq: Text = None
+) -> Response:
+    """The log (or a range of its seqs) as audit-svc's hash-anchored JSON Lines file, to keep off the platform."""
+    return await relay_download(
+        api, "/api/audit/export", {"from_seq": from_seq, "to_seq": to_seq}, filename="audit-export.jsonl"
+    )

@@ -85,7 +85,7 @@ def _submitted_resources(body: Any, _: Session) -> Iterable[TodoItem]:
             status=r.get("status", "submitted"),
             status_label=labels.label(labels.RESOURCE_STATUS, r.get("status", "submitted")),
             deadline=_date(r.get("review_deadline")),
-            link=f"/catalog/{r['id']}",
+            link=f"/review/catalog/{r['id']}",
             estimated=bool(r.get("review_deadline_estimated")),
         )
 
@@ -101,7 +101,7 @@ def _requests(kind: str) -> Callable[[Any, Session], Iterable[TodoItem]]:
                 status=req["status"],
                 status_label=labels.label(labels.REQUEST_STATUS, req["status"]),
                 deadline=_date(req.get("deadline")),
-                link=f"/catalog/{req['resource_id']}",
+                link=f"/requests/{req['id']}",
                 estimated=bool(req.get("deadline_estimated")),
             )
 
@@ -131,7 +131,7 @@ def _corrections(kind: str, *, own_department: bool, extendable_only: bool = Fal
                 status=c["status"],
                 status_label=labels.label(labels.CORRECTION_STATUS, c["status"]),
                 deadline=_date(c.get("deadline")),
-                link=f"/catalog/{c['resource_id']}",
+                link=f"/my/corrections/{c['id']}" if kind == MY_CORRECTION else f"/corrections/{c['id']}",
                 estimated=bool(c.get("deadline_estimated")),
             )
 

@@ -194,6 +194,21 @@ async def tab(browser: Browser) -> AsyncIterator[Tab]:
 
 
 @pytest.fixture
+async def new_tab(browser: Browser) -> AsyncIterator[Callable[[], Awaitable[Tab]]]:
+    """Factory: `await new_tab()` opens one more desktop browser with cookies of its own (one per person of a
+    journey); all are closed after the test."""
+    opened: list[Tab] = []
+
+    async def make() -> Tab:
+        opened.append(await open_tab(browser, DESKTOP))
+        return opened[-1]
+
+    yield make
+    for each in opened:
+        await each.page.context.close()
+
+
+@pytest.fixture
 async def phone_tab(browser: Browser) -> AsyncIterator[Tab]:
     """A phone (390×844, touch), cookies of its own."""
     opened = await open_tab(browser, PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
@@ -236,8 +251,9 @@ Checkpoint = Callable[[Tab, str], Awaitable[Path]]
 
 @pytest.fixture
 def checkpoint(request: pytest.FixtureRequest) -> Checkpoint:
-    """`await checkpoint(tab, "step")`: photograph the page, then fail on serious or critical axe violations and
-    on anything reported to the console so far. Returns the screenshot's path."""
+    """`await checkpoint(tab, "step")`: photograph the page, then fail on serious or critical axe violations, on a
+    page wider than the window (1366×768 and phones must not scroll sideways) and on anything reported to the
+    console so far. Returns the screenshot's path."""
     test = re.sub(r"[^\w-]+", "-", request.node.name.removeprefix("test_")).strip("-")
 
     async def check(tab: Tab, step: str) -> Path:
@@ -250,6 +266,8 @@ def checkpoint(request: pytest.FixtureRequest) -> Checkpoint:
             print(f"axe, {step} ({tab.page.url}), not blocking:\n{describe(minor)}")
         if blocking:
             pytest.fail(f"axe at step {step} ({tab.page.url}):\n{describe(blocking)}\nscreenshot: {path}")
+        if tab.scripts and await tab.page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1"):
+            pytest.fail(f"the page at step {step} ({tab.page.url}) scrolls sideways: it must fit its width")
         if tab.console:
             pytest.fail(f"the console at step {step} ({tab.page.url}):\n  " + "\n  ".join(tab.console))
         return path

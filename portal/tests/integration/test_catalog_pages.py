@@ -41,6 +41,7 @@ POPULATION = {
     "security_level": "3",
     "update_cycle": "daily",
     "interface": {"base_url": "http://127.0.0.1:8900/ga/population", "path_prefixes": ["/records"]},
+    "no_state_secrets": True,  # 第二条: declared, so that it may be submitted
 }
 
 

@@ -100,7 +100,8 @@ async def test_an_operator_sees_requests_to_decide_and_corrections_of_the_depart
     late, soon, request = waiting.items
     assert late.badge.overdue and late.badge.text == "已逾期 4 个工作日（截止 2026-11-20）"
     assert soon.badge.text == "截止 2026-11-27（还剩 1 个工作日）" and soon.status_label == "已延期"
-    assert request.party == "YC-GA 申请" and request.link == "/catalog/res-marriage"
+    assert request.party == "YC-GA 申请" and request.link == "/requests/req-1"
+    assert late.link == "/corrections/cor-late"
     assert not waiting.unavailable and not waiting.truncated
 
 
@@ -141,7 +142,8 @@ async def test_a_list_that_cannot_be_read_is_named_and_the_others_still_shown() 
         }
     )
     waiting = await todo.collect(api, session("bureau_admin", dept="YC-ZSJ"), TODAY)
-    assert [(i.kind, i.title, i.link) for i in waiting.items] == [("目录审核", "户籍人口基本信息", "/catalog/res-1")]
+    found = [(i.kind, i.title, i.link) for i in waiting.items]
+    assert found == [("目录审核", "户籍人口基本信息", "/review/catalog/res-1")]
     assert waiting.unavailable == ["共享申请（平台审核）", "共享申请（平台交付）"]
     assert waiting.truncated  # 140 submitted, 1 on this page
 
