@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from govdata_portal import labels
-from govdata_portal.navigation import navigation_for
+from govdata_portal.main import PAGES
+from govdata_portal.navigation import NAVIGATION, navigation_for
 
 
 def names(*roles: str) -> list[str]:
@@ -43,6 +44,12 @@ def test_each_role_sees_the_pages_of_its_work() -> None:
         "接口文档",
     ]
     assert names("auditor") == ["首页", "数据目录", "监督考核", "审计日志", "接口文档"]
+
+
+def test_every_page_in_the_navigation_exists() -> None:
+    paths = {route.path for module in PAGES for route in module.router.routes}
+    missing = [item.href for item in NAVIGATION if item.href not in paths and not item.href.startswith("/api/")]
+    assert missing == []
 
 
 def test_labels_are_chinese_and_an_unknown_value_shows_as_it_came() -> None:
