@@ -7,7 +7,9 @@
   window.ui = SwaggerUIBundle({
     url: root.getAttribute("data-openapi-url"),
     domNode: root,
-    deepLinking: true,
+    // No deep links: they put a link inside each operation's toggle button, a control inside a control that
+    // keyboards and screen readers cannot reach apart (WCAG 4.1.2).
+    deepLinking: false,
     docExpansion: "none",
     defaultModelsExpandDepth: 0,
     displayRequestDuration: true,
