@@ -11,6 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# Formats the schemas name by these constants, said as a person would: `string_pattern_mismatch` shows the hint
+# instead of the regular expression.
+RESOURCE_CODE_PATTERN = r"^\d{6,12}/\d{1,12}$"
+ITEM_CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+_PATTERN_HINTS: Mapping[str, str] = {
+    RESOURCE_CODE_PATTERN: "格式不正确：应为 分类码/顺序码，分类码 6–12 位数字、顺序码 1–12 位数字，如 101001/000123",
+    ITEM_CODE_PATTERN: "格式不正确：应以英文字母开头，只含英文字母、数字和下划线，最长 64 位，如 id_number",
+}
+
 # Types of an expected value, as pydantic's `{field_type}` names them in too_short/too_long.
 _CONTAINERS = {"List": "列表", "Tuple": "元组", "Set": "集合", "Dictionary": "对象", "Value": "值"}
 
@@ -133,10 +142,12 @@ def chinese_message(error: Mapping[str, Any]) -> str:
         # Our own validators raise with a Chinese sentence already; pydantic prefixes it in English.
         reason = (error.get("ctx") or {}).get("error")
         return str(reason) if reason else _FALLBACK
+    ctx = dict(error.get("ctx") or {})
+    if kind == "string_pattern_mismatch" and str(ctx.get("pattern")) in _PATTERN_HINTS:
+        return _PATTERN_HINTS[str(ctx["pattern"])]
     template = _MESSAGES.get(kind)
     if template is None:
         return _FALLBACK
-    ctx = dict(error.get("ctx") or {})
     if "expected" in ctx:
         ctx["expected"] = _or_list(str(ctx["expected"]))
     ctx["container"] = _CONTAINERS.get(str(ctx.get("field_type", "")), "")

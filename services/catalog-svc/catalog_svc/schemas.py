@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
+from govdata_shared.validation_messages import ITEM_CODE_PATTERN, RESOURCE_CODE_PATTERN
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
 from catalog_svc.domain import (
@@ -37,7 +38,7 @@ class DataItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$", description="field name in interface responses")
+    code: str = Field(pattern=ITEM_CODE_PATTERN, description="field name in interface responses")
     name: ShortText
     type: ItemType
     length: int | None = Field(default=None, ge=1, le=100_000)
@@ -64,7 +65,7 @@ class ResourceFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(pattern=r"^\d{6,12}/\d{1,12}$", description="信息资源代码: 类1+项2+目3[+细目]/顺序码")
+    code: str = Field(pattern=RESOURCE_CODE_PATTERN, description="信息资源代码: 类1+项2+目3[+细目]/顺序码")
     name: ShortText
     summary: Text
     category: Category
@@ -93,7 +94,7 @@ class ResourcePatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    code: str | None = Field(default=None, pattern=r"^\d{6,12}/\d{1,12}$")
+    code: str | None = Field(default=None, pattern=RESOURCE_CODE_PATTERN)
     name: ShortText | None = None
     summary: Text | None = None
     category: Category | None = None
@@ -189,7 +190,7 @@ class RevisionIn(ResourcePatch):
 class OverlapIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    item_code: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+    item_code: str = Field(pattern=ITEM_CODE_PATTERN)
     dept: str = Field(min_length=1, max_length=32)
     reason: Text
 

@@ -11,8 +11,8 @@ import pydantic_core
 import pytest
 from fastapi import FastAPI
 from govdata_shared.errors import install_error_handlers
-from govdata_shared.validation_messages import _MESSAGES, chinese_message
-from pydantic import AfterValidator, BaseModel, Field
+from govdata_shared.validation_messages import _MESSAGES, ITEM_CODE_PATTERN, RESOURCE_CODE_PATTERN, chinese_message
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
 # Types pydantic raises only for programming mistakes or internal states, never for a caller's input.
 _NEVER_FROM_INPUT = {
@@ -89,3 +89,17 @@ async def test_a_missing_field_is_required_and_an_unknown_type_still_gets_chines
     errors = response.json()["errors"]
     assert {e["detail"] for e in errors} == {"必填"} and {e["rule"] for e in errors} == {"missing"}
     assert chinese_message({"type": "a_type_from_a_future_pydantic", "msg": "Something"}) == "不符合规则"
+
+
+def test_a_known_format_is_explained_with_an_example_instead_of_its_regular_expression() -> None:
+    class Resource(BaseModel):
+        code: str = Field(pattern=RESOURCE_CODE_PATTERN)
+        item: str = Field(pattern=ITEM_CODE_PATTERN)
+        other: str = Field(pattern=r"^x+$")
+
+    with pytest.raises(ValidationError) as raised:
+        Resource(code="101001-000123", item="1abc", other="y")
+    code, item, other = (chinese_message(e) for e in raised.value.errors())
+    assert code.startswith("格式不正确：应为 分类码/顺序码") and "101001/000123" in code and "\\d" not in code
+    assert "id_number" in item and "[A-Za-z]" not in item
+    assert other == "格式不正确（应符合 ^x+$）"  # a format without a hint still names its rule
