@@ -58,6 +58,16 @@ async def go(page: Page, name: str) -> None:
     await expect(page.get_by_role("heading", level=1)).to_be_visible()
 
 
+async def every_page(tab, role: str, checkpoint) -> None:
+    """Each page of the person's navigation (the Swagger UI of 接口文档 has its own test), photographed and checked."""
+    page = tab.page
+    links = page.get_by_role("navigation", name="主导航").get_by_role("link")
+    names = [name for name in await links.all_inner_texts() if name not in ("首页", "接口文档")]
+    for name in names:
+        await go(page, name)
+        await checkpoint(tab, f"{role}-{name.replace('/', '-')}")
+
+
 def age_one_request(data_dir, days: int = 30) -> None:
     """The demo's request waiting for 民政局's decision, received a month ago: the platform runs on the real
     clock, so a deadline long past is arranged in sharing-svc's database (the only write a test makes there)."""
@@ -117,6 +127,7 @@ async def test_journey(platform, new_tab, checkpoint):
     await expect(page.get_by_role("status")).to_contain_text("已提交")
     await go(page, "我的资源")
     await expect(page.get_by_role("row", name=re.compile(RESOURCE))).to_contain_text("待审核")
+    await checkpoint(ga, "my-resources")
 
     # ---- The bureau reviews it (第十四条).
     bureau = await signed_in(new_tab, platform, "lina")
@@ -125,6 +136,7 @@ async def test_journey(platform, new_tab, checkpoint):
     await go(page, "目录审核")
     await page.get_by_role("link", name=RESOURCE).first.click()
     await expect(page.get_by_role("cell", name="居住地址", exact=True)).to_be_visible()
+    await checkpoint(bureau, "catalog-review")
     await page.get_by_role("button", name="通过").click()
     await expect(page.get_by_role("status")).to_contain_text("审核通过")
 
@@ -154,6 +166,7 @@ async def test_journey(platform, new_tab, checkpoint):
     await page.get_by_role("button", name="提交申请").click()
     await expect(page.get_by_role("heading", name=f"共享申请：{RESOURCE}", level=1)).to_be_visible()
     await expect(page.get_by_role("link", name=re.compile("^下载需求单"))).to_be_visible()
+    await checkpoint(mz, "request")
     request_url = page.url
 
     # ---- 公安局 as provider approves two of the three items (第二十九条).
@@ -162,6 +175,7 @@ async def test_journey(platform, new_tab, checkpoint):
     await page.get_by_role("link", name=re.compile(f"^审批.*{RESOURCE}")).click()
     approved = page.get_by_role("group", name="同意的信息项")
     await approved.get_by_label(re.compile("^居住地址")).uncheck()
+    await checkpoint(ga, "provider-review")
     await page.get_by_role("button", name="同意", exact=True).click()
     await expect(page.get_by_role("status")).to_be_visible()
 
@@ -170,6 +184,7 @@ async def test_journey(platform, new_tab, checkpoint):
     await go(page, "平台审核/交付")
     await page.get_by_role("link", name=re.compile("^平台交付")).click()
     await page.get_by_role("link", name=re.compile(f"^办理.*{RESOURCE}")).click()
+    await checkpoint(bureau, "delivery")
     await page.get_by_role("button", name="确认交付").click()
     await expect(page.get_by_role("status")).to_be_visible()
 
@@ -186,7 +201,7 @@ async def test_journey(platform, new_tab, checkpoint):
     citizen = await signed_in(new_tab, platform, "wangjg")
     await checkpoint(citizen, "home-citizen")
 
-    async def file_correction(resource: str, value: str) -> None:
+    async def file_correction(resource: str, item: str, value: str) -> None:
         page = citizen.page
         await go(page, "数据校核")
         await page.get_by_role("link", name="提出校核").click()
@@ -195,9 +210,8 @@ async def test_journey(platform, new_tab, checkpoint):
         found = page.get_by_role("row", name=re.compile(resource))
         await found.get_by_role("link", name=re.compile("^选择")).click()
         await expect(page.get_by_label("证件号码")).to_have_value(CITIZEN_ID)
-        item = page.get_by_role("group", name="有疑义的信息项").get_by_role("checkbox").last
-        await item.check()
-        await page.get_by_role("group", name="您认为正确的值").get_by_role("textbox").last.fill(value)
+        await page.get_by_role("group", name="有疑义的信息项").get_by_label(item, exact=True).check()
+        await page.get_by_label(f"{item}的正确值").fill(value)
         await page.get_by_label("情况说明").fill("登记信息与实际不符，附证明材料。")
         await page.get_by_label("证明材料").set_input_files(
             {"name": "证明.pdf", "mimeType": "application/pdf", "buffer": PDF}
@@ -205,21 +219,22 @@ async def test_journey(platform, new_tab, checkpoint):
         await page.get_by_role("button", name="提交校核申请").click()
         await expect(page.get_by_role("status")).to_be_visible()
 
-    await file_correction("户籍人口基本信息", "伊川县城关镇建设路 8 号")
+    await file_correction("户籍人口基本信息", "户籍地址", "伊川县城关镇建设路 8 号")
     await checkpoint(citizen, "correction-filed")
 
     page = ga.page
     await go(page, "校核")
     await page.get_by_role("link", name="户籍人口基本信息").first.click()
     await page.get_by_label("已更正").check()
-    await page.get_by_role("group", name="更正后的值").get_by_role("textbox").last.fill("伊川县城关镇建设路 8 号")
+    await page.get_by_label("户籍地址更正后的值").fill("伊川县城关镇建设路 8 号")
     await page.get_by_label("处理说明").fill("经核对户籍档案，已更正。")
+    await checkpoint(ga, "correction-resolve")
     await page.get_by_role("button", name="办结").click()
     await expect(page.get_by_role("status")).to_be_visible()
     await expect(page.get_by_text("已办结").first).to_be_visible()
 
     # ---- Another, about 民政局's data: its head extends the deadline once, with a reason.
-    await file_correction("最低生活保障对象信息", "城市低保")
+    await file_correction("最低生活保障对象信息", "救助类别", "城市低保")
     head = await signed_in(new_tab, platform, "liuqiang")
     await checkpoint(head, "home-dept-head")
     page = head.page
@@ -227,6 +242,7 @@ async def test_journey(platform, new_tab, checkpoint):
     await page.get_by_role("link", name="最低生活保障对象信息").first.click()
     await page.get_by_label("延长天数（工作日）").fill("5")
     await page.get_by_label("延期理由").fill("需调取乡镇救助档案核实")
+    await checkpoint(head, "correction-extend")
     await page.get_by_role("button", name="延长校核期限").click()
     await expect(page.get_by_text("已延期一次")).to_be_visible()
     await expect(page.get_by_role("button", name="延长校核期限")).to_have_count(0)
@@ -255,6 +271,10 @@ async def test_journey(platform, new_tab, checkpoint):
     await page.get_by_role("button", name="校验哈希链").click()
     await expect(page.get_by_text(re.compile("校验通过"))).to_be_visible()
     await checkpoint(auditor, "audit-verified")
+
+    # ---- Every other page each of them can open, checked the same way (axe, console, width).
+    for tab, role in ((ga, "operator"), (head, "head"), (bureau, "bureau"), (auditor, "auditor"), (citizen, "citizen")):
+        await every_page(tab, role, checkpoint)
 
     # ---- The same pages at a phone's width: nothing scrolls sideways but a wide table inside its panel.
     page = mz.page
