@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -168,6 +169,22 @@ class PersonApi:
             store_session(self.request, session)
         return session.access_token
 
+    async def _answer(self, call: Callable[[str], Awaitable[httpx.Response]]) -> httpx.Response:
+        """`call` with the person's token. A 401 (lapsed early: a key rotation, a clock apart) gets one fresh token,
+        once; a 4xx is an ApiProblem (the page names its field and rule)."""
+        response = await call(await self._token())
+        if response.status_code == 401:
+            await response.aclose()
+            response = await call(await self._token(force=True))
+            if response.status_code == 401:
+                await response.aclose()
+                raise SigninRequired(here(self.request), clear_cookie=True)
+        if response.status_code >= 400:
+            await response.aread()
+            await response.aclose()
+            raise ApiProblem(response.status_code, json_body(response))
+        return response
+
     async def send(
         self,
         method: str,
@@ -180,15 +197,10 @@ class PersonApi:
         """`method path` of the public API as this person: the answer's JSON body (None when it has none).
 
         A 4xx is an ApiProblem (the page names its field and rule), an unavailable service GatewayUnavailable."""
-        query = {k: v for k, v in (params or {}).items() if v not in (None, "")}
-        response = await self.gateway.call(method, path, await self._token(), params=query, json=json, files=files)
-        if response.status_code == 401:  # lapsed early (a key rotation, a clock apart): one fresh token, once
-            token = await self._token(force=True)
-            response = await self.gateway.call(method, path, token, params=query, json=json, files=files)
-            if response.status_code == 401:
-                raise SigninRequired(here(self.request), clear_cookie=True)
-        if response.status_code >= 400:
-            raise ApiProblem(response.status_code, json_body(response))
+        query = _query(params)
+        response = await self._answer(
+            lambda token: self.gateway.call(method, path, token, params=query, json=json, files=files)
+        )
         if not response.content:
             return None
         return response.json()
@@ -202,13 +214,16 @@ class PersonApi:
     async def patch(self, path: str, json: Any) -> Any:
         return await self.send("PATCH", path, json=json)
 
-    async def raw(self, path: str, **params: Any) -> httpx.Response:
-        """GET `path` as it came (a file download): headers and body untouched."""
-        query = {k: v for k, v in params.items() if v not in (None, "")}
-        response = await self.gateway.call("GET", path, await self._token(), params=query)
-        if response.status_code >= 400:
-            raise ApiProblem(response.status_code, json_body(response))
-        return response
+    async def stream(self, path: str, **params: Any) -> httpx.Response:
+        """GET `path` as it comes (a file download), its body not yet read: headers as the service sent them, the
+        body to pass on while it arrives (`aiter_bytes`). The caller closes it (`aclose`)."""
+        query = _query(params)
+        return await self._answer(lambda token: self.gateway.stream(path, token, params=query))
+
+
+def _query(params: dict[str, Any] | None) -> dict[str, Any]:
+    """The query of a call: parameters left blank are not sent."""
+    return {k: v for k, v in (params or {}).items() if v not in (None, "")}
 
 
 def person_api(request: Request, session: CurrentSession) -> PersonApi:

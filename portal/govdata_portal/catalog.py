@@ -13,10 +13,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from govdata_portal import labels
-from govdata_portal.auth import CurrentSession, PersonApiDep
-from govdata_portal.forms import field_errors
+from govdata_portal.auth import CurrentSession, PersonApi, PersonApiDep
+from govdata_portal.forms import field_errors, refusal
 from govdata_portal.gateway import ApiProblem
-from govdata_portal.pages import error_page, pager, render
+from govdata_portal.pages import error_page, page_or_part, pager, render
 
 router = APIRouter()
 
@@ -43,34 +43,30 @@ async def catalog(
         "category": category or "",
         "sharing_type": sharing_type or "",
     }
-    errors: list[dict[str, Any]] = []
-    found: dict[str, Any] | None = None
-    status = 200
-    try:
-        answer = await api.get("/api/catalog/resources", **filters, page=page, size=PAGE_SIZE)
-        found = answer if isinstance(answer, dict) else None
-    except ApiProblem as problem:
-        if problem.status not in (400, 422):
-            raise
-        errors, status = field_errors(problem, labels.CATALOG_FIELDS), problem.status
-    context: dict[str, Any] = {
-        "filters": filters,
-        "errors": errors,
-        "results": found["items"] if found else [],
-        "pager": pager("/catalog", filters, found["total"], found["page"], found["size"]) if found else None,
-        "results_id": RESULTS_ID,
-    }
-    partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == RESULTS_ID
-    response = render(
+    found, status = await search(api, "/catalog", filters, page)
+    return page_or_part(
         request,
-        "catalog/_results.html" if partial else "catalog/list.html",
+        "catalog/list.html",
+        "catalog/_results.html",
+        RESULTS_ID,
         status,
         title="数据目录",
         active="catalog",
-        **context,
+        filters=filters,
+        **found,
     )
-    response.headers["Vary"] = "HX-Request, HX-Target"
-    return response
+
+
+async def search(api: PersonApi, path: str, filters: dict[str, str], page: str | None) -> tuple[dict[str, Any], int]:
+    """The catalog searched with `filters` as the list at `path` shows it: its `results`, `pager` and `errors` (a
+    refusal of a filter named in the error summary), and the page's status."""
+    try:
+        found = await api.get("/api/catalog/resources", **filters, page=page, size=PAGE_SIZE)
+    except ApiProblem as problem:
+        refused = refusal(problem, (400, 422))
+        return {"results": [], "pager": None, "errors": field_errors(refused, labels.CATALOG_FIELDS)}, refused.status
+    pages = pager(path, filters, found["total"], found["page"], found["size"])
+    return {"results": found["items"], "pager": pages, "errors": []}, 200
 
 
 @router.get("/catalog/{resource_id}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from govdata_shared.workdays import working_days_between
 
@@ -41,3 +42,17 @@ def deadline_badge(due: date, today: date, *, estimated: bool = False) -> Deadli
     if estimated:
         text += "，按预估日历"
     return DeadlineBadge(due, False, left, text, estimated)
+
+
+def parse_date(value: Any) -> date | None:
+    """A date as the API writes it (`2026-12-08`); None when there is none or it is not a date."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def due_badge(due: Any, today: date, estimated: Any = False) -> DeadlineBadge | None:
+    """The badge of a deadline as the API gives it (an ISO date, or nothing once the matter is decided)."""
+    day = parse_date(due)
+    return deadline_badge(day, today, estimated=bool(estimated)) if day else None

@@ -20,6 +20,8 @@ from starlette.datastructures import FormData, UploadFile
 from govdata_portal.gateway import ApiProblem
 
 _INDEX = re.compile(r"\.(\d+)(?=\.|$)")
+# The API's answers a person puts right on the form they sent: invalid (400, 422) or in conflict (409).
+FORM_REFUSALS = (400, 409, 422)
 
 
 def anchor_of(field: str) -> str:
@@ -56,6 +58,20 @@ def errors_by_field(errors: list[dict[str, Any]]) -> dict[str, str]:
         if e.get("anchor"):
             shown.setdefault(e["anchor"], str(e.get("detail", "")))
     return shown
+
+
+def error_context(errors: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """What a page's template needs of a refusal: `errors` for the summary on top, `field_error` beside each input."""
+    errors = errors or []
+    return {"errors": errors, "field_error": errors_by_field(errors)}
+
+
+def refusal(problem: ApiProblem, statuses: tuple[int, ...] = FORM_REFUSALS) -> ApiProblem:
+    """`problem` when its form shows it beside the fields (one of `statuses`); re-raised otherwise, for main.py to
+    explain on an error page."""
+    if problem.status not in statuses:
+        raise problem
+    return problem
 
 
 def text(form: FormData, name: str) -> str:

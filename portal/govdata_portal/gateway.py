@@ -176,6 +176,23 @@ class Gateway:
             )
         return await self._send(method, path, params=params, headers=headers)
 
+    async def stream(self, path: str, access_token: str, *, params: dict[str, Any] | None = None) -> httpx.Response:
+        """GET `path` with the person's token, the body left unread (a file passed on while it arrives): the
+        caller reads it and closes the answer."""
+        request = self.http.build_request(
+            "GET", path, params=params, headers={"Authorization": f"Bearer {access_token}"}
+        )
+        try:
+            response = await self.http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            log.warning("gateway unreachable: GET %s: %s", path, type(exc).__name__)
+            raise GatewayUnavailable(path) from exc
+        if response.status_code >= 500:
+            await response.aclose()
+            log.warning("gateway answered %s to GET %s", response.status_code, path)
+            raise GatewayUnavailable(path)
+        return response
+
     async def ready(self) -> bool:
         try:
             response = await self.http.get("/.well-known/jwks.json")

@@ -18,91 +18,32 @@ audit-svc has no `/evaluation` (第三十八条 scores) nor `/access` (access re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-import httpx
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from govdata_shared.identifiers import mask_identifiers_in_text
-from govdata_shared.workdays import SHANGHAI, today_in_shanghai
+from govdata_shared.workdays import SHANGHAI
 
 from govdata_portal import labels
-from govdata_portal.auth import CsrfChecked, CurrentSession, PersonApi, PersonApiDep, SigninRequired, here
-from govdata_portal.forms import done, errors_by_field, field_errors, notice_of, text, texts
-from govdata_portal.gateway import ApiProblem, GatewayUnavailable, json_body
-from govdata_portal.pages import error_page, page_of, pager, render
-from govdata_portal.session import Session
+from govdata_portal.auth import CsrfChecked, CurrentSession, PersonApi, PersonApiDep
+from govdata_portal.downloads import relay_download
+from govdata_portal.forms import done, error_context, field_errors, notice_of, refusal, text, texts
+from govdata_portal.gateway import ApiProblem
+from govdata_portal.lists import department_names
+from govdata_portal.pages import error_page, page_or_part, paged, pager, render, today_of
 
 router = APIRouter()
 
 PAGE_SIZE = 20
 LIST_ID = "account-list"
 RESULTS_ID = "audit-results"
-FORM_REFUSALS = (400, 409, 422)
 Text = Annotated[str | None, Query(max_length=100)]
 Ident = Annotated[str, Path(max_length=64)]
-
-
-# ============================================================================================ shared
-
-
-def _page_or_list(request: Request, page: str, part: str, part_id: str, status: int, **context: Any) -> Response:
-    """The whole page, or only its list when htmx asks for that element (the pager's links)."""
-    partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == part_id
-    response = render(request, part if partial else page, status, **context)
-    response.headers["Vary"] = "HX-Request, HX-Target"
-    return response
-
-
-# ============================================================================================ downloads
-
-
-async def _open_stream(api: PersonApi, path: str, query: dict[str, Any], token: str) -> httpx.Response:
-    http = api.gateway.http
-    request = http.build_request("GET", path, params=query, headers={"Authorization": f"Bearer {token}"})
-    try:
-        response = await http.send(request, stream=True)
-    except httpx.HTTPError as exc:
-        raise GatewayUnavailable(path) from exc
-    if response.status_code >= 500:
-        await response.aclose()
-        raise GatewayUnavailable(path)
-    return response
-
-
-async def relay_download(api: PersonApi, path: str, params: Mapping[str, Any], *, filename: str) -> Response:
-    """GET `path` as the person and pass the answer on as a download while it arrives (an export of the whole log
-    is never held in the portal): its content type, its own Content-Disposition or one naming `filename`."""
-    query = {k: v for k, v in params.items() if v not in (None, "")}
-    upstream = await _open_stream(api, path, query, await api._token())
-    if upstream.status_code == 401:  # as PersonApi.send: one fresh token, once
-        await upstream.aclose()
-        upstream = await _open_stream(api, path, query, await api._token(force=True))
-        if upstream.status_code == 401:
-            await upstream.aclose()
-            raise SigninRequired(here(api.request), clear_cookie=True)
-    if upstream.status_code >= 400:
-        await upstream.aread()
-        await upstream.aclose()
-        raise ApiProblem(upstream.status_code, json_body(upstream))
-    disposition = upstream.headers.get("content-disposition") or f'attachment; filename="{filename}"'
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in upstream.aiter_bytes():
-                yield chunk
-        finally:  # also when the browser goes away mid-download
-            await upstream.aclose()
-
-    return StreamingResponse(
-        body(),
-        media_type=upstream.headers.get("content-type", "application/octet-stream"),
-        headers={"Content-Disposition": disposition},
-    )
 
 
 # ============================================================================================ 监督考核
@@ -169,39 +110,25 @@ def year_choices(this_year: int, shown: int | None) -> list[int]:
     return sorted(years, reverse=True)
 
 
-async def department_names(api: PersonApi, session: Session) -> dict[str, str]:
-    """Department codes to names, from the registry when the person may read it (the bureau); else none."""
-    if not session.has_role("bureau_admin"):
-        return {}
-    try:
-        answer = await api.get("/api/identity/departments")
-    except (ApiProblem, GatewayUnavailable):
-        return {}  # the codes alone still name every department
-    return {d["code"]: d["name"] for d in answer.get("items", [])}
-
-
 @router.get("/supervision")
 async def supervision(
     request: Request, session: CurrentSession, api: PersonApiDep, year: Text = None, figure: Text = None
 ) -> Response:
     # 第三十七、三十八条: the bureau (and auditors) read every department's figures; 第三十九条: the annual report.
-    this_year = today_in_shanghai(request.app.state.clock()).year
+    this_year = today_of(request).year
     try:
         report, names = await asyncio.gather(
             api.get("/api/audit/reports/annual", year=year), department_names(api, session)
         )
     except ApiProblem as problem:
-        if problem.status not in (400, 422):
-            raise
-        errors = field_errors(problem, SUPERVISION_FIELDS)
+        refused = refusal(problem, (400, 422))
         return render(
             request,
             "oversight/supervision.html",
-            problem.status,
+            refused.status,
             title="监督考核",
             active="supervision",
-            errors=errors,
-            field_error=errors_by_field(errors),
+            **error_context(field_errors(refused, SUPERVISION_FIELDS)),
             report=None,
             years=year_choices(this_year, None),
             figure=None,
@@ -219,8 +146,7 @@ async def supervision(
         "oversight/supervision.html",
         title="监督考核",
         active="supervision",
-        errors=[],
-        field_error={},
+        **error_context([]),
         report=report,
         years=year_choices(this_year, report["year"]),
         figure=chosen,
@@ -326,9 +252,8 @@ async def _accounts_page(
     wanted = (tab.api, *tab.needs)
     answers = await asyncio.gather(*(api.get(f"/api/identity/{name}") for name in wanted))
     lists = {name: answer.get("items", []) for name, answer in zip(wanted, answers, strict=True)}
-    items, number = page_of(lists[tab.api], request.query_params.get("page"), PAGE_SIZE)
-    errors = field_errors(problem, tab.fields) if problem else []
-    return _page_or_list(
+    items, list_pager = paged(lists[tab.api], request.query_params.get("page"), tab.href, {}, PAGE_SIZE)
+    return page_or_part(
         request,
         "oversight/accounts.html",
         "oversight/_account_list.html",
@@ -340,13 +265,12 @@ async def _accounts_page(
         tabs=list(TABS.values()),
         tab=tab,
         items=items,
-        pager=pager(tab.href, {}, len(lists[tab.api]), number, PAGE_SIZE),
+        pager=list_pager,
         departments=[d for d in lists.get("departments", []) if not d["disabled"]],
         systems=[s for s in lists.get("systems", []) if not s["disabled"]],
         roles=CLIENT_ROLES if tab.key == "clients" else PERSON_ROLES,
         typed=typed or {name: [] if name == "roles" else "" for name in tab.fields},
-        errors=errors,
-        field_error=errors_by_field(errors),
+        **error_context(field_errors(problem, tab.fields) if problem else []),
     )
 
 
@@ -370,9 +294,7 @@ async def _create(request: Request, api: PersonApi, tab: Tab) -> tuple[dict[str,
     try:
         created = await api.post(f"/api/identity/{tab.api}", account_body(typed, list(tab.fields)))
     except ApiProblem as problem:
-        if problem.status not in FORM_REFUSALS:
-            raise
-        return None, await _accounts_page(request, api, tab, typed=typed, problem=problem)
+        return None, await _accounts_page(request, api, tab, typed=typed, problem=refusal(problem))
     return created, None
 
 
@@ -388,55 +310,54 @@ async def add_system(request: Request, session: CurrentSession, api: PersonApiDe
     return refused or done("/accounts/systems", "system_added")
 
 
-def _secret_page(
-    request: Request, *, heading: str, kind: str, owner: str, value: str, back: Tab, **more: Any
-) -> Response:
-    """A secret or temporary password, rendered in the answer to the POST that made it: never in an address, never
-    kept (every page is no-store), never shown again."""
+@dataclass(frozen=True)
+class Secret:
+    """A secret or temporary password a POST makes: the page that shows it once, and where the answer holds it."""
+
+    tab: str  # the list the page leads back to
+    heading: str
+    kind: str
+    field: str  # the answer's field holding it
+
+
+SECRETS = {
+    "clients": Secret("clients", "接入客户端已新增", "客户端密钥", "client_secret"),
+    "users": Secret("users", "人员账号已新增", "临时密码", "temporary_password"),
+    "rotate-secret": Secret("clients", "客户端密钥已更换", "新的客户端密钥", "client_secret"),
+    "reset-password": Secret("users", "密码已重置", "临时密码", "temporary_password"),
+}
+
+
+def _secret_page(request: Request, secret: Secret, owner: str, answer: dict[str, Any]) -> Response:
+    """The secret, rendered in the answer to the POST that made it: never in an address, never kept (every page is
+    no-store), never shown again."""
     return render(
         request,
         "oversight/secret.html",
-        title=heading,
+        title=secret.heading,
         active="accounts",
-        heading=heading,
-        kind=kind,
+        heading=secret.heading,
+        kind=secret.kind,
         owner=owner,
-        value=value,
-        back=back,
-        **more,
+        value=answer[secret.field],
+        back=TABS[secret.tab],
+        previous_until=answer.get("previous_secret_valid_until"),
     )
+
+
+async def _add_with_secret(request: Request, api: PersonApi, tab: Tab, owner_field: str) -> Response:
+    created, refused = await _create(request, api, tab)
+    return refused or _secret_page(request, SECRETS[tab.key], created[owner_field], created)
 
 
 @router.post("/accounts/clients", dependencies=[CsrfChecked])
 async def add_client(request: Request, session: CurrentSession, api: PersonApiDep) -> Response:
-    created, refused = await _create(request, api, TABS["clients"])
-    if refused:
-        return refused
-    return _secret_page(
-        request,
-        heading="接入客户端已新增",
-        kind="客户端密钥",
-        owner=created["client_id"],
-        value=created["client_secret"],
-        back=TABS["clients"],
-        previous_until=None,
-    )
+    return await _add_with_secret(request, api, TABS["clients"], "client_id")
 
 
 @router.post("/accounts/users", dependencies=[CsrfChecked])
 async def add_user(request: Request, session: CurrentSession, api: PersonApiDep) -> Response:
-    created, refused = await _create(request, api, TABS["users"])
-    if refused:
-        return refused
-    return _secret_page(
-        request,
-        heading="人员账号已新增",
-        kind="临时密码",
-        owner=created["username"],
-        value=created["temporary_password"],
-        back=TABS["users"],
-        previous_until=None,
-    )
+    return await _add_with_secret(request, api, TABS["users"], "username")
 
 
 @dataclass(frozen=True)
@@ -490,6 +411,14 @@ CHANGES: dict[tuple[str, str], Change] = {
 }
 
 
+def _no_such_change(request: Request) -> Response:
+    return error_page(request, 404, "页面不存在", "没有这项账号操作。")
+
+
+def _no_such_account(request: Request, tab: str, ident: str) -> Response:
+    return error_page(request, 404, "未找到该账号", f"{TABS[tab].label} {ident} 不存在。")
+
+
 async def _entry(api: PersonApi, tab: Tab, key: str, ident: str) -> dict[str, Any] | None:
     answer = await api.get(f"/api/identity/{tab.api}")
     return next((e for e in answer.get("items", []) if e.get(key) == ident), None)
@@ -506,10 +435,10 @@ async def confirm_change(
 ) -> Response:
     change = CHANGES.get((tab, action))
     if change is None:
-        return error_page(request, 404, "页面不存在", "没有这项账号操作。")
+        return _no_such_change(request)
     entry = await _entry(api, TABS[tab], change.key, ident)
     if entry is None:
-        return error_page(request, 404, "未找到该账号", f"{TABS[tab].label} {ident} 不存在。")
+        return _no_such_account(request, tab, ident)
     return render(
         request,
         "oversight/confirm.html",
@@ -532,37 +461,18 @@ async def make_change(
     ident: Ident,
     action: Annotated[str, Path(max_length=20)],
 ) -> Response:
-    change = CHANGES.get((tab, action))
-    if change is None:
-        return error_page(request, 404, "页面不存在", "没有这项账号操作。")
+    if (tab, action) not in CHANGES:
+        return _no_such_change(request)
     try:
         answer = await api.post(f"/api/identity/{tab}/{quote(ident, safe='')}/{action}")
     except ApiProblem as problem:
         if problem.status == 404:
-            return error_page(request, 404, "未找到该账号", f"{TABS[tab].label} {ident} 不存在。")
+            return _no_such_account(request, tab, ident)
         if problem.status != 409:
             raise
         return error_page(request, 409, "操作未执行", problem.detail, errors=problem.errors)
-    if action == "rotate-secret":
-        return _secret_page(
-            request,
-            heading="客户端密钥已更换",
-            kind="新的客户端密钥",
-            owner=ident,
-            value=answer["client_secret"],
-            back=TABS["clients"],
-            previous_until=answer.get("previous_secret_valid_until"),
-        )
-    if action == "reset-password":
-        return _secret_page(
-            request,
-            heading="密码已重置",
-            kind="临时密码",
-            owner=ident,
-            value=answer["temporary_password"],
-            back=TABS["users"],
-            previous_until=None,
-        )
+    if action in SECRETS:
+        return _secret_page(request, SECRETS[action], ident, answer)
     return done(TABS[tab].href, "client_disabled" if tab == "clients" else "user_disabled")
 
 
@@ -642,9 +552,8 @@ async def audit_log(request: Request, session: CurrentSession, api: PersonApiDep
                 "/api/audit/events", **params, **{"from": time_from, "to": time_to}, page=page, size=PAGE_SIZE
             )
         except ApiProblem as problem:
-            if problem.status not in (400, 422):
-                raise
-            errors, status = field_errors(problem, AUDIT_FIELDS), problem.status
+            refused = refusal(problem, (400, 422))
+            errors, status = field_errors(refused, AUDIT_FIELDS), refused.status
     rows = [
         {
             "seq": e["seq"],
@@ -656,7 +565,7 @@ async def audit_log(request: Request, session: CurrentSession, api: PersonApiDep
         }
         for e in (found or {}).get("items", [])
     ]
-    return _page_or_list(
+    return page_or_part(
         request,
         "oversight/audit.html",
         "oversight/_audit_results.html",
@@ -665,8 +574,7 @@ async def audit_log(request: Request, session: CurrentSession, api: PersonApiDep
         title="审计日志",
         active="audit",
         filters=filters,
-        errors=errors,
-        field_error=errors_by_field(errors),
+        **error_context(errors),
         rows=rows,
         pager=pager("/audit", filters, found["total"], found["page"], found["size"]) if found else None,
         event_types=labels.AUDIT_EVENT_TYPES,

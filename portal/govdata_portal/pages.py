@@ -11,10 +11,11 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from govdata_shared.workdays import SHANGHAI
+from govdata_shared.workdays import SHANGHAI, today_in_shanghai
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from govdata_portal import labels
+from govdata_portal.forms import anchor_of
 from govdata_portal.navigation import navigation_for
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -62,6 +63,7 @@ def _environment() -> Environment:
         date=shanghai_date,
         label=lambda value, table: labels.label(table, value),
         tone=labels.tone,
+        anchor=anchor_of,
     )
     env.globals.update(labels=labels, htmx_version=HTMX_VERSION)
     return env
@@ -85,6 +87,22 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return HTMLResponse(html, status_code=status_code)
 
 
+def page_or_part(
+    request: Request, template: str, part: str, part_id: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """The page `template`, or only its part `part` (the element `part_id`, e.g. a list) when htmx asks for that
+    element: the pager's links and the filters swap the list alone. The template knows the element as `results_id`."""
+    partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == part_id
+    response = render(request, part if partial else template, status_code, results_id=part_id, **context)
+    response.headers["Vary"] = "HX-Request, HX-Target"
+    return response
+
+
+def today_of(request: Request) -> date:
+    """Today in Yichuan (Asia/Shanghai) by the app's clock, which tests move."""
+    return today_in_shanghai(request.app.state.clock())
+
+
 def error_page(
     request: Request,
     status_code: int,
@@ -105,6 +123,11 @@ def error_page(
         signin_link=signin_link,
         title=heading,
     )
+
+
+def forbidden(request: Request, message: str) -> HTMLResponse:
+    """403, and in Chinese what the page is for and who may use it."""
+    return error_page(request, 403, "无权访问", message)
 
 
 # --------------------------------------------------------------------------------------------- lists
@@ -156,3 +179,11 @@ def page_of(items: list[Any], page: int | str | None, size: int) -> tuple[list[A
         number = 1
     number = min(number, max(1, -(-len(items) // size)))
     return items[(number - 1) * size : number * size], number
+
+
+def paged(
+    items: list[Any], page: int | str | None, path: str, filters: dict[str, str], size: int
+) -> tuple[list[Any], Pager]:
+    """One page of a whole list and the pager below it (its links keep `filters`)."""
+    shown, number = page_of(items, page, size)
+    return shown, pager(path, filters, len(items), number, size)

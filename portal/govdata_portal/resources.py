@@ -18,23 +18,21 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from govdata_shared.workdays import today_in_shanghai
 from starlette.datastructures import FormData
 
 from govdata_portal import labels
 from govdata_portal.auth import CsrfChecked, CurrentSession, PersonApi, PersonApiDep
-from govdata_portal.deadlines import DeadlineBadge, deadline_badge
-from govdata_portal.forms import done, errors_by_field, field_errors, notice_of, text
+from govdata_portal.deadlines import due_badge, parse_date
+from govdata_portal.forms import done, error_context, field_errors, notice_of, refusal, text
 from govdata_portal.gateway import ApiProblem
-from govdata_portal.pages import error_page, page_of, pager, render
+from govdata_portal.lists import gather_all
+from govdata_portal.pages import error_page, forbidden, page_or_part, paged, pager, render, today_of
 from govdata_portal.session import Session
 
 router = APIRouter()
 
 API = "/api/catalog"
 PAGE_SIZE = 20
-API_PAGE_SIZE = 100  # the most the API gives per page
-API_PAGES_READ = 20  # lists gathered whole stop after this many pages of the API (2000 entries)
 MAX_ITEM_ROWS = 500  # as many 信息项 as the API accepts
 
 ResourceId = Annotated[str, Path(max_length=64)]
@@ -327,51 +325,13 @@ def _plain(problem: ApiProblem, field_labels: dict[str, str] = FIELD_LABELS) -> 
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _today(request: Request) -> date:
-    return today_in_shanghai(request.app.state.clock())
-
-
-def _date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
-def _badge(due: Any, today: date, estimated: Any = False) -> DeadlineBadge | None:
-    day = _date(due)
-    return deadline_badge(day, today, estimated=bool(estimated)) if day else None
-
-
 def _path(resource_id: str) -> str:
     return f"{API}/resources/{quote(resource_id, safe='')}"
 
 
-def is_department_staff(session: Session) -> bool:
-    return bool(session.dept) and session.has_role("dept_operator", "dept_head")
-
-
 def is_provider(session: Session, resource: dict[str, Any]) -> bool:
     """The person acts for the resource's provider department (the API lets its staff change it)."""
-    return is_department_staff(session) and session.dept == resource.get("provider_dept")
-
-
-async def gather_all(api: PersonApi, path: str, **params: Any) -> tuple[list[dict[str, Any]], bool]:
-    """Every entry of a paged list of the API (up to API_PAGES_READ pages) and whether some were left."""
-    first = await api.get(path, **params, page=1, size=API_PAGE_SIZE)
-    items = list(first["items"])
-    pages = min(-(-first["total"] // API_PAGE_SIZE), API_PAGES_READ)
-    for number in range(2, pages + 1):
-        items.extend((await api.get(path, **params, page=number, size=API_PAGE_SIZE))["items"])
-    return items, first["total"] > len(items)
-
-
-def _list_response(request: Request, template: str, results_template: str, results_id: str, **context: Any):
-    """The page, or (htmx paging) only its results."""
-    partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == results_id
-    response = render(request, results_template if partial else template, results_id=results_id, **context)
-    response.headers["Vary"] = "HX-Request, HX-Target"
-    return response
+    return session.is_department_staff() and session.dept == resource.get("provider_dept")
 
 
 async def _resource(request: Request, api: PersonApi, resource_id: str) -> dict[str, Any] | Response:
@@ -405,8 +365,8 @@ async def my_resources(
     request: Request, session: CurrentSession, api: PersonApiDep, status: Text = None, page: Text = None
 ) -> Response:
     """The department's resources in every status (第十二条: the department's own catalog list)."""
-    if not is_department_staff(session):
-        return error_page(request, 403, "无权访问", "「我的资源」是部门经办人登记本部门数据资源的页面。")
+    if not session.is_department_staff():
+        return forbidden(request, "「我的资源」是部门经办人登记本部门数据资源的页面。")
     chosen = status if status in labels.RESOURCE_STATUS else ""
     filters = {"status": chosen}
     if chosen:
@@ -424,11 +384,10 @@ async def my_resources(
             (r for found, _ in lists for r in found), key=lambda r: r.get("updated_at") or "", reverse=True
         )
         truncated = any(more for _, more in lists)
-        shown, number = page_of(everything, page, PAGE_SIZE)
-        list_pager = pager("/resources", filters, len(everything), number, PAGE_SIZE)
-    today = _today(request)
+        shown, list_pager = paged(everything, page, "/resources", filters, PAGE_SIZE)
+    today = today_of(request)
     rows = [_resource_row(r, today) for r in shown]
-    return _list_response(
+    return page_or_part(
         request,
         "resources/list.html",
         "resources/_list_results.html",
@@ -447,9 +406,9 @@ async def my_resources(
 def _resource_row(resource: dict[str, Any], today: date) -> dict[str, Any]:
     pending = resource.get("pending_revision")
     if resource.get("status") == "submitted":
-        badge = _badge(resource.get("review_deadline"), today, resource.get("review_deadline_estimated"))
+        badge = due_badge(resource.get("review_deadline"), today, resource.get("review_deadline_estimated"))
     elif pending and pending.get("status") == "submitted":
-        badge = _badge(pending.get("review_deadline"), today)
+        badge = due_badge(pending.get("review_deadline"), today)
     else:
         badge = None
     return {"resource": resource, "pending": pending, "badge": badge}
@@ -467,7 +426,6 @@ def _form_page(
     errors: list[dict[str, Any]] | None = None,
     status: int = 200,
 ) -> Response:
-    errors = errors or []
     return render(
         request,
         "resources/form.html",
@@ -478,8 +436,7 @@ def _form_page(
         form=form,
         action=action,
         resource=resource,
-        errors=errors,
-        field_error=errors_by_field(errors),
+        **error_context(errors),
         item_types=labels.ITEM_TYPE,
         methods=METHODS,
     )
@@ -501,8 +458,8 @@ def _row_change(form_data: FormData, form: ResourceForm) -> ResourceForm | None:
 
 @router.get("/resources/new")
 async def new_resource(request: Request, session: CurrentSession) -> Response:
-    if not is_department_staff(session):
-        return error_page(request, 403, "无权访问", "数据资源由提供部门的经办人登记（第十二条）。")
+    if not session.is_department_staff():
+        return forbidden(request, "数据资源由提供部门的经办人登记（第十二条）。")
     return _form_page(request, blank_form(), action="/resources/new")
 
 
@@ -516,14 +473,13 @@ async def create_resource(request: Request, session: CurrentSession, api: Person
     try:
         created = await api.post(f"{API}/resources", payload(form))
     except ApiProblem as problem:
-        if problem.status not in (400, 409, 422):
-            raise
+        refused = refusal(problem)
         return _form_page(
             request,
             without_blank_rows(form),
             action="/resources/new",
-            errors=resource_errors(problem),
-            status=problem.status,
+            errors=resource_errors(refused),
+            status=refused.status,
         )
     return done(f"/resources/{created['id']}", "created")
 
@@ -613,7 +569,7 @@ async def _detail(
     if isinstance(resource, Response):
         return resource
     latest, history = await asyncio.gather(_latest(api, resource), api.get(f"{_path(resource['id'])}/revisions"))
-    today = _today(request)
+    today = today_of(request)
     revision_status = latest.get("revision_status")
     owner = is_provider(session, resource)
     retired = resource.get("status") == "retired"
@@ -627,7 +583,7 @@ async def _detail(
         resource=resource,
         latest=latest,
         is_revision=latest.get("version") != resource.get("version"),
-        badge=_badge(latest.get("review_deadline"), today, latest.get("review_deadline_estimated"))
+        badge=due_badge(latest.get("review_deadline"), today, latest.get("review_deadline_estimated"))
         if revision_status == "submitted"
         else None,
         history=history,
@@ -652,16 +608,15 @@ async def submit_resource(request: Request, session: CurrentSession, api: Person
     try:
         await api.post(f"{_path(resource_id)}/submit")
     except ApiProblem as problem:
-        if problem.status not in (400, 409, 422):
-            raise
+        refused = refusal(problem)
         return await _detail(
             request,
             session,
             api,
             resource_id,
-            errors=_plain(problem),
-            declaration_missing=problem.code == "state_secret_declaration_required",
-            status=problem.status,
+            errors=_plain(refused),
+            declaration_missing=refused.code == "state_secret_declaration_required",
+            status=refused.status,
         )
     return done(f"/resources/{quote(resource_id, safe='')}", "submitted")
 
@@ -683,7 +638,6 @@ async def confirm_retire(request: Request, session: CurrentSession, api: PersonA
 
 
 def _retire_page(request: Request, resource: dict[str, Any], errors: list | None = None, status: int = 200, **typed):
-    errors = errors or []
     return render(
         request,
         "resources/retire.html",
@@ -691,8 +645,7 @@ def _retire_page(request: Request, resource: dict[str, Any], errors: list | None
         title=f"停用资源：{resource['name']}",
         active="resources",
         resource=resource,
-        errors=errors,
-        field_error=errors_by_field(errors),
+        **error_context(errors),
         reason=typed.get("reason", ""),
     )
 
@@ -704,12 +657,11 @@ async def retire_resource(request: Request, session: CurrentSession, api: Person
     try:
         await api.post(f"{_path(resource_id)}/retire", {"reason": reason or None})
     except ApiProblem as problem:
-        if problem.status not in (400, 409, 422):
-            raise
+        refused = refusal(problem)
         resource = await _resource(request, api, resource_id)
         if isinstance(resource, Response):
             return resource
-        return _retire_page(request, resource, field_errors(problem, FIELD_LABELS), problem.status, reason=reason)
+        return _retire_page(request, resource, field_errors(refused, FIELD_LABELS), refused.status, reason=reason)
     return done(f"/resources/{quote(resource_id, safe='')}", "retired")
 
 
@@ -719,7 +671,7 @@ async def retire_resource(request: Request, session: CurrentSession, api: Person
 def _bureau_only(request: Request, session: Session) -> Response | None:
     if session.has_role("bureau_admin"):
         return None
-    return error_page(request, 403, "无权访问", "目录审核由县政务服务和大数据管理局办理（第十四条）。")
+    return forbidden(request, "目录审核由县政务服务和大数据管理局办理（第十四条）。")
 
 
 def _review_entry(resource: dict[str, Any], today: date) -> dict[str, Any] | None:
@@ -731,7 +683,7 @@ def _review_entry(resource: dict[str, Any], today: date) -> dict[str, Any] | Non
         due, estimated, kind = pending.get("review_deadline"), False, f"修订第 {pending['version']} 版"
     else:
         return None
-    return {"resource": resource, "kind": kind, "due": _date(due), "badge": _badge(due, today, estimated)}
+    return {"resource": resource, "kind": kind, "due": parse_date(due), "badge": due_badge(due, today, estimated)}
 
 
 @router.get("/review/catalog")
@@ -746,11 +698,11 @@ async def catalog_review(request: Request, session: CurrentSession, api: PersonA
         gather_all(api, f"{API}/resources", status="submitted"),
         gather_all(api, f"{API}/resources", status="published"),
     )
-    today = _today(request)
+    today = today_of(request)
     entries = [e for r in (*submitted, *published) if (e := _review_entry(r, today))]
     entries.sort(key=lambda e: (e["due"] is None, e["due"] or date.max, e["resource"]["name"]))
-    shown, number = page_of(entries, page, PAGE_SIZE)
-    return _list_response(
+    shown, list_pager = paged(entries, page, "/review/catalog", {}, PAGE_SIZE)
+    return page_or_part(
         request,
         "review/catalog.html",
         "review/catalog_results.html",
@@ -759,7 +711,7 @@ async def catalog_review(request: Request, session: CurrentSession, api: PersonA
         active="catalog_review",
         notice=notice_of(request, NOTICES),
         entries=shown,
-        pager=pager("/review/catalog", {}, len(entries), number, PAGE_SIZE),
+        pager=list_pager,
         truncated=more_submitted or more_published,
     )
 
@@ -777,7 +729,6 @@ async def _review_page(
     if isinstance(resource, Response):
         return resource
     latest = await _latest(api, resource)
-    errors = errors or []
     waiting = latest.get("revision_status") == "submitted"
     return render(
         request,
@@ -789,11 +740,10 @@ async def _review_page(
         latest=latest,
         is_revision=resource.get("published_version") is not None,
         waiting=waiting,
-        badge=_badge(latest.get("review_deadline"), _today(request), latest.get("review_deadline_estimated"))
+        badge=due_badge(latest.get("review_deadline"), today_of(request), latest.get("review_deadline_estimated"))
         if waiting
         else None,
-        errors=errors,
-        field_error=errors_by_field(errors),
+        **error_context(errors),
         reason=reason,
     )
 
@@ -816,10 +766,9 @@ async def decide_review(request: Request, session: CurrentSession, api: PersonAp
     try:
         await api.post(f"{_path(resource_id)}/review", body)
     except ApiProblem as problem:
-        if problem.status not in (400, 409, 422):
-            raise
-        errors = field_errors(problem, FIELD_LABELS)
-        return await _review_page(request, api, resource_id, errors=errors, reason=reason, status=problem.status)
+        refused = refusal(problem)
+        errors = field_errors(refused, FIELD_LABELS)
+        return await _review_page(request, api, resource_id, errors=errors, reason=reason, status=refused.status)
     return done("/review/catalog", "approved" if decision == "approve" else "rejected")
 
 
@@ -841,10 +790,9 @@ async def _demands_page(
     status: int = 200,
 ) -> Response:
     demands = await api.get(f"{API}/demands", status=status_filter or None)
-    shown, number = page_of(demands, page, PAGE_SIZE)
-    errors = errors or []
     filters = {"status": status_filter}
-    return _list_response(
+    shown, list_pager = paged(demands, page, "/demands", filters, PAGE_SIZE)
+    return page_or_part(
         request,
         "resources/demands.html",
         "resources/_demand_results.html",
@@ -855,12 +803,11 @@ async def _demands_page(
         notice=notice_of(request, NOTICES),
         filters=filters,
         demands=shown,
-        pager=pager("/demands", filters, len(demands), number, PAGE_SIZE),
-        may_file=is_department_staff(session),
+        pager=list_pager,
+        may_file=session.is_department_staff(),
         is_bureau=session.has_role("bureau_admin"),
         typed=typed or dict.fromkeys(DEMAND_FIELDS, ""),
-        errors=errors,
-        field_error=errors_by_field(errors),
+        **error_context(errors),
     )
 
 
@@ -881,11 +828,10 @@ async def file_demand(request: Request, session: CurrentSession, api: PersonApiD
     try:
         await api.post(f"{API}/demands", body)
     except ApiProblem as problem:
-        if problem.status not in (400, 404, 409, 422):
-            raise
-        errors = field_errors(problem, FIELD_LABELS)
-        detail = {"detail": problem.detail, "rule": problem.code}
-        if problem.status == 404:  # the resource named does not exist
+        refused = refusal(problem, (400, 404, 409, 422))
+        errors = field_errors(refused, FIELD_LABELS)
+        detail = {"detail": refused.detail, "rule": refused.code}
+        if refused.status == 404:  # the resource named does not exist
             errors = [{"field": "resource_id", "label": FIELD_LABELS["resource_id"], "anchor": "resource_id", **detail}]
         return await _demands_page(
             request, session, api, status_filter="", page=None, typed=typed, errors=errors, status=422
@@ -917,12 +863,11 @@ async def responsibilities(
         try:
             found = await api.get(f"{API}/departments/{quote(chosen, safe='')}/responsibilities")
         except ApiProblem as problem:
-            if problem.status not in (400, 403, 404, 422):
-                raise
-            errors, status = _plain(problem), problem.status
+            refused = refusal(problem, (400, 403, 404, 422))
+            errors, status = _plain(refused), refused.status
     items = found["items"] if found else []
-    shown, number = page_of(items, page, PAGE_SIZE)
-    return _list_response(
+    shown, list_pager = paged(items, page, "/responsibilities", {"dept": chosen if oversees else ""}, PAGE_SIZE)
+    return page_or_part(
         request,
         "resources/responsibilities.html",
         "resources/_responsibility_results.html",
@@ -934,6 +879,6 @@ async def responsibilities(
         may_choose=oversees,
         found=found,
         items=shown,
-        pager=pager("/responsibilities", {"dept": chosen if oversees else ""}, len(items), number, PAGE_SIZE),
+        pager=list_pager,
         errors=errors,
     )

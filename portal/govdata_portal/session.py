@@ -55,6 +55,10 @@ class Session:
     def has_role(self, *roles: str) -> bool:
         return any(role in self.roles for role in roles)
 
+    def is_department_staff(self) -> bool:
+        """An operator or head of a department: the API lets them act for it."""
+        return bool(self.dept) and self.has_role("dept_operator", "dept_head")
+
 
 @dataclass(frozen=True)
 class PendingSignin:

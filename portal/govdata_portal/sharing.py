@@ -15,7 +15,6 @@ Who may do what is the API's to decide; the pages only leave out the controls a 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -23,22 +22,22 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from govdata_shared.workdays import today_in_shanghai
 from starlette.datastructures import FormData, UploadFile
 
 from govdata_portal import labels
 from govdata_portal.auth import CsrfChecked, CurrentSession, PersonApi, PersonApiDep
-from govdata_portal.deadlines import DeadlineBadge, deadline_badge
-from govdata_portal.forms import done, errors_by_field, field_errors, notice_of, text, texts, upload
+from govdata_portal.deadlines import DeadlineBadge, due_badge
+from govdata_portal.downloads import relay_download
+from govdata_portal.forms import done, error_context, field_errors, notice_of, refusal, text, texts, upload
 from govdata_portal.gateway import ApiProblem, GatewayUnavailable
-from govdata_portal.pages import error_page, page_of, pager, render
+from govdata_portal.lists import catalog_resource, catalog_resources, item_names
+from govdata_portal.pages import error_page, forbidden, page_or_part, paged, render, today_of
 from govdata_portal.session import Session
 
 router = APIRouter()
 
 API = "/api/sharing"
 PAGE_SIZE = 20
-DEPARTMENT_ROLES = ("dept_operator", "dept_head")
 OPEN_STAGES = ("platform_review", "provider_review", "delivery")
 BUREAU_STAGES = ("platform_review", "delivery")
 
@@ -91,38 +90,24 @@ def _q(value: str) -> str:
     return quote(value, safe="")
 
 
-def _today(request: Request) -> date:
-    return today_in_shanghai(request.app.state.clock())
-
-
-def _date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 def badge_of(record: dict[str, Any], today: date) -> DeadlineBadge | None:
     """The badge of an open stage's deadline; none once the request is decided."""
-    due = _date(record.get("deadline"))
-    return deadline_badge(due, today, estimated=bool(record.get("deadline_estimated"))) if due else None
+    return due_badge(record.get("deadline"), today, record.get("deadline_estimated"))
 
 
-def _forbidden(request: Request, message: str) -> Response:
-    return error_page(request, 403, "无权访问", message)
-
-
-def _list_page(request: Request, page: str, list_id: str, **context: Any) -> Response:
-    """A list page, or (htmx paging inside it) only its list `sharing/_<page>_list.html`."""
-    partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == list_id
-    template = f"sharing/_{page}_list.html" if partial else f"sharing/{page}.html"
-    response = render(request, template, list_id=list_id, **context)
-    response.headers["Vary"] = "HX-Request, HX-Target"
-    return response
-
-
-def _in_department(session: Session) -> bool:
-    return bool(session.dept) and session.has_role(*DEPARTMENT_ROLES)
+def _list_page(request: Request, page: str, **context: Any) -> Response:
+    """A list page `sharing/<page>.html`, or (htmx paging inside it) only its list `sharing/_<page>_list.html`; with
+    the notice a change asked for, and the deadlines' badges as of today."""
+    return page_or_part(
+        request,
+        f"sharing/{page}.html",
+        f"sharing/_{page}_list.html",
+        f"{page}-list",
+        notice=notice_of(request, NOTICES),
+        today=today_of(request),
+        badge_of=badge_of,
+        **context,
+    )
 
 
 def sharing_errors(problem: ApiProblem, field_labels: dict[str, str] = FIELD_LABELS) -> list[dict[str, Any]]:
@@ -134,33 +119,6 @@ def sharing_errors(problem: ApiProblem, field_labels: dict[str, str] = FIELD_LAB
         if field.startswith(("items[", "items.")):
             e["anchor"], e["label"] = "items", field_labels["items"]
     return errors
-
-
-def _refusal(problem: ApiProblem, statuses: Iterable[int]) -> ApiProblem:
-    """`problem` when a form shows it beside its fields; re-raised (main.py explains it) otherwise."""
-    if problem.status not in statuses:
-        raise problem
-    return problem
-
-
-async def _resources(api: PersonApi, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """The catalog's view of each resource (its name and items' names); one that cannot be read is left out and
-    the page shows its id and item codes instead."""
-    unique = list(dict.fromkeys(i for i in ids if i))
-    answers = await asyncio.gather(
-        *(api.get(f"/api/catalog/resources/{_q(i)}") for i in unique), return_exceptions=True
-    )
-    found: dict[str, dict[str, Any]] = {}
-    for resource_id, answer in zip(unique, answers, strict=True):
-        if isinstance(answer, dict):
-            found[resource_id] = answer
-        elif isinstance(answer, BaseException) and not isinstance(answer, ApiProblem | GatewayUnavailable):
-            raise answer
-    return found
-
-
-def item_names(resource: dict[str, Any] | None) -> dict[str, str]:
-    return {i["code"]: i["name"] for i in (resource or {}).get("items", [])}
 
 
 def by_deadline(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -209,7 +167,7 @@ def stages_of(path: str, status: str, rejected_stage: str | None = None) -> list
 def decider_of(session: Session, record: dict[str, Any]) -> str | None:
     """`provider` or `bureau` when the person decides the request's current stage (第二十九条)."""
     status = record.get("status")
-    if status == "provider_review" and _in_department(session) and session.dept == record.get("provider_dept"):
+    if status == "provider_review" and session.is_department_staff() and session.dept == record.get("provider_dept"):
         return "provider"
     if status in BUREAU_STAGES and session.has_role("bureau_admin"):
         return "bureau"
@@ -231,23 +189,19 @@ def _nav_key(session: Session, record: dict[str, Any]) -> str:
 async def my_requests(
     request: Request, session: CurrentSession, api: PersonApiDep, status: Param = None, page: Param = None
 ) -> Response:
-    if not _in_department(session):
-        return _forbidden(request, "共享申请页面供部门经办人和部门负责人查看本部门提出的申请。")
+    if not session.is_department_staff():
+        return forbidden(request, "共享申请页面供部门经办人和部门负责人查看本部门提出的申请。")
     found = await api.get(f"{API}/requests", role="requester", status=status)
-    shown, number = page_of(found, page, PAGE_SIZE)
     filters = {"status": status or ""}
+    shown, list_pager = paged(found, page, "/requests", filters, PAGE_SIZE)
     return _list_page(
         request,
         "requests",
-        "requests-list",
         title="共享申请",
         active="requests",
-        notice=notice_of(request, NOTICES),
         requests=shown,
         filters=filters,
-        pager=pager("/requests", filters, len(found), number, PAGE_SIZE),
-        today=_today(request),
-        badge_of=badge_of,
+        pager=list_pager,
         can_apply=session.has_role("dept_operator"),
     )
 
@@ -276,15 +230,6 @@ async def _department_systems(api: PersonApi) -> list[dict[str, Any]] | None:
         return None
 
 
-async def _catalog_resource(api: PersonApi, resource_id: str) -> dict[str, Any] | None:
-    try:
-        return await api.get(f"/api/catalog/resources/{_q(resource_id)}")
-    except ApiProblem as problem:
-        if problem.status in (400, 404, 422):
-            return None
-        raise
-
-
 async def _apply_page(
     request: Request,
     session: Session,
@@ -295,7 +240,6 @@ async def _apply_page(
     errors: list[dict[str, Any]] | None = None,
     status: int = 200,
 ) -> Response:
-    errors = errors or []
     requestable = resource.get("sharing_type") != "none" and resource.get("provider_dept") != session.dept
     return render(
         request,
@@ -309,8 +253,7 @@ async def _apply_page(
         choices=[(i["code"], i["name"]) for i in resource.get("items", [])],
         chosen=set(values.get("items") or []),
         systems=await _department_systems(api) if requestable else [],
-        errors=errors,
-        field_error=errors_by_field(errors),
+        **error_context(errors),
     )
 
 
@@ -319,13 +262,13 @@ async def new_request(
     request: Request, session: CurrentSession, api: PersonApiDep, resource_id: Param = None
 ) -> Response:
     if not session.has_role("dept_operator"):
-        return _forbidden(request, "共享申请由部门经办人提出。")
+        return forbidden(request, "共享申请由部门经办人提出。")
     if not resource_id:
         return render(request, "sharing/choose.html", title="新建共享申请", active="requests")
-    resource = await _catalog_resource(api, resource_id)
+    resource = await catalog_resource(api, resource_id, missing=(400, 404, 422))
     if resource is None:
         return error_page(request, 404, "未找到该数据资源", "该资源不存在或尚未发布，请从数据目录中重新选择。")
-    values = {"resource_id": resource_id, "items": [], "valid_from": _today(request).isoformat()}
+    values = {"resource_id": resource_id, "items": [], "valid_from": today_of(request).isoformat()}
     return await _apply_page(request, session, api, resource, values)
 
 
@@ -344,8 +287,8 @@ async def file_request(request: Request, session: CurrentSession, api: PersonApi
     try:
         created = await api.post(f"{API}/requests", body)
     except ApiProblem as problem:
-        refused = _refusal(problem, (400, 404, 409, 422))
-        resource = await _catalog_resource(api, body["resource_id"])
+        refused = refusal(problem, (400, 404, 409, 422))
+        resource = await catalog_resource(api, body["resource_id"], missing=(400, 404, 422))
         if resource is None:
             raise
         return await _apply_page(
@@ -359,7 +302,7 @@ async def file_request(request: Request, session: CurrentSession, api: PersonApi
     try:
         await _attach(api, created["id"], file)
     except ApiProblem as problem:
-        _refusal(problem, (400, 409, 413, 415, 422))
+        refusal(problem, (400, 409, 413, 415, 422))
         return done(location, "attachment_refused")  # the request stands; the page asks for the file again
     return done(location, "created")
 
@@ -383,8 +326,7 @@ async def _request_page(
         if problem.status == 404:
             return error_page(request, 404, "未找到该共享申请", "该申请不存在，或您的部门既不是申请方也不是提供方。")
         raise
-    names = item_names((await _resources(api, [record["resource_id"]])).get(record["resource_id"]))
-    errors = errors or []
+    names = item_names((await catalog_resources(api, [record["resource_id"]])).get(record["resource_id"]))
     typed = typed or {}
     is_open = record["status"] in OPEN_STAGES
     return render(
@@ -398,14 +340,13 @@ async def _request_page(
         names=names,
         item_pairs=[(code, names.get(code, code)) for code in record["items"]],
         stages=stages_of(record["path"], record["status"], record.get("rejected_stage")),
-        badge=badge_of(record, _today(request)),
+        badge=badge_of(record, today_of(request)),
         decider=decider_of(session, record),
-        can_attach=is_open and _in_department(session) and session.dept == record["requester_dept"],
+        can_attach=is_open and session.is_department_staff() and session.dept == record["requester_dept"],
         missing_form=is_open and record["path"] == "conditional" and not record.get("attachment"),
         agreed=set(typed.get("items", record["items"])),
         reason=typed.get("reason", ""),
-        errors=errors,
-        field_error=errors_by_field(errors),
+        **error_context(errors),
     )
 
 
@@ -418,13 +359,8 @@ async def request_page(request: Request, session: CurrentSession, api: PersonApi
 async def download_attachment(request: Request, session: CurrentSession, api: PersonApiDep, request_id: Id) -> Response:
     """The 需求单 as uploaded, downloaded through the portal with the person's token."""
     record = await api.get(f"{API}/requests/{_q(request_id)}")
-    answer = await api.raw(f"{API}/requests/{_q(request_id)}/attachment")
     name = ((record.get("attachment") or {}).get("name")) or "需求单"
-    return Response(
-        answer.content,
-        media_type=answer.headers.get("content-type", "application/octet-stream"),
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}"},
-    )
+    return await relay_download(api, f"{API}/requests/{_q(request_id)}/attachment", filename=name)
 
 
 @router.post("/requests/{request_id}/attachment", dependencies=[CsrfChecked])
@@ -445,7 +381,7 @@ async def upload_attachment(request: Request, session: CurrentSession, api: Pers
     try:
         await _attach(api, request_id, file)
     except ApiProblem as problem:
-        refused = _refusal(problem, (400, 409, 413, 415, 422))
+        refused = refusal(problem, (400, 409, 413, 415, 422))
         return await _request_page(
             request, session, api, request_id, errors=sharing_errors(refused), status=refused.status
         )
@@ -465,7 +401,7 @@ async def approve(request: Request, session: CurrentSession, api: PersonApiDep, 
     try:
         await api.post(f"{API}/requests/{_q(request_id)}/approve", body)
     except ApiProblem as problem:
-        refused = _refusal(problem, (400, 409, 422))
+        refused = refusal(problem, (400, 409, 422))
         errors = sharing_errors(refused, DECISION_LABELS)
         return await _request_page(request, session, api, request_id, errors=errors, typed=body, status=refused.status)
     location, notice = AFTER_DECISION.get(stage, (f"/requests/{_q(request_id)}", "approved_provider"))
@@ -481,7 +417,7 @@ async def reject(request: Request, session: CurrentSession, api: PersonApiDep, r
     try:
         await api.post(f"{API}/requests/{_q(request_id)}/reject", {"reason": reason})
     except ApiProblem as problem:
-        refused = _refusal(problem, (400, 409, 422))
+        refused = refusal(problem, (400, 409, 422))
         errors = sharing_errors(refused, DECISION_LABELS)
         return await _request_page(
             request, session, api, request_id, errors=errors, typed={"reason": reason}, status=refused.status
@@ -496,21 +432,17 @@ async def reject(request: Request, session: CurrentSession, api: PersonApiDep, r
 @router.get("/reviews")
 async def reviews(request: Request, session: CurrentSession, api: PersonApiDep, page: Param = None) -> Response:
     """待我审核: the department's decisions as provider, oldest deadline first (第二十九条(二): 5 working days)."""
-    if not _in_department(session):
-        return _forbidden(request, "待我审核页面供提供部门的经办人审批本部门资源的共享申请。")
+    if not session.is_department_staff():
+        return forbidden(request, "待我审核页面供提供部门的经办人审批本部门资源的共享申请。")
     found = by_deadline(await api.get(f"{API}/requests", role="provider", status="provider_review"))
-    shown, number = page_of(found, page, PAGE_SIZE)
+    shown, list_pager = paged(found, page, "/reviews", {}, PAGE_SIZE)
     return _list_page(
         request,
         "reviews",
-        "reviews-list",
         title="待我审核",
         active="reviews",
-        notice=notice_of(request, NOTICES),
         requests=shown,
-        pager=pager("/reviews", {}, len(found), number, PAGE_SIZE),
-        today=_today(request),
-        badge_of=badge_of,
+        pager=list_pager,
     )
 
 
@@ -520,26 +452,22 @@ async def platform_review(
 ) -> Response:
     """平台审核/交付: the bureau's stages, each a tab, oldest deadline first (第二十九条: 3 working days)."""
     if not session.has_role("bureau_admin"):
-        return _forbidden(request, "平台审核和平台交付由县政务服务和大数据管理局办理。")
+        return forbidden(request, "平台审核和平台交付由县政务服务和大数据管理局办理。")
     current = stage if stage in BUREAU_STAGES else "platform_review"
     lists = await asyncio.gather(*(api.get(f"{API}/requests", role="platform", status=s) for s in BUREAU_STAGES))
     counts = {s: len(found) for s, found in zip(BUREAU_STAGES, lists, strict=True)}
     found = by_deadline(lists[BUREAU_STAGES.index(current)])
-    shown, number = page_of(found, page, PAGE_SIZE)
     filters = {"stage": current if current != "platform_review" else ""}
+    shown, list_pager = paged(found, page, "/review/requests", filters, PAGE_SIZE)
     return _list_page(
         request,
         "platform",
-        "platform-list",
         title="平台审核/交付",
         active="platform_review",
-        notice=notice_of(request, NOTICES),
         stage=current,
         counts=counts,
         requests=shown,
-        pager=pager("/review/requests", filters, len(found), number, PAGE_SIZE),
-        today=_today(request),
-        badge_of=badge_of,
+        pager=list_pager,
     )
 
 
@@ -556,27 +484,24 @@ def grants_of_side(grants: list[dict[str, Any]], dept: str | None, tab: str) -> 
 async def my_grants(
     request: Request, session: CurrentSession, api: PersonApiDep, tab: Param = None, page: Param = None
 ) -> Response:
-    if not _in_department(session):
-        return _forbidden(request, "我的授权页面供部门经办人和部门负责人查看本部门的接口授权。")
+    if not session.is_department_staff():
+        return forbidden(request, "我的授权页面供部门经办人和部门负责人查看本部门的接口授权。")
     current = "provided" if tab == "provided" else "held"
     every = await api.get(f"{API}/grants")
     sides = {side: grants_of_side(every, session.dept, side) for side in ("held", "provided")}
-    shown, number = page_of(sides[current], page, PAGE_SIZE)
-    resources = await _resources(api, [g["resource_id"] for g in shown])
     filters = {"tab": current if current == "provided" else ""}
+    shown, list_pager = paged(sides[current], page, "/grants", filters, PAGE_SIZE)
     return _list_page(
         request,
         "grants",
-        "grants-list",
         title="我的授权",
         active="grants",
-        notice=notice_of(request, NOTICES),
         tab=current,
         counts={side: len(found) for side, found in sides.items()},
         grants=shown,
-        resources=resources,
+        resources=await catalog_resources(api, [g["resource_id"] for g in shown]),
         item_names=item_names,
-        pager=pager("/grants", filters, len(sides[current]), number, PAGE_SIZE),
+        pager=list_pager,
         provider=current == "provided",
     )
 
@@ -610,8 +535,7 @@ async def _grant_change_page(
     status: int = 200,
 ) -> Response:
     grant = await api.get(f"{API}/grants/{_q(grant_id)}")
-    resource = (await _resources(api, [grant["resource_id"]])).get(grant["resource_id"])
-    errors = errors or []
+    resource = (await catalog_resources(api, [grant["resource_id"]])).get(grant["resource_id"])
     change = GRANT_CHANGES[action]
     return render(
         request,
@@ -625,16 +549,15 @@ async def _grant_change_page(
         resource=resource,
         names=item_names(resource),
         reason=reason,
-        errors=errors,
-        field_error=errors_by_field(errors),
+        **error_context(errors),
     )
 
 
 async def _grant_change_form(
     request: Request, api: PersonApi, session: Session, grant_id: str, action: str
 ) -> Response:
-    if not _in_department(session):
-        return _forbidden(request, "授权由提供部门暂停、恢复或终止。")
+    if not session.is_department_staff():
+        return forbidden(request, "授权由提供部门暂停、恢复或终止。")
     return await _grant_change_page(request, api, grant_id, action)
 
 
@@ -644,7 +567,7 @@ async def _change_grant(request: Request, api: PersonApi, grant_id: str, action:
     try:
         await api.post(f"{API}/grants/{_q(grant_id)}/{action}", {"reason": reason})
     except ApiProblem as problem:
-        refused = _refusal(problem, (400, 409, 422))
+        refused = refusal(problem, (400, 409, 422))
         labels_ = {**FIELD_LABELS, "reason": GRANT_CHANGES[action]["reason_label"]}
         return await _grant_change_page(
             request,
@@ -697,22 +620,20 @@ async def disputes(
 ) -> Response:
     """第二十七条: the bureau resolves disputes over sharing together with the provider department."""
     if not session.has_role("bureau_admin"):
-        return _forbidden(request, "共享异议由县政务服务和大数据管理局会同提供部门处理（第二十七条）。")
+        return forbidden(request, "共享异议由县政务服务和大数据管理局会同提供部门处理（第二十七条）。")
     current = status if status in DISPUTE_FILTERS else "open"
     found = await api.get(f"{API}/disputes", status=DISPUTE_FILTERS[current])
-    shown, number = page_of(found, page, PAGE_SIZE)
     filters = {"status": current if current != "open" else ""}
+    shown, list_pager = paged(found, page, "/disputes", filters, PAGE_SIZE)
     return _list_page(
         request,
         "disputes",
-        "disputes-list",
         title="异议处理",
         active="disputes",
-        notice=notice_of(request, NOTICES),
         status=current,
         disputes=shown,
-        resources=await _resources(api, [d["resource_id"] for d in shown]),
-        pager=pager("/disputes", filters, len(found), number, PAGE_SIZE),
+        resources=await catalog_resources(api, [d["resource_id"] for d in shown]),
+        pager=list_pager,
     )
 
 
@@ -730,7 +651,6 @@ async def _dispute_page(
     if not found:
         return error_page(request, 404, "未找到该异议", "该异议不存在，请从异议处理列表进入。")
     dispute = found[0]
-    errors = errors or []
     return render(
         request,
         "sharing/dispute.html",
@@ -738,17 +658,16 @@ async def _dispute_page(
         title="处理共享异议",
         active="disputes",
         dispute=dispute,
-        resource=(await _resources(api, [dispute["resource_id"]])).get(dispute["resource_id"]),
+        resource=(await catalog_resources(api, [dispute["resource_id"]])).get(dispute["resource_id"]),
         resolution=resolution,
-        errors=errors,
-        field_error=errors_by_field(errors),
+        **error_context(errors),
     )
 
 
 @router.get("/disputes/{dispute_id}")
 async def dispute_page(request: Request, session: CurrentSession, api: PersonApiDep, dispute_id: Id) -> Response:
     if not session.has_role("bureau_admin"):
-        return _forbidden(request, "共享异议由县政务服务和大数据管理局会同提供部门处理（第二十七条）。")
+        return forbidden(request, "共享异议由县政务服务和大数据管理局会同提供部门处理（第二十七条）。")
     return await _dispute_page(request, api, dispute_id)
 
 
@@ -759,7 +678,7 @@ async def resolve(request: Request, session: CurrentSession, api: PersonApiDep, 
     try:
         await api.post(f"{API}/disputes/{_q(dispute_id)}/resolve", {"resolution": resolution})
     except ApiProblem as problem:
-        refused = _refusal(problem, (400, 409, 422))
+        refused = refusal(problem, (400, 409, 422))
         return await _dispute_page(
             request, api, dispute_id, resolution=resolution, errors=sharing_errors(refused), status=refused.status
         )

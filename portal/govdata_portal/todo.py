@@ -13,7 +13,6 @@ others still shown.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,8 +20,8 @@ from typing import Any
 
 from govdata_portal import labels
 from govdata_portal.auth import PersonApi
-from govdata_portal.deadlines import DeadlineBadge, deadline_badge
-from govdata_portal.gateway import ApiProblem, GatewayUnavailable
+from govdata_portal.deadlines import DeadlineBadge, deadline_badge, parse_date
+from govdata_portal.lists import read_each
 from govdata_portal.session import Session
 
 # The most of one list the 首页 shows; the API pages at 100.
@@ -68,13 +67,6 @@ class Source:
     to_items: Callable[[Any, Session], Iterable[TodoItem]]
 
 
-def _date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 def _submitted_resources(body: Any, _: Session) -> Iterable[TodoItem]:
     for r in body.get("items", []):
         yield TodoItem(
@@ -84,7 +76,7 @@ def _submitted_resources(body: Any, _: Session) -> Iterable[TodoItem]:
             party=r.get("provider_dept", ""),
             status=r.get("status", "submitted"),
             status_label=labels.label(labels.RESOURCE_STATUS, r.get("status", "submitted")),
-            deadline=_date(r.get("review_deadline")),
+            deadline=parse_date(r.get("review_deadline")),
             link=f"/review/catalog/{r['id']}",
             estimated=bool(r.get("review_deadline_estimated")),
         )
@@ -100,7 +92,7 @@ def _requests(kind: str) -> Callable[[Any, Session], Iterable[TodoItem]]:
                 party=f"{req.get('requester_dept', '')} 申请",
                 status=req["status"],
                 status_label=labels.label(labels.REQUEST_STATUS, req["status"]),
-                deadline=_date(req.get("deadline")),
+                deadline=parse_date(req.get("deadline")),
                 link=f"/requests/{req['id']}",
                 estimated=bool(req.get("deadline_estimated")),
             )
@@ -130,7 +122,7 @@ def _corrections(kind: str, *, own_department: bool, extendable_only: bool = Fal
                 party=_correction_party(c, kind),
                 status=c["status"],
                 status_label=labels.label(labels.CORRECTION_STATUS, c["status"]),
-                deadline=_date(c.get("deadline")),
+                deadline=parse_date(c.get("deadline")),
                 link=f"/my/corrections/{c['id']}" if kind == MY_CORRECTION else f"/corrections/{c['id']}",
                 estimated=bool(c.get("deadline_estimated")),
             )
@@ -220,17 +212,13 @@ def _truncated(body: Any) -> bool:
 
 async def collect(api: PersonApi, session: Session, today: date) -> TodoList:
     sources = sources_for(session)
-    answers = await asyncio.gather(
-        *(api.get(source.path, **source.params) for source in sources), return_exceptions=True
-    )
+    answers = await read_each(api, [(source.path, source.params) for source in sources])
     todo = TodoList()
     items: list[TodoItem] = []
     for source, answer in zip(sources, answers, strict=True):
-        if isinstance(answer, GatewayUnavailable | ApiProblem):
+        if answer is None:
             todo.unavailable.append(source.name)
             continue
-        if isinstance(answer, BaseException):
-            raise answer  # the way to sign-in, or a fault: not the list's to hide
         items.extend(source.to_items(answer, session))
         todo.truncated = todo.truncated or _truncated(answer)
     todo.items = ordered(items, today)

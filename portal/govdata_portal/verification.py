@@ -24,17 +24,19 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from govdata_shared.identifiers import InvalidIdentifier, mask_identifier, validate_resident_id
-from govdata_shared.workdays import today_in_shanghai
 from jose import jwt
 from jose.exceptions import JOSEError
 from starlette.datastructures import FormData
 
 from govdata_portal import labels
 from govdata_portal.auth import CsrfChecked, CurrentSession, PersonApi, PersonApiDep
-from govdata_portal.deadlines import DeadlineBadge, deadline_badge
-from govdata_portal.forms import anchor_of, done, errors_by_field, field_errors, notice_of, text, texts, upload
+from govdata_portal.catalog import search
+from govdata_portal.deadlines import DeadlineBadge, due_badge
+from govdata_portal.downloads import relay_download
+from govdata_portal.forms import anchor_of, done, error_context, field_errors, notice_of, text, texts, upload
 from govdata_portal.gateway import ApiProblem, GatewayUnavailable
-from govdata_portal.pages import error_page, pager, render
+from govdata_portal.lists import catalog_resource, catalog_resources, department_names, item_names, read_each
+from govdata_portal.pages import error_page, page_or_part, pager, render, today_of
 from govdata_portal.session import Session
 
 router = APIRouter()
@@ -106,17 +108,6 @@ def _path(correction_id: str) -> str:
     return f"{API}/{quote(correction_id, safe='')}"
 
 
-def _today(request: Request) -> date:
-    return today_in_shanghai(request.app.state.clock())
-
-
-def _date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 def own_subject_id(session: Session) -> str:
     """The citizen's or company's own identifier, to prefill the form: the `subject_id` claim of the access token
     the sealed session holds (verified when it was issued). `/api/identity/me` does not give it."""
@@ -150,6 +141,13 @@ def evidence_refusal(content: bytes) -> dict[str, Any] | None:
 
 def evidence_type(content: bytes) -> str:
     return next((t for signature, t in EVIDENCE_SIGNATURES if content.startswith(signature)), "application/pdf")
+
+
+async def _send_evidence(api: PersonApi, correction_id: str, filename: str, content: bytes) -> None:
+    """One evidence file of the request, its type by its content (checked by `evidence_refusal` first)."""
+    await api.send(
+        "POST", f"{_path(correction_id)}/evidence", files={"file": (filename, content, evidence_type(content))}
+    )
 
 
 def values_of(form: FormData, prefix: str, codes: list[str]) -> dict[str, str]:
@@ -194,9 +192,7 @@ def applicant_text(c: dict[str, Any]) -> str:
 def correction_row(c: dict[str, Any], today: date) -> dict[str, Any]:
     """One line of a list: the subject masked (lists never show an identifier in full), the deadline's badge while
     it runs, how it ended once resolved."""
-    badge = None
-    if c["status"] != "resolved" and (due := _date(c.get("deadline"))):
-        badge = deadline_badge(due, today, estimated=bool(c.get("deadline_estimated")))
+    badge = due_badge(c.get("deadline"), today, c.get("deadline_estimated")) if c["status"] != "resolved" else None
     return {
         "id": c["id"],
         "resource": c.get("resource_name") or c["resource_id"],
@@ -252,14 +248,12 @@ def history_of(c: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def _resource(api: PersonApi, resource_id: str) -> dict[str, Any] | None:
     """The catalog's resource, or None when it is not there (or not to be seen)."""
-    if not resource_id:
-        return None
-    try:
-        return await api.get(f"/api/catalog/resources/{quote(resource_id, safe='')}")
-    except ApiProblem as problem:
-        if problem.status in (403, 404):
-            return None
-        raise
+    return await catalog_resource(api, resource_id, missing=(403, 404))
+
+
+async def _names(api: PersonApi, resource_id: str) -> dict[str, str]:
+    """The item names of the resource, when the catalog gives them."""
+    return item_names((await catalog_resources(api, [resource_id])).get(resource_id))
 
 
 async def _optional(call: Any) -> Any:
@@ -268,10 +262,6 @@ async def _optional(call: Any) -> Any:
         return await call
     except (ApiProblem, GatewayUnavailable):
         return None
-
-
-def _item_names(resource: dict[str, Any] | None) -> dict[str, str]:
-    return {i["code"]: i.get("name") or i["code"] for i in (resource or {}).get("items", [])}
 
 
 @dataclass(frozen=True)
@@ -305,15 +295,12 @@ async def _detail(
         if problem.status == 404:
             return error_page(request, 404, "未找到该校核申请", "该校核申请不存在，或您无权查看。")
         raise
-    resource, evidence = await asyncio.gather(
-        _optional(_resource(api, c["resource_id"])),
-        _optional(api.get(f"{_path(c['id'])}/evidence")),
+    names, evidence = await asyncio.gather(
+        _names(api, c["resource_id"]), _optional(api.get(f"{_path(c['id'])}/evidence"))
     )
-    today = _today(request)
+    today = today_of(request)
     provider = session.dept == c["provider_dept"]
     unresolved = c["status"] in UNRESOLVED
-    errors = errors or []
-    names = _item_names(resource)
     return render(
         request,
         "verification/detail.html",
@@ -336,11 +323,9 @@ async def _detail(
         can_add_evidence=area is CITIZEN and unresolved,
         max_extension_days=MAX_EXTENSION_DAYS,
         evidence_accept=EVIDENCE_ACCEPT,
-        anchor_of=anchor_of,
         resolve_form=resolve_form or {"outcome": "", "note": "", "corrected_values": {}},
         extend_form=extend_form or {"days": "", "reason": ""},
-        errors=errors,
-        field_error=errors_by_field(errors),
+        **error_context(errors),
     )
 
 
@@ -365,22 +350,20 @@ async def corrections(
         page=page if (page or "").isdigit() else None,
         size=PAGE_SIZE,
     )
-    today = _today(request)
-    partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == RESULTS_ID
-    response = render(
+    today = today_of(request)
+    return page_or_part(
         request,
-        "verification/_results.html" if partial else "verification/list.html",
+        "verification/list.html",
+        "verification/_results.html",
+        RESULTS_ID,
         title="校核",
         active="corrections",
         filters=filters,
         status_filters=STATUS_FILTERS,
         rows=[correction_row(c, today) for c in found["items"]],
         pager=pager("/corrections", filters, found["total"], found["page"], found["size"]),
-        results_id=RESULTS_ID,
         errors=[],
     )
-    response.headers["Vary"] = "HX-Request, HX-Target"
-    return response
 
 
 @router.get("/corrections/{correction_id}")
@@ -402,18 +385,7 @@ async def resolve(
         "note": text(form, "note"),
         "corrected_values": values_of(form, "corrected_values", c["items"]),
     }
-    body = {key: value for key, value in typed.items() if value}
-    try:
-        await api.post(f"{_path(c['id'])}/resolve", body)
-    except ApiProblem as problem:
-        if not is_form_refusal(problem):
-            raise
-        resource = await _optional(_resource(api, c["resource_id"]))
-        errors = form_errors(problem, _item_names(resource))
-        return await _detail(
-            request, session, api, c["id"], STAFF, status_code=problem.status, errors=errors, resolve_form=typed
-        )
-    return done(f"/corrections/{quote(c['id'], safe='')}", "resolved")
+    return await _decide(request, session, api, c["id"], "resolve", typed, resource_id=c["resource_id"])
 
 
 @router.post("/corrections/{correction_id}/extend", dependencies=[CsrfChecked])
@@ -421,17 +393,44 @@ async def extend(request: Request, session: CurrentSession, api: PersonApiDep, c
     """延长校核期限: once, by the provider's head, at most 10 working days, with a reason (第十九条)."""
     form = await request.form()
     typed = {"days": text(form, "days"), "reason": text(form, "reason")}
+    return await _decide(request, session, api, correction_id, "extend", typed)
+
+
+# The department's two decisions on a request, and the notice each returns with.
+DECISION_NOTICES = {"resolve": "resolved", "extend": "extended"}
+
+
+async def _decide(
+    request: Request,
+    session: Session,
+    api: PersonApi,
+    correction_id: str,
+    action: str,
+    typed: dict[str, Any],
+    *,
+    resource_id: str | None = None,
+) -> Response:
+    """POST the decision `action` with what was typed (blank fields left out, for the API to name); refused, the
+    request's page again with the form as typed and the errors beside it (an item's value named by the item's name,
+    read from resource `resource_id`)."""
     body = {key: value for key, value in typed.items() if value}
     try:
-        await api.post(f"{_path(correction_id)}/extend", body)
+        await api.post(f"{_path(correction_id)}/{action}", body)
     except ApiProblem as problem:
         if not is_form_refusal(problem):
             raise
-        errors = form_errors(problem)
+        errors = form_errors(problem, await _names(api, resource_id) if resource_id else None)
         return await _detail(
-            request, session, api, correction_id, STAFF, status_code=problem.status, errors=errors, extend_form=typed
+            request,
+            session,
+            api,
+            correction_id,
+            STAFF,
+            status_code=problem.status,
+            errors=errors,
+            **{f"{action}_form": typed},
         )
-    return done(f"/corrections/{quote(correction_id, safe='')}", "extended")
+    return done(f"/corrections/{quote(correction_id, safe='')}", DECISION_NOTICES[action])
 
 
 @router.get("/corrections/{correction_id}/evidence/{evidence_id}")
@@ -443,12 +442,7 @@ async def evidence_file(
     evidence_id: EvidenceId,
 ) -> Response:
     """A file of the request, passed through as the API serves it (to the subject, applicant and provider)."""
-    answer = await api.raw(f"{_path(correction_id)}/evidence/{quote(evidence_id, safe='')}")
-    headers = {
-        name: answer.headers[name] for name in ("content-disposition", "x-content-sha256") if name in answer.headers
-    }
-    headers.setdefault("content-disposition", "attachment")
-    return Response(answer.content, media_type=answer.headers.get("content-type"), headers=headers)
+    return await relay_download(api, f"{_path(correction_id)}/evidence/{quote(evidence_id, safe='')}")
 
 
 # --------------------------------------------------------------------------------------------- 数据校核 (citizens)
@@ -457,20 +451,18 @@ async def evidence_file(
 @router.get("/my/corrections")
 async def my_corrections(request: Request, session: CurrentSession, api: PersonApiDep, page: Filter = None) -> Response:
     found = await api.get(API, page=page if (page or "").isdigit() else None, size=PAGE_SIZE)
-    today = _today(request)
-    partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == MY_RESULTS_ID
-    response = render(
+    today = today_of(request)
+    return page_or_part(
         request,
-        "verification/_my_results.html" if partial else "verification/my_list.html",
+        "verification/my_list.html",
+        "verification/_my_results.html",
+        MY_RESULTS_ID,
         title="数据校核",
         active="my_corrections",
         notice=notice_of(request, NOTICES),
         rows=[correction_row(c, today) for c in found["items"]],
         pager=pager("/my/corrections", {}, found["total"], found["page"], found["size"]),
-        results_id=MY_RESULTS_ID,
     )
-    response.headers["Vary"] = "HX-Request, HX-Target"
-    return response
 
 
 def _new_form(
@@ -492,7 +484,6 @@ def _new_form(
             "claimed_values": {},
             "description": "",
         }
-    errors = errors or []
     return render(
         request,
         "verification/new.html",
@@ -503,9 +494,7 @@ def _new_form(
         typed=typed,
         had_file=had_file,
         evidence_accept=EVIDENCE_ACCEPT,
-        anchor_of=anchor_of,
-        errors=errors,
-        field_error=errors_by_field(errors),
+        **error_context(errors),
     )
 
 
@@ -525,32 +514,18 @@ async def new_correction(
             return error_page(request, 404, "未找到该数据资源", "该资源不存在或尚未发布，请重新选择。")
         return _new_form(request, session, resource)
     filters = {"q": (q or "").strip()}
-    errors: list[dict[str, Any]] = []
-    found: dict[str, Any] | None = None
-    status_code = 200
-    try:
-        found = await api.get(
-            "/api/catalog/resources", q=filters["q"], page=page if (page or "").isdigit() else None, size=PAGE_SIZE
-        )
-    except ApiProblem as problem:
-        if problem.status not in (400, 422):
-            raise
-        errors, status_code = field_errors(problem, labels.CATALOG_FIELDS), problem.status
-    partial = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == RESOURCES_ID
-    response = render(
+    found, status_code = await search(api, "/my/corrections/new", filters, page if (page or "").isdigit() else None)
+    return page_or_part(
         request,
-        "verification/_resources.html" if partial else "verification/choose.html",
+        "verification/choose.html",
+        "verification/_resources.html",
+        RESOURCES_ID,
         status_code,
         title="提出校核",
         active="my_corrections",
         filters=filters,
-        results=found["items"] if found else [],
-        pager=pager("/my/corrections/new", filters, found["total"], found["page"], found["size"]) if found else None,
-        results_id=RESOURCES_ID,
-        errors=errors,
+        **found,
     )
-    response.headers["Vary"] = "HX-Request, HX-Target"
-    return response
 
 
 @router.post("/my/corrections/new", dependencies=[CsrfChecked])
@@ -579,7 +554,7 @@ async def file_correction(request: Request, session: CurrentSession, api: Person
     except ApiProblem as problem:
         if not is_form_refusal(problem):
             raise
-        errors = form_errors(problem, _item_names(resource))
+        errors = form_errors(problem, item_names(resource))
         return _new_form(
             request,
             session,
@@ -592,11 +567,7 @@ async def file_correction(request: Request, session: CurrentSession, api: Person
     location = f"/my/corrections/{quote(filed['id'], safe='')}"
     if file:
         try:
-            await api.send(
-                "POST",
-                f"{_path(filed['id'])}/evidence",
-                files={"file": (file.filename, content, evidence_type(content))},
-            )
+            await _send_evidence(api, filed["id"], file.filename, content)
         except (ApiProblem, GatewayUnavailable):
             return done(location, "filed_without_evidence")
     return done(location, "filed")
@@ -623,9 +594,7 @@ async def add_evidence(
     if refused := evidence_refusal(content):
         return await _detail(request, session, api, correction_id, CITIZEN, status_code=422, errors=[refused])
     try:
-        await api.send(
-            "POST", f"{_path(correction_id)}/evidence", files={"file": (file.filename, content, evidence_type(content))}
-        )
+        await _send_evidence(api, correction_id, file.filename, content)
     except ApiProblem as problem:
         if not is_form_refusal(problem):
             raise
@@ -695,15 +664,10 @@ class OverdueReport:
         return sum(len(d.entries) for d in self.departments)
 
 
-def _badge(item: dict[str, Any], key: str, estimated_key: str, today: date) -> DeadlineBadge | None:
-    due = _date(item.get(key))
-    return deadline_badge(due, today, estimated=bool(item.get(estimated_key))) if due else None
-
-
 def correction_entries(body: Any, today: date) -> list[OverdueEntry]:
     entries = []
     for c in body.get("items", []):
-        if not (badge := _badge(c, "deadline", "deadline_estimated", today)):
+        if not (badge := due_badge(c.get("deadline"), today, c.get("deadline_estimated"))):
             continue
         extended = c.get("extension_days") is not None
         entries.append(
@@ -723,7 +687,7 @@ def correction_entries(body: Any, today: date) -> list[OverdueEntry]:
 def sharing_entries(body: Any, names: dict[str, str], today: date) -> list[OverdueEntry]:
     entries = []
     for r in body:
-        if not (badge := _badge(r, "deadline", "estimated", today)):
+        if not (badge := due_badge(r.get("deadline"), today, r.get("estimated"))):
             continue
         stage = r.get("stage", "")
         entries.append(
@@ -743,7 +707,7 @@ def sharing_entries(body: Any, names: dict[str, str], today: date) -> list[Overd
 def catalog_entries(body: Any, names: dict[str, str], bureau_dept: str, today: date) -> list[OverdueEntry]:
     entries = []
     for item in body:
-        if not (badge := _badge(item, "deadline", "estimated", today)):
+        if not (badge := due_badge(item.get("deadline"), today, item.get("estimated"))):
             continue
         kind = item.get("kind", "")
         resource_id = item.get("resource_id")
@@ -778,42 +742,20 @@ def group_by_department(entries: list[OverdueEntry], dept_names: dict[str, str])
     return sorted(groups.values(), key=lambda g: (-len(g.entries), g.dept))
 
 
-def _failed(answer: Any) -> bool:
-    if isinstance(answer, ApiProblem | GatewayUnavailable):
-        return True
-    if isinstance(answer, BaseException):
-        raise answer  # the way to sign-in, or a fault: not the list's to hide
-    return False
-
-
 async def collect_overdue(api: PersonApi, session: Session, today: date) -> OverdueReport:
     report = OverdueReport()
-    answers = await asyncio.gather(
-        *(api.get(path, **params) for _, path, params in OVERDUE_SOURCES),
-        api.get("/api/identity/departments"),
-        return_exceptions=True,
+    bodies, dept_names = await asyncio.gather(
+        read_each(api, [(path, params) for _, path, params in OVERDUE_SOURCES]), department_names(api, session)
     )
-    *lists, departments = answers
-    bodies: list[Any] = []
-    for (name, _, _), answer in zip(OVERDUE_SOURCES, lists, strict=True):
-        if _failed(answer):
-            report.unavailable.append(name)
-            bodies.append(None)
-        else:
-            bodies.append(answer)
+    report.unavailable = [name for (name, _, _), body in zip(OVERDUE_SOURCES, bodies, strict=True) if body is None]
     corrections_body, sharing_body, catalog_body = bodies
-    dept_names = (
-        {}
-        if _failed(departments)
-        else {d["code"]: d.get("name") or d["code"] for d in departments.get("items", []) if d.get("code")}
-    )
     # Sharing and catalog lists name resources by id only: their names from the catalog, where it answers.
     wanted = sorted(
         {r["resource_id"] for r in sharing_body or []}
         | {i["resource_id"] for i in catalog_body or [] if i.get("resource_id")}
     )[:MAX_NAME_LOOKUPS]
-    found = await asyncio.gather(*(_optional(_resource(api, rid)) for rid in wanted))
-    names = {rid: r["name"] for rid, r in zip(wanted, found, strict=True) if r and r.get("name")}
+    found = await catalog_resources(api, wanted)
+    names = {rid: r["name"] for rid, r in found.items() if r.get("name")}
 
     entries: list[OverdueEntry] = []
     if corrections_body is not None:
@@ -829,6 +771,6 @@ async def collect_overdue(api: PersonApi, session: Session, today: date) -> Over
 
 @router.get("/overdue")
 async def overdue(request: Request, session: CurrentSession, api: PersonApiDep) -> Response:
-    today = _today(request)
+    today = today_of(request)
     report = await collect_overdue(api, session, today)
     return render(request, "overdue.html", title="逾期", active="overdue", report=report, areas=AREAS, today=today)

@@ -357,7 +357,8 @@ async def test_the_bureau_adds_accounts_sees_secrets_once_and_disables_them(over
     again = await portal.browser.post("/accounts/departments", data={**form, "name": "民政局（重复）"})
     assert again.status_code == 409
     assert '<a href="#code">部门代码：部门 YC-MZ 已存在</a>' in summary_of(again.text)
-    assert '<p class="field-error" id="code-error">部门 YC-MZ 已存在</p>' in again.text
+    beside = '<p class="field-error" id="code-error"><span class="visually-hidden">错误：</span>部门 YC-MZ 已存在</p>'
+    assert beside in again.text
     assert 'value="民政局（重复）"' in again.text  # what was typed stays
 
     forged = await portal.browser.post("/accounts/departments", data={**form, "code": "YC-X", "csrf": "forged"})

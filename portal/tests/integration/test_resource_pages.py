@@ -177,8 +177,11 @@ async def test_an_operator_registers_a_resource_fixes_what_the_api_refused_and_s
     assert '<a href="#code">信息资源代码：格式不正确' in summary
     assert '<a href="#name">资源名称：必填</a>' in summary
     assert '<a href="#items-0-code">信息项第 1 行 信息项代码：格式不正确' in summary
-    assert re.search(r'<p class="resource-error" id="code-error">.*?格式不正确', html)
-    assert 'id="code" name="code" value="10100" maxlength="30" aria-invalid="true"' in html
+    assert re.search(r'<p class="field-error" id="code-error">.*?格式不正确', html)
+    assert (
+        'id="code" name="code" value="10100" maxlength="30" aria-describedby="code-hint code-error" aria-invalid="true"'
+        in html
+    )
     assert 'aria-describedby="name-error"' in html or 'aria-describedby="name-hint name-error"' in html
     # What was typed stays.
     assert "全县机动车的号牌、车辆类型和登记日期。</textarea>" in html
@@ -329,7 +332,7 @@ async def test_the_bureau_reviews_oldest_deadline_first_and_a_rejection_needs_a_
     )
     assert no_reason.status_code == 422
     assert '<a href="#reason">退回理由：退回时必须说明理由</a>' in summary_of(no_reason.text)
-    assert re.search(r'<p class="resource-error" id="reason-error">.*?退回时必须说明理由', no_reason.text)
+    assert re.search(r'<p class="field-error" id="reason-error">.*?退回时必须说明理由', no_reason.text)
     assert (await catalog.call("GET", f"/resources/{second['id']}", "bureau"))["status"] == "submitted"
 
     rejected = await portal.browser.post(

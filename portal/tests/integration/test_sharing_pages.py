@@ -158,7 +158,7 @@ async def test_a_conditional_request_goes_from_the_apply_form_through_both_decid
     assert refused.status_code == 422
     assert '<a href="#system">应用系统：rs-none 不是本部门已登记的应用系统</a>' in summary(refused.text)
     assert (
-        '<select id="system" name="system" aria-invalid="true" aria-describedby="system-hint system-error">'
+        '<select id="system" name="system" aria-describedby="system-hint system-error" aria-invalid="true">'
         in refused.text
     )
     assert 'value="person_id" checked' in refused.text and 'value="registered_on">' in refused.text

@@ -95,7 +95,7 @@ def summary_of(html: str) -> str:
 
 
 def error_beside(html: str, anchor: str) -> str:
-    found = re.search(rf'<p class="vf-error" id="{re.escape(anchor)}-error">.*?</p>', html, re.S)
+    found = re.search(rf'<p class="field-error" id="{re.escape(anchor)}-error">.*?</p>', html, re.S)
     assert found, f"no error beside #{anchor}"
     return found.group(0)
 
