@@ -1,8 +1,10 @@
-"""`make test`: check Postgres (or start a private one), start the local broker, lint, run every test, stop both.
+"""`make test`: check Postgres (or start a private one), lint, run every test on two pytest-xdist workers, stop.
 
 Postgres is the server at GOVDATA_TEST_POSTGRES (default postgresql://postgres@127.0.0.1:5432). When that is
 unset and nothing answers, a private PostgreSQL 16 is started for the run (not in CI: there the machine's
-server must answer). pytest's "no tests collected" (exit 5) is a failure here.
+server must answer). Each worker starts a local broker of its own (govdata_local.pytest_plugin says why).
+GOVDATA_TEST_WORKERS sets the number of workers (default 2, the machine's cores; 0 runs in this one process);
+`-n` in the arguments wins. pytest's "no tests collected" (exit 5) is a failure here.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import os
 import subprocess
 import sys
 
-from govdata_local.broker import LocalBroker
 from govdata_local.postgres import choose_server
 from govdata_shared.settings import REPO_ROOT
+
+WORKERS = os.environ.get("GOVDATA_TEST_WORKERS", "2")
 
 
 def main(argv: list[str]) -> int:
@@ -27,11 +30,13 @@ def main(argv: list[str]) -> int:
         print(f"make test: {exc}", file=sys.stderr)
         return 2
     try:
-        with LocalBroker(log_file=REPO_ROOT / ".data" / "logs" / "test-broker.log") as broker:
-            where = "a private server started for this run" if private else server
-            print(f"make test: Postgres {version} ({where}); broker at {broker.bootstrap_servers}", flush=True)
-            env = {**os.environ, "GOVDATA_TEST_KAFKA": broker.bootstrap_servers, "GOVDATA_TEST_POSTGRES": server}
-            result = subprocess.run([sys.executable, "-m", "pytest", *argv], cwd=REPO_ROOT, env=env)
+        where = "a private server started for this run" if private else server
+        print(f"make test: Postgres {version} ({where}); {WORKERS} workers, a broker each", flush=True)
+        env = {**os.environ, "GOVDATA_TEST_POSTGRES": server}
+        env.pop("GOVDATA_TEST_KAFKA", None)  # the workers start their own
+        # loadfile: a file runs whole on one worker; the e2e and browser folders (a platform each) likewise.
+        command = [sys.executable, "-m", "pytest", "-n", WORKERS, "--dist", "loadfile", *argv]
+        result = subprocess.run(command, cwd=REPO_ROOT, env=env)
     finally:
         if private is not None:
             private.stop()

@@ -187,8 +187,11 @@ async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(_session)]
-"""A unit of work for a route that changes something: committed when the route returns, rolled back on error."""
+SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
+"""A unit of work for a route that changes something: committed when the route returns, rolled back on error —
+before the response is sent (scope "function"; FastAPI's default ends a dependency with yield only after the
+response went out, so a client could be told 201 and not find its row in its very next request, or be told 201
+for a commit that then failed)."""
 
 ReadSessionDep = Annotated[AsyncSession, Depends(_read_session)]
 """For a route that only reads: on SQLite it takes no write lock, so readers never queue behind writers."""

@@ -147,6 +147,8 @@ async def test_journey(platform, new_tab, checkpoint):
     await go(page, "数据目录")
     await page.get_by_role("searchbox", name="关键词").fill("人口")
     await page.get_by_role("searchbox", name="关键词").press("Enter")
+    # htmx swaps the results and pushes the address: wait for both before clicking, or the swap takes the click.
+    await expect(page).to_have_url(re.compile(r"q=%E4%BA%BA%E5%8F%A3"))
     await page.get_by_role("region", name="检索结果").get_by_role("link", name=RESOURCE, exact=True).click()
     await page.get_by_role("link", name="申请使用").click()
     await expect(page.get_by_role("heading", name=f"申请使用：{RESOURCE}", level=1)).to_be_visible()

@@ -93,7 +93,9 @@ def launch(data_dir: Path, broker: str, database_urls: dict[str, str], *, provid
     return platform
 
 
-@pytest.fixture(scope="session")
+# Package scope (this folder is a package for that): the platform stops once the folder's tests are done, before a
+# parallel worker goes on to other tests, whose service apps join the same consumer groups on its broker.
+@pytest.fixture(scope="package")
 async def platform(broker_bootstrap: str, postgres_server: str, tmp_path_factory) -> AsyncIterator[Platform]:
     run = uuid.uuid4().hex[:8]
     databases = {name: f"govdata_test_e2e_{name}_{run}" for name in DATABASES}

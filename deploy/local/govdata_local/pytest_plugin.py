@@ -6,7 +6,13 @@ Layers, by the folder a test lives in:
   dialect matters, and the real broker only where events must travel;
 - `contract/` — event and API contracts; `e2e/` — the platform as processes, through the gateway;
 - `browser/` — the platform as `make run` starts it, used by people in real Chromium (Playwright, axe).
-`make test` runs every layer; `make test-fast` runs `-m "unit or contract"`.
+`make test` runs every layer, on two pytest-xdist workers; `make test-fast` runs `-m "unit or contract"`.
+
+Parallel runs (pytest-xdist, `--dist loadfile`): each worker is a pytest session of its own, with its own broker
+(the services' consumer groups have fixed names, `<service>-svc`: two workers' apps on one broker would split each
+other's partitions), its own migrated databases (names carry a random run id), temporary folders and ports. A
+test file runs whole, in its order, on one worker; the e2e and browser folders, which start the whole platform
+once for their tests, each run whole on one worker, and first: they are the longest units.
 
 Databases: each service's migrations run once per backend per session (one Postgres database, one SQLite
 template file); each test gets that database emptied back to its migrated state (Postgres) or a fresh copy of
@@ -28,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import pytest
-from govdata_shared.settings import Settings
+from govdata_shared.settings import REPO_ROOT, Settings
 from govdata_shared.testing import MovableClock, TestTokens, running_app
 
 from govdata_local.broker import LOCAL_BROKER_GROUP_TIMING, LocalBroker
@@ -47,7 +53,9 @@ LAYERS = {
     "browser": "the platform as make run starts it, in real Chromium (Playwright, axe)",
 }
 # Fixtures that reach a server: a unit or contract test asking for one is in the wrong folder.
-IO_FIXTURES = frozenset({"broker_bootstrap", "postgres_server", "postgres_database", "migrated", "service_app"})
+IO_FIXTURES = frozenset(
+    {"broker_bootstrap", "own_broker", "postgres_server", "postgres_database", "migrated", "service_app"}
+)
 BACKENDS = ("postgres", "sqlite")
 
 
@@ -65,6 +73,48 @@ def pytest_configure(config: pytest.Config) -> None:
 def layer_of(item: pytest.Item) -> str | None:
     parts = item.path.relative_to(item.config.rootpath).parts
     return next((part for part in parts if part in LAYERS), None)
+
+
+# --------------------------------------------------------------------------------------------- parallel runs
+
+# Layers whose tests share one platform, started once for the folder (package scope): a parallel run gives each
+# such folder to one worker whole, so the platform starts once, not once per worker.
+PLATFORM_LAYERS = ("e2e", "browser")
+
+
+def platform_folder(nodeid: str) -> str | None:
+    """`tests/e2e` for `tests/e2e/test_x.py::test_y` (and likewise browser/); None for a test of another layer."""
+    parts = nodeid.split("::", 1)[0].split("/")[:-1]
+    layer = next((i for i, part in enumerate(parts) if part in LAYERS), None)
+    if layer is None or parts[layer] not in PLATFORM_LAYERS:
+        return None
+    return "/".join(parts[: layer + 1])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile`, with each platform folder one unit, handed out before the files."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class PlatformFolders(LoadFileScheduling):
+        def __init__(self, config: pytest.Config, log: Any) -> None:
+            super().__init__(config, log)
+            self.folders: set[str] = set()
+
+        def _split_scope(self, nodeid: str) -> str:
+            if folder := platform_folder(nodeid):
+                self.folders.add(folder)
+                return folder
+            return super()._split_scope(nodeid)
+
+        def _assign_work_unit(self, node: Any) -> None:
+            for folder in self.folders & self.workqueue.keys():
+                self.workqueue.move_to_end(folder, last=False)
+            super()._assign_work_unit(node)
+
+    return PlatformFolders(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -104,12 +154,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def broker_bootstrap() -> Iterator[str]:
-    """Bootstrap servers of a running Kafka-protocol broker for the whole test session."""
+    """Bootstrap servers of a running Kafka-protocol broker for the whole test session: GOVDATA_TEST_KAFKA's in a
+    run in one process, else one started here — in a parallel run, one for each worker (see the module's doc)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
     given = os.environ.get("GOVDATA_TEST_KAFKA")
-    if given:
+    if given and worker is None:
         yield given
         return
-    with LocalBroker() as broker:
+    with LocalBroker(log_file=REPO_ROOT / ".data" / "logs" / f"test-broker-{worker or 'main'}.log") as broker:
         yield broker.bootstrap_servers
 
 
@@ -145,12 +197,31 @@ async def postgres_database(postgres_server: str) -> AsyncIterator[Callable[[str
 
 
 @pytest.fixture
-def settings_for(broker_bootstrap: str, tmp_path: Path) -> Callable[..., Settings]:
-    """Settings pointing at the test broker and a temporary data dir; keyword overrides win."""
+def own_broker(tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Factory: the bootstrap servers of a broker of this test's own, started on the first call (a tenth of a
+    second) and stopped after the test. The services consume in consumer groups of fixed names (`<service>-svc`):
+    on the session's broker a service's consumer would start at whatever earlier tests — which ones depends on
+    the order and on the worker — left in its topics and its group, and still be appending that backlog while
+    the test checks its own events."""
+    started: list[LocalBroker] = []
+
+    def bootstrap() -> str:
+        if not started:
+            started.append(LocalBroker(log_file=tmp_path / "broker.log").start())
+        return started[0].bootstrap_servers
+
+    yield bootstrap
+    for broker in started:
+        broker.stop()
+
+
+@pytest.fixture
+def settings_for(own_broker: Callable[[], str], tmp_path: Path) -> Callable[..., Settings]:
+    """Settings pointing at a broker of this test's own (`own_broker`, started when settings name no other) and
+    a temporary data dir; keyword overrides win."""
 
     def make(settings_class: type[Settings] = Settings, **overrides: Any) -> Settings:
         values: dict[str, Any] = dict(
-            kafka_bootstrap_servers=broker_bootstrap,
             kafka_fetch_max_wait_ms=20,
             **LOCAL_BROKER_GROUP_TIMING,
             govdata_data_dir=tmp_path,
@@ -158,6 +229,8 @@ def settings_for(broker_bootstrap: str, tmp_path: Path) -> Callable[..., Setting
             log_json=False,
         )
         values.update(overrides)
+        if "kafka_bootstrap_servers" not in values:
+            values["kafka_bootstrap_servers"] = own_broker()
         return settings_class(**values)
 
     return make
@@ -268,12 +341,14 @@ async def service_app(
     backend: str,
     migrated: MigratedDatabases,
     settings_for,
+    broker_bootstrap: str,
     test_tokens: TestTokens,
     tmp_path: Path,
 ) -> AsyncIterator[ServiceStarter]:
     """Factory: `app, client = await service_app(SPEC, clock=clock)` runs a service on its migrated database of
     this test's backend, with the test tokens' verifier. Without the broker unless the test is marked
-    `@pytest.mark.broker` — no relay, no consumer, no periodic work: the outbox holds what would be published."""
+    `@pytest.mark.broker` — no relay, no consumer, no periodic work: the outbox holds what would be published.
+    With the broker, on a broker of the test's own (`own_broker`)."""
     from govdata_shared.service import create_service_app
 
     marked = request.node.get_closest_marker("broker") is not None
@@ -283,6 +358,8 @@ async def service_app(
             spec: ServiceSpec, *, broker: bool = marked, clock: MovableClock | None = None, **settings: Any
         ) -> tuple[FastAPI, httpx.AsyncClient]:
             url = await migrated.fresh(spec.package, backend, tmp_path)
+            if not broker:  # never reached: the session's broker, so no broker is started for nothing
+                settings.setdefault("kafka_bootstrap_servers", broker_bootstrap)
             app = create_service_app(
                 spec,
                 settings_for(

@@ -40,6 +40,8 @@ from govdata_shared.events import new_event, topic_for
 from govdata_shared.workdays import today_in_shanghai
 from multidict import CIMultiDict
 
+from gateway.tests.seeds import hashed, place_signing_key
+
 ISSUER = "urn:yichuan:govdata:gateway"
 API_AUDIENCE = "govdata-api"
 HOLDER, PROVIDER, OTHER = "YC-MZ", "YC-GA", "YC-RS"
@@ -540,9 +542,10 @@ class Platform:
 
 @pytest.fixture
 async def platform(broker_bootstrap: str, tmp_path: Path, migrated, backend: str) -> AsyncIterator[Platform]:
-    (tmp_path / "clients.yaml").write_text(yaml.safe_dump(CLIENTS, allow_unicode=True), encoding="utf-8")
+    # The secrets hashed and the signing key made once per test process (gateway/tests/seeds.py).
+    (tmp_path / "clients.yaml").write_text(yaml.safe_dump(hashed(CLIENTS), allow_unicode=True), encoding="utf-8")
     (tmp_path / "credentials.yaml").write_text(yaml.safe_dump({"ga-population": CREDENTIAL}), encoding="utf-8")
-    key = SigningKey.load(tmp_path / "keys" / "gateway-signing-key.pem", generate=True)
+    key = SigningKey.load(place_signing_key(tmp_path / "keys" / "gateway-signing-key.pem"))
     verifier = TokenVerifier(StaticKeySet(key.jwks()), issuer=ISSUER, audience=API_AUDIENCE)
     provider, snapshots = Provider(), Snapshots(verifier)
     producer = AIOKafkaProducer(bootstrap_servers=broker_bootstrap, acks="all", linger_ms=0)

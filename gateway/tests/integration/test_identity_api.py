@@ -35,6 +35,8 @@ from govdata_shared.outbox import outbox_table
 from govdata_shared.testing import MovableClock
 from jose import jwt
 
+from gateway.tests.seeds import hashed, place_signing_key
+
 ISSUER = "urn:yichuan:govdata:gateway"
 AUDIENCE = "govdata-api"
 CITIZEN_ID = "410329198503120015"
@@ -111,7 +113,7 @@ class Gw:
 
 def settings_for(tmp: Path, database_url: str, **overrides: Any) -> GatewaySettings:
     clients = tmp / "clients.yaml"
-    clients.write_text(yaml.safe_dump(SEED, allow_unicode=True), encoding="utf-8")
+    clients.write_text(yaml.safe_dump(hashed(SEED), allow_unicode=True), encoding="utf-8")
     values: dict[str, Any] = {
         "database_url": database_url,
         "migrate_on_start": False,
@@ -122,7 +124,10 @@ def settings_for(tmp: Path, database_url: str, **overrides: Any) -> GatewaySetti
         "govdata_jwt_audience": AUDIENCE,
         **overrides,
     }
-    return GatewaySettings(**values)
+    settings = GatewaySettings(**values)
+    if not {"govdata_jwt_key_file", "govdata_jwt_generate_key"} & overrides.keys():
+        place_signing_key(settings.signing_key_path())  # made once per process (gateway/tests/seeds.py)
+    return settings
 
 
 async def running(

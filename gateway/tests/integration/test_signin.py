@@ -37,6 +37,8 @@ from govdata_shared.errors import PROBLEM_JSON
 from govdata_shared.outbox import outbox_table
 from govdata_shared.testing import MovableClock, caller_of
 
+from gateway.tests.seeds import hashed, place_signing_key
+
 ISSUER = "urn:yichuan:govdata:gateway"
 AUDIENCE = "govdata-api"
 CALLBACK = "https://portal.yichuan.gov.cn/auth/callback"
@@ -192,7 +194,7 @@ async def gateway_app(settings: GatewaySettings, clock: MovableClock) -> AsyncIt
 
 def settings_for(tmp_path: Path, db_url: str, **overrides: Any) -> GatewaySettings:
     clients_file = tmp_path / "clients.yaml"
-    clients_file.write_text(yaml.safe_dump(CLIENTS, allow_unicode=True), encoding="utf-8")
+    clients_file.write_text(yaml.safe_dump(hashed(CLIENTS), allow_unicode=True), encoding="utf-8")
     values: dict[str, Any] = {
         "database_url": db_url,
         "migrate_on_start": False,
@@ -203,7 +205,10 @@ def settings_for(tmp_path: Path, db_url: str, **overrides: Any) -> GatewaySettin
         "log_json": False,
         **overrides,
     }
-    return GatewaySettings(**values)
+    settings = GatewaySettings(**values)
+    if not {"govdata_jwt_key_file", "govdata_jwt_generate_key"} & overrides.keys():
+        place_signing_key(settings.signing_key_path())  # made once per process (gateway/tests/seeds.py)
+    return settings
 
 
 @pytest.fixture
