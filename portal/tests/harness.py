@@ -17,7 +17,10 @@ from fastapi import FastAPI
 from govdata_portal.main import create_app
 from govdata_portal.session import SESSION_COOKIE, CookieCodec, Session
 from govdata_portal.settings import PortalSettings
+from govdata_shared.contracts.catalog import RESOURCE_PUBLISHED
+from govdata_shared.events import new_event
 from govdata_shared.testing import MovableClock
+from verification_svc.events import HANDLERS as VERIFICATION_HANDLERS
 
 PUBLIC = "https://portal.test"
 CALLBACK = PUBLIC + "/signin/callback"
@@ -84,3 +87,35 @@ async def running_portal(
     transport_in = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport_in, base_url=PUBLIC) as browser:
         yield Portal(app, browser, clock)
+
+
+async def publish_marriage_resource(verification: FastAPI) -> None:
+    """The catalog event that tells verification-svc the resource exists (its consumer would apply it)."""
+    event = new_event(
+        RESOURCE_PUBLISHED,
+        "res-marriage",
+        {
+            "resource_id": "res-marriage",
+            "code": "301002/000007",
+            "name": "婚姻登记信息",
+            "provider_dept": "YC-MZ",
+            "status": "published",
+            "revision": 1,
+            "revision_status": "published",
+            "category": "department",
+            "format": "api",
+            "sharing_type": "conditional",
+            "sharing_method": "platform_api",
+            "open_type": "closed",
+            "security_level": "3",
+            "update_cycle": "daily",
+            "items": [{"code": "marriage_status", "name": "婚姻状况", "type": "C"}],
+            "interface": None,
+        },
+        version=2,
+        actor="bureau",
+        dept="YC-MZ",
+        source="catalog-svc",
+    )
+    async with verification.state.db.session() as session:
+        await VERIFICATION_HANDLERS[event.type](session, event)

@@ -15,13 +15,11 @@ from typing import Any
 import httpx
 import pytest
 from catalog_svc.main import SPEC as CATALOG
-from govdata_shared.events import new_event
 from govdata_shared.testing import PEOPLE, PERSON, MovableClock, TestTokens
 from starlette.types import Receive, Scope, Send
-from verification_svc.events import HANDLERS as VERIFICATION_HANDLERS
 from verification_svc.main import SPEC as VERIFICATION
 
-from portal.tests.harness import Portal, portal_settings, running_portal, session_of
+from portal.tests.harness import Portal, portal_settings, publish_marriage_resource, running_portal, session_of
 
 THURSDAY = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
@@ -202,35 +200,8 @@ async def test_the_bureaus_todo_lists_submitted_resources_with_their_review_dead
 async def test_an_operator_sees_overdue_corrections_of_the_departments_data_first(platform) -> None:
     services, portal = platform
     verification = services.clients["verification"]
-    event = new_event(
-        "catalog.resource.published",
-        "res-marriage",
-        {
-            "resource_id": "res-marriage",
-            "code": "301002/000007",
-            "name": "婚姻登记信息",
-            "provider_dept": "YC-MZ",
-            "status": "published",
-            "revision": 1,
-            "revision_status": "published",
-            "category": "department",
-            "format": "api",
-            "sharing_type": "conditional",
-            "sharing_method": "platform_api",
-            "open_type": "closed",
-            "security_level": "3",
-            "update_cycle": "daily",
-            "items": [{"code": "marriage_status", "name": "婚姻状况", "type": "C"}],
-            "interface": None,
-        },
-        version=2,
-        actor="bureau",
-        dept="YC-MZ",
-        source="catalog-svc",
-    )
     app = verification._transport.app  # the verification app behind its in-process client
-    async with app.state.db.session() as session:
-        await VERIFICATION_HANDLERS[event.type](session, event)
+    await publish_marriage_resource(app)
     filed = await services.call(
         "verification",
         "POST",

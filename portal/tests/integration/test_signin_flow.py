@@ -29,15 +29,20 @@ from govdata_gateway.routing import setup_routing
 from govdata_gateway.settings import GatewaySettings
 from govdata_gateway.signin.views import setup_signin
 from govdata_portal.session import SESSION_COOKIE
-from govdata_shared.contracts.catalog import RESOURCE_PUBLISHED
-from govdata_shared.events import new_event
 from govdata_shared.service import create_service_app
 from govdata_shared.settings import Settings
 from govdata_shared.testing import PERSON, MovableClock
-from verification_svc.events import HANDLERS as VERIFICATION_HANDLERS
 from verification_svc.main import SPEC as VERIFICATION
 
-from portal.tests.harness import CALLBACK, PORTAL_SECRET, PUBLIC, Portal, portal_settings, running_portal
+from portal.tests.harness import (
+    CALLBACK,
+    PORTAL_SECRET,
+    PUBLIC,
+    Portal,
+    portal_settings,
+    publish_marriage_resource,
+    running_portal,
+)
 
 ISSUER = "urn:yichuan:govdata:gateway"
 AUDIENCE = "govdata-api"
@@ -233,38 +238,6 @@ async def platform(migrated, tmp_path: Path, secret_hashes: dict[str, str]) -> A
                 yield SignedInPlatform(gateway_url, verification_url, gateway_clock, portal)
     finally:
         await runner.cleanup()
-
-
-async def publish_marriage_resource(verification: Any) -> None:
-    """The catalog event that tells verification-svc the resource exists (its consumer would apply it)."""
-    event = new_event(
-        RESOURCE_PUBLISHED,
-        MARRIAGE,
-        {
-            "resource_id": MARRIAGE,
-            "code": "301002/000007",
-            "name": "婚姻登记信息",
-            "provider_dept": "YC-MZ",
-            "status": "published",
-            "revision": 1,
-            "revision_status": "published",
-            "category": "department",
-            "format": "api",
-            "sharing_type": "conditional",
-            "sharing_method": "platform_api",
-            "open_type": "closed",
-            "security_level": "3",
-            "update_cycle": "daily",
-            "items": [{"code": "marriage_status", "name": "婚姻状况", "type": "C"}],
-            "interface": None,
-        },
-        version=2,
-        actor="bureau",
-        dept="YC-MZ",
-        source="catalog-svc",
-    )
-    async with verification.state.db.session() as session:
-        await VERIFICATION_HANDLERS[event.type](session, event)
 
 
 @pytest.fixture
