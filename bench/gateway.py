@@ -11,8 +11,12 @@ Throughput (one run, same machine, same load generator, each server in its own p
 2. **bare proxy** — a pass-through on the gateway's own stack (aiohttp server + aiohttp client session with a
    connection pool, uvloop), no authorization and no filtering;
 3. **gateway** — the real gateway (`python -m govdata_gateway`, one worker, default settings: JSON access log,
-   metrics, Kafka-fed projections from a local broker, usage events) with a grant token: signature (cached),
-   resource, grant active and in its window, interface path and method, rate limit, credential, field filter.
+   metrics, Kafka-fed projections from a local broker, an access record per call) with a grant token: signature
+   (cached), resource, grant active and in its window, interface path and method, rate limit, credential, field
+   filter;
+4. **gateway without access records** — the same gateway in a second process whose `AccessLog.record` is
+   replaced by a no-op (only here: the product has no switch to serve calls unrecorded), so the cost of keeping
+   a record of every call (a spool write per call, batched fsync and Kafka sends) reads as the ratio of the two.
 
 Load: `wrk` (apt-get install wrk) with a Lua script for the Authorization header and the latency percentiles;
 without wrk, a Python load generator in a separate process (both in bench/load.py). Prints a markdown table.
@@ -112,6 +116,15 @@ def serve_proxy(port: int, upstream: str) -> None:
     app.cleanup_ctx.append(session_ctx)
     app.router.add_get("/{tail:.*}", forward)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, loop=uvloop.new_event_loop())
+
+
+def serve_unrecorded_gateway() -> None:
+    """The real gateway with every access record thrown away: the bench's baseline for what keeping them costs."""
+    from govdata_gateway import __main__ as gateway_main
+    from govdata_gateway.accesslog import AccessLog
+
+    AccessLog.record = lambda self, record: True
+    gateway_main.main()
 
 
 async def snapshot_server(upstream: str) -> tuple[web.AppRunner, str]:
@@ -225,6 +238,7 @@ class Platform:
     upstream: str
     gateway_proc: subprocess.Popen[bytes]
     upstream_proc: subprocess.Popen[bytes]
+    env: dict[str, str]  # the gateway's environment, for a second gateway beside it
 
 
 DATA_CLIENT = {"client_id": "mz-system", "dept": HOLDER, "roles": ["dept_operator"], "system": "mz-dibao"}
@@ -272,6 +286,7 @@ async def running_platform(
             "CATALOG_URL": snap_url,
             "SHARING_URL": snap_url,
             "AUDIT_URL": upstream,  # the gateway's own /api routing, pointed at the upstream, as a second baseline
+            "GATEWAY_METRICS_PORT": str(free_port()),
             **(env or {}),
         }
         gw_proc = procs.start(
@@ -280,7 +295,7 @@ async def running_platform(
         gateway = f"http://127.0.0.1:{gw_port}"
         await wait_http(f"{upstream}/records/1")
         await wait_http(f"{gateway}/readyz", timeout=60)
-        yield Platform(gateway, upstream, gw_proc, up_proc)
+        yield Platform(gateway, upstream, gw_proc, up_proc, gw_env)
     finally:
         procs.stop()
         if snapshots is not None:
@@ -333,8 +348,24 @@ async def throughput(args: argparse.Namespace) -> int:
                 [sys.executable, __file__, "--serve-proxy", str(px_port), "--upstream", platform.upstream],
                 cpu=server_cpu,
             )
+            # The same gateway with its access records switched off (see the module doc), on its own data dir.
+            un_port = free_port()
+            un_proc = procs.start(
+                [sys.executable, __file__, "--serve-unrecorded-gateway"],
+                env={
+                    **platform.env,
+                    "GATEWAY_PORT": str(un_port),
+                    "GATEWAY_METRICS_PORT": str(free_port()),
+                    "GOVDATA_DATA_DIR": str(tmp / "data-unrecorded"),
+                },
+                log=tmp / "gateway-unrecorded.log",
+                cpu=server_cpu,
+            )
+            unrecorded = f"http://127.0.0.1:{un_port}"
+            await wait_http(f"{unrecorded}/readyz", timeout=60)
             async with aiohttp.ClientSession() as http:
                 token = await grant_token(http, platform.gateway, "mz-system", "bench")
+                un_token = await grant_token(http, unrecorded, "mz-system", "bench")
             await wait_http(f"http://127.0.0.1:{px_port}/records/1")
             gateway, gw_proc = platform.gateway, platform.gateway_proc
             targets = {
@@ -352,6 +383,12 @@ async def throughput(args: argparse.Namespace) -> int:
                     gw_proc,
                 ),
                 "data": ("gateway /data (grant token, full checks + filter)", data_url(gateway), token, gw_proc),
+                "unrecorded": (
+                    "gateway /data without access records (bench only)",
+                    data_url(unrecorded),
+                    un_token,
+                    un_proc,
+                ),
             }
             return await _measure(args, targets, use_wrk, server_cpu, other_cpu)
     finally:
@@ -409,8 +446,17 @@ async def _measure(
             f"| {targets[key][0]} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['cpu_us']:.0f} | "
             f"{r['requests']:,} | {r['non_2xx']} | {r['errors']} |"
         )
+    records_ok = True
+    if "data" in results and (off := results.get("unrecorded")):
+        on = results["data"]
+        records_ratio = on["rps"] / off["rps"]
+        records_ok = records_ratio >= 0.9
+        print(
+            f"\n- access records on / off: **{records_ratio:.0%}** of the calls per second (aim ≥ 90%); "
+            f"CPU per call {on['cpu_us']:.0f} vs {off['cpu_us']:.0f} µs"
+        )
     if "data" not in results or "proxy" not in results:
-        return 0  # a subset without the comparison the targets are about
+        return 0 if records_ok else 1  # a subset without the proxy comparison
     gw, proxy = results["data"], results["proxy"]
     ratio = gw["rps"] / proxy["rps"]
     print()
@@ -426,7 +472,7 @@ async def _measure(
         )
     print(f"- gateway authorized calls/s: **{gw['rps']:,.0f}** (target ≥ 2,000)")
     print(f"- gateway p99: **{gw['p99_ms']:.1f} ms** (target < 25 ms)")
-    ok = ratio >= 0.7 and gw["rps"] >= 2000 and gw["p99_ms"] < 25 and gw["non_2xx"] == 0
+    ok = ratio >= 0.7 and gw["rps"] >= 2000 and gw["p99_ms"] < 25 and gw["non_2xx"] == 0 and records_ok
     print(f"- targets {'met' if ok else 'NOT met'}")
     return 0 if ok else 1
 
@@ -532,7 +578,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (gateway log)")
     parser.add_argument("--rounds", type=int, default=1, help="measure every target this many times; medians")
     parser.add_argument(
-        "--targets", help="subset of upstream,proxy,api,data, comma-separated, in the order given (default: all)"
+        "--targets",
+        help="subset of upstream,proxy,api,data,unrecorded, comma-separated, in the order given (default: all)",
     )
     parser.add_argument("--platform", help="base URL of a running platform: measure suspension latency instead")
     parser.add_argument("--grant-id")
@@ -545,8 +592,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-proxy", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--upstream", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-unrecorded-gateway", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
+    if args.serve_unrecorded_gateway:
+        serve_unrecorded_gateway()
+        return 0
     if args.serve_upstream:
         serve_upstream(args.serve_upstream)
         return 0

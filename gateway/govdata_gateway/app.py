@@ -1,5 +1,6 @@
 """The gateway application: identity (token issuer, JWKS), API routing, the data plane, the API docs, health, and
-the portal behind everything else."""
+the portal behind everything else. Prometheus metrics are not part of it: `__main__` serves them on a listener of
+their own (health.metrics_listener)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from govdata_gateway.apidocs.views import setup_api_docs
 from govdata_gateway.dataplane import setup_dataplane
 from govdata_gateway.health import setup_health
 from govdata_gateway.identity import setup_identity
-from govdata_gateway.middleware import request_context
+from govdata_gateway.middleware import hide_server_software, request_context
 from govdata_gateway.routing import portal_fallback, setup_routing
 from govdata_gateway.settings import GatewaySettings, get_gateway_settings
 from govdata_gateway.signin.views import setup_signin
@@ -20,6 +21,7 @@ def create_app(settings: GatewaySettings | None = None) -> web.Application:
     app = web.Application(
         middlewares=[request_context, portal_fallback], client_max_size=settings.max_request_body_bytes
     )
+    app.on_response_prepare.append(hide_server_software)  # no software versions on the public port
     setup_identity(app, settings)
     setup_signin(app, settings)  # people's sign-in: /auth/authorize, /auth/login, /auth/logout
     setup_routing(

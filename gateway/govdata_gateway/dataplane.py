@@ -1,6 +1,9 @@
 """The data plane: `GET|POST /data/{resource_id}/{path}` with a grant token (DESIGN.md §4, API.md "Data plane").
 
-Checks, in order, each refusal being problem+json with a `code` and an `access.denied` event:
+Every call, allowed or denied, leaves one access record in the gateway's spool before its answer goes out
+(accesslog.py); when records cannot be kept, calls are refused with 503 `access_log_unavailable`.
+
+Checks, in order, each refusal being problem+json with a `code`:
 
 1. a Bearer token (401 `unauthenticated`), valid for the data audience: signature, expiry, issuer (401
    `invalid_token`). Verified tokens are cached (token → claims, until `exp`, bounded LRU): a signature check
@@ -43,9 +46,11 @@ from aiohttp import web
 from govdata_shared.auth import Role, StaticKeySet, TokenVerifier
 from govdata_shared.contracts.access import DENIAL_REASONS
 from govdata_shared.errors import Problem
+from govdata_shared.identifiers import mask_identifiers_in_text
 from prometheus_client import Counter, Histogram
 from yarl import URL
 
+from govdata_gateway.accesslog import ACCESS_REFUSED, AccessLog, new_record_id, now_iso
 from govdata_gateway.clients import Client
 from govdata_gateway.credentials import UpstreamCredentials
 from govdata_gateway.grant_tokens import GRANT_SCOPE_PREFIX, grant_scope_handler
@@ -56,7 +61,8 @@ from govdata_gateway.problems import problem_response
 from govdata_gateway.projection import IDENTITY_PROJECTION, REFUSALS, GrantEntry, Projection, ProjectionFeed
 from govdata_gateway.registry.admin import identity_snapshot
 from govdata_gateway.settings import GatewaySettings
-from govdata_gateway.usage import AccessEvents
+from govdata_gateway.upstream_guard import REFUSED_DETAIL as UPSTREAM_REFUSED_DETAIL
+from govdata_gateway.upstream_guard import UpstreamGuard, refused_by_allow_list
 
 log = logging.getLogger("govdata.gateway.dataplane")
 
@@ -67,6 +73,7 @@ _INVALID_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="govdata-data", error="i
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _SCALARS = (str, int, float, bool, type(None))
 _GC_FROZEN = False
+_ACCESS_LOG_UNAVAILABLE = "访问记录暂时无法保存；为保证每次数据调用都有记录，暂停提供数据调用，请稍后重试"
 
 DATA_CALLS = Counter("govdata_gateway_data_calls_total", "Data calls by outcome", ["outcome"])
 _OUTCOMES = {
@@ -196,6 +203,34 @@ def upstream_path(raw: str) -> str | None:
     return "/".join(decoded)
 
 
+class _Call:
+    """What the checks learned about a call, for its access record."""
+
+    __slots__ = ("claims", "grant", "outcome", "records")
+
+    def __init__(self) -> None:
+        self.outcome = "ok"
+        self.claims: Mapping[str, Any] = {}
+        self.grant: GrantEntry | None = None
+        self.records = 0
+
+
+def count_records(doc: Any) -> int:
+    """Records in a filtered document: the elements of a list or of an `{items: [...]}` envelope, else 1."""
+    if isinstance(doc, list):
+        return len(doc)
+    if isinstance(doc, dict) and isinstance(doc.get("items"), list):
+        return len(doc["items"])
+    return 1
+
+
+def masked_path(request: web.Request) -> str:
+    """The call's path and query as recorded: identifiers masked, at most 1000 characters."""
+    query = request.query_string
+    text = request.path + ("?" + query if query else "")
+    return mask_identifiers_in_text(text)[:1000]
+
+
 # --------------------------------------------------------------------------------------------- the plane
 
 
@@ -208,7 +243,7 @@ class DataPlane:
         self.feed = feed
         self.projection: Projection = feed.projection
         self.identity = feed.projection.identity
-        self.events = AccessEvents(settings)
+        self.access = AccessLog(settings)
         self.credentials = UpstreamCredentials.from_file(settings.govdata_upstream_credentials_file)
         self.tokens = TokenCache(settings.data_token_cache_size)
         self.limiter = RateLimiter()
@@ -225,8 +260,13 @@ class DataPlane:
             total=self.settings.data_upstream_timeout_seconds,
             sock_connect=self.settings.upstream_connect_timeout_seconds,
         )
+        # Upstream allow-list (API.md "Data plane"): names are judged by the resolver after DNS, literals in handle().
+        self.upstream_guard = UpstreamGuard.from_settings(self.settings)
         connector = aiohttp.TCPConnector(
-            limit=self.settings.data_upstream_max_connections, limit_per_host=0, ttl_dns_cache=300
+            limit=self.settings.data_upstream_max_connections,
+            limit_per_host=0,
+            ttl_dns_cache=300,
+            resolver=self.upstream_guard.resolver(),
         )
         # No cookie jar: a provider's cookie set in one holder's call must never ride along in another's.
         self.http = aiohttp.ClientSession(
@@ -234,8 +274,8 @@ class DataPlane:
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
         )
+        self.access.start()
         self.feed.start()
-        self.events.start()
         global _GC_FROZEN
         if not _GC_FROZEN:
             # Everything loaded so far lives as long as the process: keep it out of the garbage collector's full
@@ -246,7 +286,7 @@ class DataPlane:
 
     async def stop(self) -> None:
         await self.feed.stop()
-        await self.events.stop()
+        await self.access.stop()
         if self.http is not None:
             await self.http.close()
             self.http = None
@@ -255,40 +295,68 @@ class DataPlane:
 
     def _deny(
         self,
-        request: web.Request,
-        resource_id: str,
+        call: _Call,
         status: int,
         denial: str,
         code: str,
         detail: str,
         *,
-        claims: Mapping[str, Any] | None = None,
-        grant: GrantEntry | None = None,
         headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> web.Response:
         _OUTCOMES[denial].inc()
-        claims = claims or {}
-        holder = grant.holder_dept if grant else claims.get("holder_dept")
-        self.events.record_denial(
-            denial,
-            status,
-            resource_id,
-            request.method,
-            request.path,
-            grant_id=grant.grant_id if grant else _str_or_none(claims.get("grant_id")),
-            holder_dept=_str_or_none(holder),
-            provider_dept=grant.provider_dept if grant else None,
-            client_id=_str_or_none(claims.get("client_id")),
-        )
-        log.info("data call refused: %s (%s) on %s %s", denial, status, request.method, request.path)
+        call.outcome = denial
+        log.info("data call refused: %s (%s)", denial, status)
         return problem_response(status, code, detail, headers=headers, **extra)
 
     # ---- the handler
 
     async def handle(self, request: web.Request) -> web.Response:
+        """Serve the call, then keep its access record; refuse it when the record cannot be kept."""
+        started = time.perf_counter()
+        now = time.time()
+        access = self.access
+        if access.refusing:
+            ACCESS_REFUSED.inc()
+            return problem_response(
+                503, "access_log_unavailable", _ACCESS_LOG_UNAVAILABLE, headers={"Retry-After": "5"}
+            )
+        call = _Call()
+        resource_id = request.match_info["resource_id"]
+        response = await self._serve(request, call, now)
+        claims, grant = call.claims, call.grant
+        body = response.body
+        kept = access.record(
+            {
+                "id": new_record_id(),
+                "time": now_iso(now),
+                "grant_id": grant.grant_id if grant else _str_or_none(claims.get("grant_id")),
+                "client_id": _str_or_none(claims.get("client_id")),
+                "system": grant.holder_system if grant else _str_or_none(claims.get("holder_system")),
+                "holder_dept": grant.holder_dept if grant else _str_or_none(claims.get("holder_dept")),
+                # Refused before the grant was known: the resource's provider still learns of the attempt.
+                "provider_dept": grant.provider_dept if grant else self._provider_of(resource_id),
+                "resource_id": mask_identifiers_in_text(resource_id[:200]),  # the caller's words, like the path
+                "method": request.method[:16],
+                "path": masked_path(request),
+                "status": response.status,
+                "outcome": call.outcome,
+                "records": call.records,
+                "bytes": len(body) if isinstance(body, bytes | bytearray) else 0,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "request_id": mask_identifiers_in_text(request[REQUEST_ID]),  # may be the caller's X-Request-ID
+            }
+        )
+        if not kept:
+            return problem_response(
+                503, "access_log_unavailable", _ACCESS_LOG_UNAVAILABLE, headers={"Retry-After": "5"}
+            )
+        return response
+
+    async def _serve(self, request: web.Request, call: _Call, now: float) -> web.Response:
         resource_id = request.match_info["resource_id"]
         if not self.feed.ready.is_set():
+            call.outcome = "not_ready"
             _OUTCOMES["not_ready"].inc()
             return problem_response(
                 503, "projection_not_ready", "网关尚未完成授权数据同步，请稍后重试", headers={"Retry-After": "1"}
@@ -300,15 +368,13 @@ class DataPlane:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return self._deny(
-                request,
-                resource_id,
+                call,
                 401,
                 "missing_token",
                 "unauthenticated",
                 "缺少授权访问令牌：请先以 scope=grant:<授权编号> 申请令牌，并在 Authorization 头中以 Bearer 方式提供",
                 headers=_BEARER_CHALLENGE,
             )
-        now = time.time()
         claims = self.tokens.get(token, now)
         if claims is None:
             TOKEN_VERIFICATIONS.inc()
@@ -326,8 +392,7 @@ class DataPlane:
                     raise Problem(401, "invalid_token", reason="not_a_grant_token")
             except Problem as problem:
                 return self._deny(
-                    request,
-                    resource_id,
+                    call,
                     401,
                     "invalid_token",
                     "invalid_token",
@@ -336,65 +401,55 @@ class DataPlane:
                     reason=problem.extra.get("reason", "invalid"),
                 )
             self.tokens.put(token, claims, exp)
+        call.claims = claims
 
         # 2. the client, as the identity projection knows it now
         if self.identity.any_disabled and self.identity.refusal(claims) is not None:
             return self._deny(
-                request,
-                resource_id,
+                call,
                 403,
                 "client_disabled",
                 "client_disabled",
                 REFUSALS["client_disabled"],
-                claims=claims,
             )
 
         # 3. the resource
         if claims["resource_id"] != resource_id:
             return self._deny(
-                request,
-                resource_id,
+                call,
                 403,
                 "wrong_resource",
                 "wrong_resource",
                 "该授权访问令牌不是为此数据资源签发的",
-                claims=claims,
             )
 
         # 4. the grant, as the projection knows it now
         grant = self.projection.grants.get(claims["grant_id"])
         if grant is None or grant.holder_dept != claims.get("dept") or grant.resource_id != resource_id:
             return self._deny(
-                request,
-                resource_id,
+                call,
                 403,
                 "unknown_grant",
                 "grant_not_active",
                 "该共享授权不存在或已失效",
-                claims=claims,
             )
+        call.grant = grant
         if grant.status != "active":
             return self._deny(
-                request,
-                resource_id,
+                call,
                 403,
                 "grant_not_active",
                 "grant_not_active",
                 f"该共享授权当前状态为 {grant.status}，暂不能调用",
-                grant=grant,
-                claims=claims,
                 grant_status=grant.status,
             )
         if not grant.in_window(now):
             return self._deny(
-                request,
-                resource_id,
+                call,
                 403,
                 "outside_window",
                 "outside_window",
                 f"当前不在授权期限（{grant.valid_from} 至 {grant.valid_to}）内",
-                grant=grant,
-                claims=claims,
             )
 
         # 5. the interface
@@ -406,25 +461,19 @@ class DataPlane:
         path = upstream_path(raw_tail) if interface is not None else None
         if interface is None or path is None or not interface.allows_path(path):
             return self._deny(
-                request,
-                resource_id,
+                call,
                 403,
                 "outside_interface",
                 "outside_interface",
                 "请求路径不在该数据资源开放的接口范围内" if resource is not None else "该数据资源当前未开放接口",
-                grant=grant,
-                claims=claims,
             )
         if request.method not in interface.methods:
             return self._deny(
-                request,
-                resource_id,
+                call,
                 403,
                 "outside_interface",
                 "outside_interface",
                 f"该数据资源的接口不支持 {request.method} 方法",
-                grant=grant,
-                claims=claims,
                 allowed_methods=sorted(interface.methods),
             )
 
@@ -432,19 +481,18 @@ class DataPlane:
         wait = self.limiter.take(grant.grant_id, interface.rate_limit)
         if wait > 0:
             return self._deny(
-                request,
-                resource_id,
+                call,
                 429,
                 "rate_limited",
                 "rate_limited",
                 f"调用过于频繁：该授权每秒最多 {interface.rate_limit} 次",
-                grant=grant,
-                claims=claims,
                 headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
 
         # forward (inline: this is the hot path)
-        self.events.record_call(grant.grant_id, grant.holder_dept, grant.provider_dept, resource_id, now)
+        if self.upstream_guard.literal_refusal(interface.base_url) is not None:
+            call.outcome = "upstream_not_allowed"
+            return problem_response(502, "upstream_not_allowed", UPSTREAM_REFUSED_DETAIL)
         target = interface.base_url + raw_tail
         query = request.rel_url.raw_query_string
         if query:
@@ -468,6 +516,7 @@ class DataPlane:
                 status = upstream.status
                 if status >= 300 or status < 200:
                     UPSTREAM_LATENCY.observe(time.perf_counter() - started)
+                    call.outcome = "upstream_error"
                     return self._upstream_status(upstream)
                 if status == 204:
                     UPSTREAM_LATENCY.observe(time.perf_counter() - started)
@@ -477,6 +526,7 @@ class DataPlane:
                 media_type = upstream_headers.get("Content-Type", "").partition(";")[0].strip().lower()
                 if media_type != "application/json" and not media_type.endswith("+json"):
                     UPSTREAM_LATENCY.observe(time.perf_counter() - started)
+                    call.outcome = "unfilterable_response"
                     return self._unfilterable(f"上游返回了非 JSON 内容（{media_type[:60] or '无类型'}）")
                 declared = upstream_headers.get("Content-Length", "")
                 if declared.isdigit() and int(declared) <= self.max_response:
@@ -484,22 +534,39 @@ class DataPlane:
                 else:
                     raw = await self._read_limited(upstream)
         except TimeoutError:
+            call.outcome = "upstream_timeout"
             _OUTCOMES["upstream_timeout"].inc()
             log.warning("upstream of %s timed out", resource_id)
             return problem_response(504, "upstream_timeout", "数据提供方接口响应超时")
-        except aiohttp.ClientError as exc:
+        except aiohttp.ClientConnectorDNSError as exc:  # the name resolved only outside the allow-list, or not at all
+            if refused_by_allow_list(exc):
+                call.outcome = "upstream_not_allowed"
+                return problem_response(502, "upstream_not_allowed", UPSTREAM_REFUSED_DETAIL)
+            call.outcome = "upstream_unavailable"
             _OUTCOMES["upstream_unavailable"].inc()
-            log.warning("upstream of %s unreachable: %r", resource_id, exc)
+            log.warning("upstream of %s does not resolve: %s", resource_id, mask_identifiers_in_text(repr(exc)))
+            return problem_response(502, "upstream_unavailable", "数据提供方接口暂不可达")
+        except aiohttp.ClientError as exc:
+            call.outcome = "upstream_unavailable"
+            _OUTCOMES["upstream_unavailable"].inc()
+            log.warning("upstream of %s unreachable: %s", resource_id, mask_identifiers_in_text(repr(exc)))
             return problem_response(502, "upstream_unavailable", "数据提供方接口暂不可达")
         UPSTREAM_LATENCY.observe(time.perf_counter() - started)
         if raw is None:
+            call.outcome = "unfilterable_response"
             return self._unfilterable(f"上游响应超过 {self.max_response} 字节的上限")
         try:
             filtered = filter_document(orjson.loads(raw), grant.items)
         except (orjson.JSONDecodeError, Unfilterable):
+            call.outcome = "unfilterable_response"
             return self._unfilterable("上游返回的 JSON 无法按授权数据项过滤")
         _OK.inc()
+        call.records = count_records(filtered)
         return web.Response(body=orjson.dumps(filtered), status=status, headers=_JSON_HEADERS)
+
+    def _provider_of(self, resource_id: str) -> str | None:
+        resource = self.projection.resources.get(resource_id)
+        return resource.provider_dept if resource is not None else None
 
     def _static_headers(self, credential_ref: str | None) -> dict[str, str]:
         """A fresh copy of what every call to an upstream with `credential_ref` carries."""

@@ -1,9 +1,13 @@
 """`/healthz` of the gateway reports each service and the portal (API.md "Running"); `/readyz` is the gateway
-alone."""
+alone. Prometheus metrics are not on the public port: they have a listener of their own
+(`GATEWAY_METRICS_HOST`:`GATEWAY_METRICS_PORT`, default 127.0.0.1:9464), so nobody who can reach the API can read
+the gateway's internals; `/metrics` on the public port is a 404 like any unknown path."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 import orjson
@@ -11,6 +15,10 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from govdata_gateway.routing import CLIENT_KEY, PORTAL_KEY, SERVICES_KEY
+from govdata_gateway.settings import GatewaySettings
+
+log = logging.getLogger("govdata.gateway.health")
+METRICS_PATH = "/metrics"
 
 
 async def _service_status(client: aiohttp.ClientSession, base: str) -> str:
@@ -37,13 +45,48 @@ async def readyz(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+def setup_health(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+
+
+# --------------------------------------------------------------------------------------------- metrics listener
+
+
 async def metrics(_: web.Request) -> web.Response:
     response = web.Response(body=generate_latest())
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response
 
 
-def setup_health(app: web.Application) -> None:
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
+async def start_metrics_listener(host: str, port: int) -> web.AppRunner:
+    """Serve `GET /metrics` (this process's Prometheus registry) on `host`:`port`, apart from the API; the runner
+    is stopped with `cleanup()`. Port 0 picks a free one (`runner.addresses`)."""
+    app = web.Application()
+    app.router.add_get(METRICS_PATH, metrics)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError:
+        await runner.cleanup()
+        log.error("cannot serve metrics on %s:%s (GATEWAY_METRICS_HOST/GATEWAY_METRICS_PORT)", host, port)
+        raise
+    return runner
+
+
+def metrics_listener(settings: GatewaySettings) -> Callable[[web.Application], AsyncIterator[None]]:
+    """For `app.cleanup_ctx`: the metrics listener of `settings`, started and stopped with the app (none when
+    `GATEWAY_METRICS_PORT` is 0)."""
+
+    async def listener(_: web.Application) -> AsyncIterator[None]:
+        if not settings.gateway_metrics_port:
+            yield
+            return
+        runner = await start_metrics_listener(settings.gateway_metrics_host, settings.gateway_metrics_port)
+        try:
+            yield
+        finally:
+            await runner.cleanup()
+
+    return listener

@@ -8,7 +8,8 @@ import os
 import re
 import time
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from govdata_shared.identifiers import mask_identifiers_in_text
 from govdata_shared.logs import request_id_var, trace_id_var
 from prometheus_client import Counter, Histogram
 
@@ -17,7 +18,8 @@ from govdata_gateway.problems import problem_response
 REQUEST_ID = web.RequestKey("request_id", str)
 log = logging.getLogger("govdata.gateway")
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-_QUIET = {"/healthz", "/readyz", "/metrics"}
+_QUIET = {"/healthz", "/readyz"}
+SERVER_NAME = "govdata-gateway"
 
 GATEWAY_REQUESTS = Counter("govdata_gateway_requests_total", "Gateway requests", ["area", "method", "status"])
 GATEWAY_LATENCY = Histogram(
@@ -60,6 +62,12 @@ def _area(path: str) -> str:
     return "other"
 
 
+async def hide_server_software(_: web.Request, response: web.StreamResponse) -> None:
+    """`on_response_prepare`: one `Server` header naming no software or version, instead of aiohttp's own
+    ("Python/3.11 aiohttp/3.x") or whatever a service or the portal answered with ("uvicorn")."""
+    response.headers[hdrs.SERVER] = SERVER_NAME
+
+
 def choose_request_id(request: web.BaseRequest) -> str:
     """The caller's X-Request-ID when it is safe to log and forward, else a new one (128 random bits, as a
     uuid4's hex but without building the UUID object: this runs on every call)."""
@@ -89,9 +97,13 @@ async def request_context(request: web.Request, handler) -> web.StreamResponse:
         except Exception:
             if request.writer.output_size > 0:
                 # The response has started: a problem can no longer be sent. aiohttp drops the connection.
-                log.exception("error after the response started on %s %s", request.method, request.path)
+                log.exception(
+                    "error after the response started on %s %s",
+                    request.method,
+                    mask_identifiers_in_text(request.path),
+                )
                 raise
-            log.exception("unhandled error on %s %s", request.method, request.path)
+            log.exception("unhandled error on %s %s", request.method, mask_identifiers_in_text(request.path))
             response = problem_response(500, detail="网关内部错误，已记录")
         status = response.status
         if not response.prepared:
@@ -108,15 +120,18 @@ async def request_context(request: web.Request, handler) -> web.StreamResponse:
         # log line each would cost about a tenth of a millisecond per call, so they are logged at DEBUG.
         level = logging.DEBUG if status < 400 and area == "data" else logging.INFO
         if log.isEnabledFor(level) and path not in _QUIET:
+            # A 身份证号 or 统一社会信用代码 in the path is masked in the record itself, not only by our formatters:
+            # every handler sees the record. The query string is not logged at all.
+            shown = mask_identifiers_in_text(path)
             log.log(
                 level,
                 "%s %s %s",
                 request.method,
-                path,
+                shown,
                 status,
                 extra={
                     "method": request.method,
-                    "path": path,
+                    "path": shown,
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 2),
                 },

@@ -21,6 +21,14 @@ Resources: `catalog.resource.published` makes the resource's published revision 
 `superseded` describes the *old* revision and always travels with the `published` of the new one, so it never
 changes the entry; other catalog events (submitted, rejected, refreshed, …) do not change what the data plane
 serves and are not compared by version either, so a late `published` is never shadowed by them.
+Catalog events do not carry the interface's address or credential reference (only its provider department, the
+bureau and the gateway may know where a provider's system is, API.md "Catalog"; every service and the audit
+trail read the bus). So a `published` newer than the entry held is not applied from the event: the feed fetches
+that one resource's snapshot entry, `GET /api/catalog/internal/interfaces/{id}`, and applies it by its version
+like the snapshot's (`Projection.apply_entry`) — retrying with backoff until it is at least the event's version,
+in a task of its own so that grant and identity events keep flowing meanwhile. Until then the previous entry
+keeps serving (a retirement is applied from its event at once), and `ProjectionFeed.position` does not pass the
+event, so "the feed has read past this event" still means "the event is applied".
 Grants: every `sharing.grant.*` event carries the whole grant after the change.
 
 Who is disabled (`IdentityProjection`): the feed also reads `govdata.identity.v1`, whose events carry each
@@ -41,6 +49,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
@@ -332,7 +341,8 @@ class Projection:
     # ---- events
 
     def apply(self, event: Event) -> str:
-        """Apply one event: 'applied', 'stale' (version not newer) or 'ignored' (not for this projection)."""
+        """Apply one event: 'applied', 'stale' (version not newer), 'ignored' (not for this projection) or
+        'fetch' (a newer `published`: its entry is to be fetched from catalog-svc and given to `apply_entry`)."""
         if event.type in _GRANT_EVENTS:
             data = parse_data(event)
             assert isinstance(data, GrantData)
@@ -346,19 +356,30 @@ class Projection:
             rid = data.resource_id
             if event.version <= self._resource_versions.get(rid, -1):
                 return "stale"
+            if event.type != catalog_contract.RESOURCE_RETIRED:
+                return "fetch"  # the event has no address: the feed fetches the entry (module doc)
             self._resource_versions[rid] = event.version
-            if event.type == catalog_contract.RESOURCE_RETIRED:
-                self.resources.pop(rid, None)
-            else:
-                entry = _resource_entry(data.model_dump(mode="json"), event.version)
-                if entry is None:
-                    self.resources.pop(rid, None)
-                else:
-                    self.resources[rid] = entry
+            self.resources.pop(rid, None)
         else:
             outcome = self.identity.apply(event)
             if outcome != "applied":
                 return outcome
+        self.last_applied_at = time.time()
+        self._update_gauges()
+        return "applied"
+
+    def apply_entry(self, raw: Mapping[str, Any]) -> str:
+        """One resource's entry of catalog-svc's interface snapshot (the documented shape), applied by its
+        version: 'applied' or 'stale'."""
+        rid, version = str(raw["resource_id"]), int(raw["version"])
+        if version <= self._resource_versions.get(rid, -1):
+            return "stale"
+        entry = _resource_entry(raw, version)
+        self._resource_versions[rid] = version
+        if entry is None:
+            self.resources.pop(rid, None)
+        else:
+            self.resources[rid] = entry
         self.last_applied_at = time.time()
         self._update_gauges()
         return "applied"
@@ -404,6 +425,16 @@ class SnapshotError(RuntimeError):
     pass
 
 
+@dataclass(slots=True)
+class _Fetch:
+    """A resource whose `published` event (the first at `offset` of `tp`) waits for its entry from catalog-svc."""
+
+    version: int  # the newest version an event announced; the fetched entry must be at least this
+    tp: TopicPartition
+    offset: int
+    event_time: float
+
+
 class ProjectionFeed:
     """Bootstraps the projection and keeps it current from Kafka; see the module doc."""
 
@@ -426,6 +457,9 @@ class ProjectionFeed:
         self.partitions: list[TopicPartition] = []
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self._fetches: dict[str, _Fetch] = {}  # by resource id
+        self._fetchers: dict[str, asyncio.Task[None]] = {}
+        self._http: aiohttp.ClientSession | None = None
 
     # ---- lifecycle
 
@@ -436,14 +470,21 @@ class ProjectionFeed:
         if self._task is not None:
             await cancel_task(self._task, "projection feed")
             self._task = None
+        await self._drop_fetches()
         await self._close_consumer()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
         PROJECTION_READY.set(0)
 
     async def position(self, tp: TopicPartition) -> int | None:
-        """Next offset the feed will read on `tp` (tests wait on it), None before assignment."""
+        """Next offset on `tp` the feed has not applied yet (tests wait on it), None before assignment: the offset
+        the consumer reads next, held back at a `published` event whose entry is still being fetched."""
         if self.consumer is None or tp not in self.partitions:
             return None
-        return await self.consumer.position(tp)
+        read = await self.consumer.position(tp)
+        waiting = [f.offset for f in self._fetches.values() if f.tp == tp]
+        return min(read, *waiting) if waiting else read
 
     async def _run(self) -> None:
         if self.identity_snapshot is not None:
@@ -502,6 +543,7 @@ class ProjectionFeed:
         self.consumer.assign(partitions)
         self.partitions = partitions
         end = await self.consumer.end_offsets(partitions)  # 1. before the snapshots
+        await self._drop_fetches()  # the snapshot is newer than any event read before
         (resources, grants), identity = await asyncio.gather(self._snapshots(), self._identity())  # 2.
         self.projection.load_snapshots(resources, grants)
         if identity is not None:
@@ -555,16 +597,16 @@ class ProjectionFeed:
         assert consumer is not None
         while True:
             batches = await consumer.getmany(timeout_ms=1000, max_records=1000)
-            for records in batches.values():
+            for tp, records in batches.items():
                 for record in records:
-                    self._apply_record(record.value)
+                    self._apply_record(record.value, tp, record.offset)
             for tp in self.partitions:
                 highwater = consumer.highwater(tp)
                 if highwater is not None:
                     lag = max(0, highwater - await consumer.position(tp))
                     PROJECTION_LAG_MESSAGES.labels(tp.topic).set(lag)
 
-    def _apply_record(self, raw: bytes | None) -> None:
+    def _apply_record(self, raw: bytes | None, tp: TopicPartition, offset: int) -> None:
         try:
             event = Event.from_json(raw or b"")
             outcome = self.projection.apply(event)
@@ -572,7 +614,9 @@ class ProjectionFeed:
             _INVALID.inc()
             log.warning("projection: skipping an unreadable event: %s", str(exc)[:300])
             return
-        if outcome == "applied":
+        if outcome == "fetch":
+            self._want(str(event.data["resource_id"]), event.version, tp, offset, event.time.timestamp())
+        elif outcome == "applied":
             _APPLIED.inc()
             PROJECTION_EVENT_AGE.observe(max(0.0, time.time() - event.time.timestamp()))
             log.info(
@@ -586,6 +630,75 @@ class ProjectionFeed:
             _STALE.inc()
         else:
             _IGNORED.inc()
+
+    # ---- resource entries fetched on `published` (module doc)
+
+    def _want(self, rid: str, version: int, tp: TopicPartition, offset: int, event_time: float) -> None:
+        held = self._fetches.get(rid)
+        if held is None:
+            self._fetches[rid] = _Fetch(version, tp, offset, event_time)
+        else:
+            held.version = max(held.version, version)
+        if rid not in self._fetchers:
+            self._fetchers[rid] = asyncio.create_task(self._fetch_entry(rid), name=f"gateway-projection-fetch-{rid}")
+
+    async def _drop_fetches(self) -> None:
+        tasks = list(self._fetchers.values())
+        self._fetchers.clear()
+        self._fetches.clear()
+        for task in tasks:
+            await cancel_task(task, "resource entry fetch", timeout=2.0)
+
+    async def _fetch_entry(self, rid: str) -> None:
+        """Fetch `rid`'s entry until the projection holds at least the version an event announced."""
+        delay, attempts = 0.05, 0
+        try:
+            while True:
+                wanted = self._fetches.get(rid)
+                held = self.projection.resource_version(rid)
+                if wanted is None or (held is not None and held >= wanted.version):
+                    return
+                if attempts:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.settings.gateway_bootstrap_retry_max_seconds)
+                attempts += 1
+                try:
+                    raw = await self._get_entry(rid)
+                    outcome = self.projection.apply_entry(raw) if raw is not None else "missing"
+                except Exception as exc:  # noqa: BLE001 - catalog-svc down, a bad answer …: retry with backoff
+                    log.warning("projection: entry of %s not fetched (attempt %d): %r", rid, attempts, exc)
+                    continue
+                if outcome == "applied":
+                    _APPLIED.inc()
+                    PROJECTION_EVENT_AGE.observe(max(0.0, time.time() - wanted.event_time))
+                    log.info("projection applied the entry of %s v%s fetched from catalog-svc", rid, raw["version"])
+                elif outcome == "missing":
+                    log.warning("projection: catalog-svc has no published entry of %s yet", rid)
+        finally:
+            if self._fetchers.get(rid) is asyncio.current_task():
+                del self._fetchers[rid]
+                self._fetches.pop(rid, None)
+
+    async def _get_entry(self, rid: str) -> dict[str, Any] | None:
+        """catalog-svc's entry of `rid` now; None when it has none (not published)."""
+        if self._http is None:
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(
+                    total=self.settings.upstream_timeout_seconds,
+                    sock_connect=self.settings.upstream_connect_timeout_seconds,
+                )
+            )
+        url = f"{self.settings.catalog_url.rstrip('/')}{CATALOG_SNAPSHOT_PATH}/{quote(rid, safe='')}"
+        headers = {"Authorization": f"Bearer {self.snapshot_token()}", "Accept": "application/json"}
+        async with self._http.get(url, headers=headers) as response:
+            if response.status == 404:
+                return None
+            if response.status != 200:
+                raise SnapshotError(f"GET {url} → {response.status}")
+            body = await response.json(content_type=None)
+        if not isinstance(body, dict) or str(body.get("resource_id")) != rid:
+            raise SnapshotError(f"GET {url}: expected the entry of {rid}")
+        return body
 
 
 async def _fetch_list(http: aiohttp.ClientSession, url: str) -> list[dict[str, Any]]:

@@ -16,6 +16,9 @@ Failures to reach a service become problem+json 502 (unreachable) or 504 (timed 
 - If a service fails after the response has started, the client connection is cut, so the client sees an
   incomplete response rather than a truncated one passed off as whole.
 
+Paths of a service meant only for the gateway itself (`/api/<service>/internal/...`), and paths whose dot
+segments would lead out of `/api/<service>/`, are not passed on: 404 (`public_api_path`).
+
 The portal gets what no route of the gateway answers, outside the gateway's own prefixes (`OWN_PREFIXES`: there
 an unknown path stays the gateway's 404, a wrong method its 405). It is proxied exactly as a service is; while it
 cannot be reached the answer is 503 (504 when it stays silent), a Chinese page for a browser, problem+json for
@@ -33,6 +36,7 @@ from typing import Any
 import aiohttp
 import orjson
 from aiohttp import hdrs, web
+from govdata_shared.identifiers import mask_identifiers_in_text
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -67,7 +71,8 @@ _NO_AUTO_HEADERS = (hdrs.ACCEPT, hdrs.ACCEPT_ENCODING, hdrs.USER_AGENT, hdrs.CON
 SERVICES_KEY = web.AppKey("service_urls", dict)
 CLIENT_KEY = web.AppKey("service_client", aiohttp.ClientSession)
 PORTAL_KEY = web.AppKey("portal_url", str)  # "" when the gateway serves no portal
-# First path segments the gateway answers itself; everything else belongs to the portal.
+# First path segments the gateway answers itself; everything else belongs to the portal. `metrics` stays one
+# though Prometheus metrics are served on their own listener (health.py): `/metrics` here is the gateway's 404.
 OWN_PREFIXES = frozenset({"auth", "api", "data", ".well-known", "healthz", "readyz", "metrics"})
 PORTAL_RETRY_AFTER_SECONDS = 5
 
@@ -165,12 +170,14 @@ async def proxy_api(request: web.Request) -> web.StreamResponse:
     base = request.app[SERVICES_KEY].get(service)
     if base is None:
         return problem_response(404, "unknown_service", f"没有名为 {service} 的服务")
+    if not public_api_path(request.match_info.get("tail", "")):
+        return problem_response(404)
     identity = request.app.get(IDENTITY_PROJECTION)
     if identity is not None and identity.any_disabled:
         claims = unverified_claims(request.headers.get(hdrs.AUTHORIZATION))
         refusal = identity.refusal(claims) if claims is not None else None
         if refusal is not None:
-            log.info("refused %s %s: token of a disabled account (%s)", request.method, request.path, refusal)
+            log.info("refused %s %s: token of a disabled account (%s)", request.method, _shown(request), refusal)
             return problem_response(403, refusal, REFUSALS[refusal])
 
     def failure(timed_out: bool) -> web.Response:
@@ -179,6 +186,31 @@ async def proxy_api(request: web.Request) -> web.StreamResponse:
         return problem_response(502, "upstream_unavailable", f"{service} 服务暂不可达")
 
     return await forward(request, base, service, failure)
+
+
+def public_api_path(tail: str) -> bool:
+    """Whether `tail` (the decoded path after `/api/<service>/`) may be passed to the service from outside.
+
+    The services' `/api/<service>/internal/...` routes are for the gateway's own projections, which call the
+    services directly, never through this port: here they are a 404 like any unknown path, however the path is
+    spelt (`%69nternal`, `//internal`, `x/../internal`). The path still goes upstream byte for byte, dot segments
+    and all; but one whose dot segments, folded, would leave `/api/<service>/` (towards a service's `/metrics`) is
+    refused too, in case anything on the way folds them.
+    """
+    folded: list[str] = []
+    for segment in tail.split("/"):
+        if segment == "..":
+            if not folded:
+                return False
+            folded.pop()
+        elif segment not in ("", "."):
+            folded.append(segment)
+    return not folded or folded[0] != "internal"
+
+
+def _shown(request: web.Request) -> str:
+    """The request's path as logged: identifiers masked (a 身份证号 may be part of a path)."""
+    return mask_identifiers_in_text(request.path)
 
 
 def owned_by_gateway(path: str) -> bool:
@@ -241,9 +273,9 @@ async def forward(request: web.Request, base: str, name: str, failure: Failure) 
         if exceeded:
             return _too_large(limit)
         if isinstance(exc, TimeoutError):
-            log.warning("%s timed out on %s %s", name, request.method, request.path)
+            log.warning("%s timed out on %s %s", name, request.method, _shown(request))
             return failure(True)
-        log.warning("%s unreachable: %r", name, exc)
+        log.warning("%s unreachable: %s", name, mask_identifiers_in_text(repr(exc)))  # may name the URL
         return failure(False)
 
     async with upstream:
@@ -261,14 +293,20 @@ async def forward(request: web.Request, base: str, name: str, failure: Failure) 
             try:
                 chunk = await upstream.content.readany()
             except (TimeoutError, aiohttp.ClientError) as exc:
-                log.warning("%s broke off its response to %s %s: %r", name, request.method, request.path, exc)
+                log.warning(
+                    "%s broke off its response to %s %s: %s",
+                    name,
+                    request.method,
+                    _shown(request),
+                    mask_identifiers_in_text(repr(exc)),
+                )
                 return _cut(request, response)
             if not chunk:
                 break
             try:
                 await response.write(chunk)
             except ConnectionError:
-                log.info("client left during the response to %s %s", request.method, request.path)
+                log.info("client left during the response to %s %s", request.method, _shown(request))
                 return _cut(request, response)
         await response.write_eof()
         return response

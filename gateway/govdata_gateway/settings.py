@@ -13,6 +13,14 @@ class GatewaySettings(Settings):
     service_name: str = "gateway"
     gateway_host: str = Field("127.0.0.1", description="Address the gateway listens on.")
     gateway_port: int = Field(8000, description="Port the gateway listens on.")
+    gateway_metrics_host: str = Field(
+        "127.0.0.1",
+        description="Address of the Prometheus metrics listener (`GET /metrics`), apart from the public port; "
+        "0.0.0.0 in Kubernetes, where Prometheus scrapes the pod.",
+    )
+    gateway_metrics_port: int = Field(
+        9464, ge=0, le=65535, description="Port of the metrics listener; 0: no metrics listener."
+    )
     govdata_clients_file: Path | None = Field(None, description="Departments and clients (YAML or JSON).")
     govdata_demo: bool = Field(False, description="Load the demo data even with a clients file.")
     govdata_jwt_key_file: Path | None = Field(
@@ -122,9 +130,6 @@ class GatewaySettings(Settings):
         description="YAML/JSON mapping credential_ref → {header: value} sent to providers' upstreams; "
         "a resource whose credential_ref is not listed is called without a credential.",
     )
-    usage_flush_seconds: float = Field(
-        5.0, gt=0, description="Window over which data calls are aggregated into one access.usage event per grant."
-    )
     gateway_projection_fetch_max_wait_ms: int = Field(
         50,
         ge=1,
@@ -147,9 +152,26 @@ class GatewaySettings(Settings):
     data_token_cache_size: int = Field(
         10_000, ge=0, description="Verified grant tokens kept (until their exp) to skip signature checks; 0 = none."
     )
-    access_event_buffer_max: int = Field(
-        10_000, gt=0, description="access.* events held while the broker is unreachable; the oldest are dropped."
+    gateway_access_spool_dir: Path | None = Field(
+        None,
+        description="Where this gateway spools its access records until the broker confirms them; default "
+        "<data dir>/gateway-access-spool. One directory per gateway process (a per-pod volume on Kubernetes).",
     )
+    gateway_access_spool_max_bytes: int = Field(
+        1024 * 1024 * 1024,
+        gt=0,
+        description="Unsent access records the spool may hold (about 3 million calls per GiB); beyond it data calls "
+        "are refused with 503 access_log_unavailable rather than served unrecorded.",
+    )
+    gateway_access_flush_seconds: float = Field(
+        0.5, gt=0, description="Longest time an access record waits before it is sent (fsync'd and batched)."
+    )
+    gateway_access_batch_max: int = Field(
+        500, gt=0, le=2000, description="Access records per access.records event at most."
+    )
+
+    def access_spool_dir(self) -> Path:
+        return self.gateway_access_spool_dir or self.govdata_data_dir / "gateway-access-spool"
 
     def signing_key_path(self) -> Path:
         return self.govdata_jwt_key_file or self.govdata_data_dir / "keys" / "gateway-signing-key.pem"

@@ -150,6 +150,7 @@ AUDIT_EVENT_TYPES = {
     "verification.request.extended": "校核延期",
     "verification.request.resolved": "校核办结",
     "verification.request.overdue": "校核逾期",
+    "access.records": "数据调用记录（一批）",
     "access.usage": "数据调用（汇总）",
     "access.denied": "数据调用被拒绝",
     "identity.department.created": "新增部门",
@@ -180,3 +181,24 @@ TONES.update({"met": "success", "superseded": "neutral", "withdrawn": "neutral"}
 # 校核 (verification.py, 第十九条): how a request was resolved and whose data it is about.
 CORRECTION_OUTCOME = {"corrected": "已更正", "no_error": "数据无误"}  # the service's words (its errors say 数据无误)
 SUBJECT_TYPE = {"person": "公民（公民身份号码）", "org": "法人或其他组织（统一社会信用代码）"}
+
+# 访问记录 (access_records.py, 第三十二条): what became of a data call — served, refused by the gateway (the
+# denial reasons of govdata_shared.contracts.access) or failed on the provider's side.
+ACCESS_OUTCOME = {
+    "ok": "成功",
+    "missing_token": "拒绝：未携带令牌",
+    "invalid_token": "拒绝：令牌无效或已过期",
+    "wrong_resource": "拒绝：令牌不属于该资源",
+    "outside_interface": "拒绝：超出接口范围",
+    "grant_not_active": "拒绝：授权未处于有效状态",
+    "outside_window": "拒绝：不在授权有效期内",
+    "unknown_grant": "拒绝：授权不存在",
+    "rate_limited": "拒绝：超过调用频率限制",
+    "client_disabled": "拒绝：客户端已停用",
+    "upstream_error": "失败：提供方系统返回错误",
+    "upstream_unavailable": "失败：提供方系统无法连接",
+    "upstream_timeout": "失败：提供方系统响应超时",
+    "upstream_not_allowed": "失败：提供方地址不在允许范围内",
+    "unfilterable_response": "失败：返回数据无法按授权过滤，未予提供",
+    "not_ready": "失败：网关尚未就绪",
+}

@@ -18,13 +18,15 @@ import logging
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from jose import jwk, jwt
 from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError
 
@@ -468,9 +470,17 @@ def requires_role(
         return caller
 
     dependency.__name__ = f"requires_role_{'_'.join(needed)}"
+    return role_gate(dependency)
+
+
+def role_gate(dependency: Callable[[Caller], Awaitable[Caller]]) -> Callable[[Caller], Awaitable[Caller]]:
+    """Mark `dependency` (`async (caller) -> caller`, 403 for a caller of the wrong role) as a gate that
+    `AuthorizeFirst` runs before the request body is read."""
+    dependency.role_gate = True  # type: ignore[attr-defined]
     return dependency
 
 
+@role_gate
 async def requires_department(caller: CurrentCaller) -> Caller:
     """A dependency admitting the staff of a department (operators and heads); others get 403."""
     require_department(caller)
@@ -482,3 +492,51 @@ DepartmentStaff = Annotated[Caller, Depends(requires_department)]
 
 gateway_only = requires_role(Role.GATEWAY, code="gateway_only", detail="仅供平台网关使用")
 """For the internal routes the gateway's projections start from: `dependencies=[Depends(gateway_only)]`."""
+
+
+# --------------------------------------------------------------------------------------------- authorization first
+
+
+def _authorization_of(dependant: Dependant) -> tuple[bool, list[Callable[[Caller], Awaitable[Caller]]]]:
+    """Whether a route's dependencies authenticate the caller, and its role gates, in the order declared."""
+    authenticates = False
+    gates: list[Callable[[Caller], Awaitable[Caller]]] = []
+    pending = list(dependant.dependencies)
+    while pending:
+        sub = pending.pop(0)
+        if sub.call is current_caller:
+            authenticates = True
+        if getattr(sub.call, "role_gate", False) and sub.call not in gates:
+            gates.append(sub.call)  # type: ignore[arg-type]
+        pending.extend(sub.dependencies)
+    return authenticates, gates
+
+
+class AuthorizeFirst(APIRoute):
+    """A route that settles who may call it before it reads the request body: `APIRouter(route_class=AuthorizeFirst)`.
+
+    "A caller who may not use an endpoint gets 403 whatever the body" (issue 13): the schema of an endpoint is not
+    explained to someone who may not call it. FastAPI solves a route's dependencies before it validates the body, so
+    a role gate (`requires_role`, `requires_department`, `role_gate`; on the route's `dependencies=[...]` or as a
+    parameter) already answers 403 before a wrong-shaped body could answer 422. But FastAPI parses the body before
+    any dependency runs: a body that is not JSON at all, or a broken form, would still be a 422 or 400 to anyone,
+    even to a caller without a token. So this route authenticates the caller (401) and runs the route's role gates
+    (403) first; FastAPI then solves them again as usual, from the caller kept on the request.
+
+    Checks that need the stored record ("the provider of this resource") stay in the operation, after validation;
+    the gate only decides on the caller's roles.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        authenticates, gates = _authorization_of(self.dependant)
+        if not authenticates:
+            return handler
+
+        async def authorized_first(request: Request) -> Response:
+            caller = await current_caller(request)
+            for gate in gates:
+                await gate(caller)
+            return await handler(request)
+
+        return authorized_first

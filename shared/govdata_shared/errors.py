@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from govdata_shared.identifiers import mask_identifiers_in_text
 from govdata_shared.validation_messages import chinese_message
 
 PROBLEM_JSON = "application/problem+json"
@@ -131,13 +132,18 @@ async def _on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, mask_identifiers_in_text(request.url.path))
     return problem_response(Problem(500, detail="服务器内部错误，已记录，请稍后重试"))
 
 
 async def _on_integrity(request: Request, exc: IntegrityError) -> JSONResponse:
     # A concurrent change won a uniqueness race the service's own checks could not see: a conflict, not a crash.
-    log.warning("integrity conflict on %s %s: %s", request.method, request.url.path, exc.orig)
+    log.warning(
+        "integrity conflict on %s %s: %s",
+        request.method,
+        mask_identifiers_in_text(request.url.path),
+        mask_identifiers_in_text(str(exc.orig)),  # the row's values may be named
+    )
     return problem_response(Problem(409, "conflict", "与同时提交的其他修改冲突，请刷新后重试"))
 
 

@@ -15,6 +15,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from govdata_shared.errors import PROBLEM_JSON, Problem
+from govdata_shared.identifiers import mask_identifiers_in_text
 from govdata_shared.logs import request_id_var, trace_id_var
 
 log = logging.getLogger("govdata.http")
@@ -97,14 +98,17 @@ class RequestContextMiddleware:
             HTTP_REQUESTS.labels(self.service, scope["method"], route_path, str(status)).inc()
             HTTP_LATENCY.labels(self.service, scope["method"], route_path).observe(elapsed)
             if scope["path"] not in _QUIET_PATHS:
+                # Identifiers in the path (/api/verification/... may carry a 身份证号) are masked in the record
+                # itself, so no handler ever sees them; the query string is not logged.
+                shown = mask_identifiers_in_text(scope["path"])
                 log.info(
                     "%s %s %s",
                     scope["method"],
-                    scope["path"],
+                    shown,
                     status,
                     extra={
                         "method": scope["method"],
-                        "path": scope["path"],
+                        "path": shown,
                         "status": status,
                         "duration_ms": round(elapsed * 1000, 2),
                     },

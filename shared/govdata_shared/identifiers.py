@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from govdata_shared.workdays import today_in_shanghai
 
@@ -175,6 +176,22 @@ def mask_identifier(value: str) -> str:
     return "*" * (n - 1) + value[-1]
 
 
+def _literal_or_escaped(chars: str) -> str:
+    """A regex matching one of `chars` written as itself or percent-encoded (`%34` for 4, either hex case)."""
+    by_high: dict[str, set[str]] = {}
+    for c in chars:
+        high, low = f"{ord(c):02X}"
+        by_high.setdefault(high, set()).update({low, low.lower()})
+    escaped = "|".join(f"{high}[{''.join(sorted(lows))}]" for high, lows in sorted(by_high.items()))
+    return f"(?:[{re.escape(chars)}]|%(?:{escaped}))"
+
+
+_DIGIT = _literal_or_escaped("0123456789")
+_RESIDENT_LAST = _literal_or_escaped("0123456789Xx")
+_CREDIT_FIRST = _literal_or_escaped("123456789ANYany")
+_CREDIT_SECOND = _literal_or_escaped("123456789")
+_CREDIT_REST = _literal_or_escaped(CREDIT_CODE_CHARSET + CREDIT_CODE_CHARSET[10:].lower())
+
 # ASCII-only look-arounds: \b would treat Chinese characters as word characters and miss "号410329...".
 # Shapes, not validity, decide: over-masking a look-alike in a log is harmless, a leaked identifier is not.
 # The credit-code shape (department, category, 6-digit region) keeps UUIDs and hex digests untouched, and
@@ -185,11 +202,31 @@ _IDENTIFIER_IN_TEXT = re.compile(
     r"|[1-9ANYany][1-9][0-9]{6}[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{10})"
     r"(?![0-9A-Za-z])"
 )
+# The same shapes where any character may be percent-encoded, as in a URL's path or query (`/persons/%34%31…`).
+# An escape of anything but a letter or digit (`%2F`, `%3D`, `%20`) is a separator like any other, and an escaped
+# letter or digit continues the run as a plain one would. Used only for text containing `%` (it is twice as slow,
+# and matches as the plain pattern does on text without one).
+_ESCAPED_ALNUM = r"%(?:3[0-9]|4[1-9A-Fa-f]|5[0-9Aa]|6[1-9A-Fa-f]|7[0-9Aa])"
+_ESCAPED_OTHER = r"%(?:[0-28-9A-Fa-f][0-9A-Fa-f]|3[A-Fa-f]|40|5[B-Fb-f]|60|7[B-Fb-f])"
+_IDENTIFIER_IN_URL = re.compile(
+    # never starting inside an escape: "%31" is one character, not "3" and "1"
+    rf"(?:(?<![0-9A-Za-z%])(?<!%[0-9A-Fa-f])|(?<={_ESCAPED_OTHER}))"
+    rf"(?:{_DIGIT}{{17}}{_RESIDENT_LAST}"
+    rf"|{_CREDIT_FIRST}{_CREDIT_SECOND}{_DIGIT}{{6}}{_CREDIT_REST}{{10}})"
+    rf"(?![0-9A-Za-z]|{_ESCAPED_ALNUM})"
+)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    found = match.group(0)
+    return mask_identifier(unquote(found) if "%" in found else found)
 
 
 def mask_identifiers_in_text(text: str) -> str:
-    """Mask every 身份证号- or 统一社会信用代码-shaped substring of ``text`` (for logs, the audit trail)."""
-    return _IDENTIFIER_IN_TEXT.sub(lambda m: mask_identifier(m.group(0)), text)
+    """Mask every 身份证号- or 统一社会信用代码-shaped substring of ``text`` (for logs, the audit trail), also
+    when written percent-encoded in a URL: the masked form is that of the decoded identifier."""
+    pattern = _IDENTIFIER_IN_URL if "%" in text else _IDENTIFIER_IN_TEXT
+    return pattern.sub(_mask_match, text)
 
 
 def mask_in_obj(obj: Any) -> Any:

@@ -8,8 +8,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from govdata_shared.upstream import DEFAULT_ALLOWED_NETWORKS, parse_networks
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,8 +57,21 @@ class Settings(BaseSettings):
     )
     govdata_jwks_cache_seconds: int = Field(300, description="How long fetched keys are trusted.")
 
+    govdata_upstream_allowed_networks: str = Field(
+        DEFAULT_ALLOWED_NETWORKS,
+        description="Comma-separated CIDRs a resource's interface.base_url may reach (catalog-svc checks it at"
+        " registration, the gateway at every connection after DNS); link-local, unspecified, multicast and"
+        " broadcast addresses are refused whatever it says. Default: loopback, for `make run`.",
+    )
+
     log_level: str = Field("INFO", description="Python log level.")
     log_json: bool = Field(True, description="JSON log lines (one object per line).")
+
+    @field_validator("govdata_upstream_allowed_networks")
+    @classmethod
+    def _upstream_networks(cls, value: str) -> str:
+        parse_networks(value)  # a bad CIDR stops the process at start-up, naming the entry
+        return value
 
     def sqlite_url(self, name: str) -> str:
         return f"sqlite+aiosqlite:///{self.govdata_data_dir / f'{name}.db'}"

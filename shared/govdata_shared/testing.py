@@ -6,9 +6,11 @@ the databases live in the development package (deploy/local, `govdata_local.pyte
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -235,3 +237,75 @@ class ServiceUnderTest:
     async def events(self, subject: str | None = None) -> list[dict]:
         """Events staged in the outbox, oldest first (what the relay publishes)."""
         return await outbox_events(self.app, subject)
+
+
+# --------------------------------------------------------------------------------------------- authorization first
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+NOT_JSON = b'{"name": "\xe5\xbc\xa0'  # cut off inside a string: not JSON at all
+
+
+def write_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path template) of every route of `app` that changes something, as its OpenAPI document lists them."""
+    return {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+        if method.upper() in WRITE_METHODS
+    }
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Who may use one write route, for `check_authorization_first`: `wrong` is someone of PEOPLE whose role may not
+    use it (403 `code`), `right` someone whose role may; `body` a malformed body and `field` the field its 422 names
+    (no `field`: the route reads no body); `multipart`: the route takes a file upload."""
+
+    wrong: str
+    right: str
+    code: str
+    body: Any = None
+    field: str | None = None
+    multipart: bool = False
+
+
+def _filled(path: str) -> str:
+    """The path template with each `{name}` replaced by an id that exists nowhere: the role decides, not a record."""
+    return re.sub(r"\{(\w+)\}", lambda m: f"{m.group(1).replace('_', '-')}-none", path)
+
+
+async def check_authorization_first(
+    client: httpx.AsyncClient, tokens: TestTokens, method: str, path: str, gate: Gate
+) -> None:
+    """A caller of the wrong role gets 403 `gate.code` whatever the body — malformed, not JSON at all, or none —
+    and learns nothing of the schema; without a token it is 401; a caller of the right role sending the same
+    malformed body gets the 422 naming the field (issue 13: authorization before validation)."""
+    url = _filled(path)
+    malformed: dict[str, Any]
+    if gate.multipart:
+        malformed = {"data": {"note": "no file"}}  # a form without the file part
+        garbage = {"content": b"--x\r\nbroken", "headers": {"Content-Type": "multipart/form-data; boundary=x"}}
+    else:
+        malformed = {"json": gate.body if gate.field else {"unexpected": 1}}
+        garbage = {"content": NOT_JSON, "headers": {"Content-Type": "application/json"}}
+    for name, variant in (("malformed", malformed), ("not JSON", garbage), ("empty", {})):
+        headers = {**variant.get("headers", {}), **tokens.as_(gate.wrong)}
+        sent = {k: v for k, v in variant.items() if k != "headers"}
+        refused = await client.request(method, url, headers=headers, **sent)
+        assert refused.status_code == 403, (method, path, gate.wrong, name, refused.text)
+        problem = refused.json()
+        assert problem["code"] == gate.code, (method, path, name, problem)
+        assert "errors" not in problem and "field" not in problem, (method, path, name, problem)
+    anonymous = await client.request(method, url, content=garbage["content"], headers=garbage["headers"])
+    assert anonymous.status_code == 401, (method, path, "no token", anonymous.text)
+    if gate.field is None:
+        return
+    invalid = await client.request(method, url, headers=tokens.as_(gate.right), **malformed)
+    assert invalid.status_code == 422, (method, path, gate.right, invalid.text)
+    fields = {error["field"] for error in invalid.json()["errors"]}
+    assert gate.field in fields, (method, path, fields)
+    if not gate.multipart:
+        broken = await client.request(
+            method, url, headers={**garbage["headers"], **tokens.as_(gate.right)}, content=NOT_JSON
+        )
+        assert broken.status_code == 422, (method, path, gate.right, "not JSON", broken.text)

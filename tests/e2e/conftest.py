@@ -57,7 +57,7 @@ def platform_env(data_dir: Path, broker: str, gateway_port: int, urls: dict[str,
         "GOVDATA_JWKS_URL": f"http://127.0.0.1:{gateway_port}/.well-known/jwks.json",
         "GOVDATA_CLIENTS_FILE": str(DEMO_CLIENTS),
         "LOG_LEVEL": "WARNING",
-        "USAGE_FLUSH_SECONDS": "1",
+        "GATEWAY_ACCESS_FLUSH_SECONDS": "0.2",
         **{f"{name.upper()}_URL": url for name, url in urls.items()},
     }
 
@@ -113,11 +113,11 @@ async def platform(broker_bootstrap: str, postgres_server: str, tmp_path_factory
 
 @pytest.fixture
 def embedded_platform(tmp_path: Path) -> Iterator[Platform]:
-    """The embedded default of `make run` — every service on its own SQLite file — on a broker of its own, which
-    a test may freeze (SIGSTOP) without disturbing the other tests."""
+    """The embedded default of `make run` — every service on its own SQLite file, and the demo provider — on a
+    broker of its own, which a test may freeze (SIGSTOP) without disturbing the other tests."""
     with LocalBroker(log_file=tmp_path / "logs" / "broker.log") as broker:
         urls = {name: f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}" for name in DATABASES}
-        running = launch(tmp_path, broker.bootstrap_servers, urls, provider=False)
+        running = launch(tmp_path, broker.bootstrap_servers, urls)
         running.broker = broker
         try:
             yield running

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import signal
 import time
-from datetime import date, timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -57,10 +60,10 @@ class Dept:
         )
 
 
-def _publish(platform, owner: Dept, bureau: Dept, name: str, code: str) -> dict:
+def _publish(platform, owner: Dept, bureau: Dept, name: str, code: str, **interface) -> dict:
     body = _fixture(name)
     dept_path = body["interface"]["base_url"].split("127.0.0.1:8900", 1)[1]
-    body["interface"]["base_url"] = platform.provider + dept_path
+    body["interface"] = {**body["interface"], "base_url": platform.provider + dept_path, **interface}
     body["code"] = code
     body.pop("provider_dept")
     created = owner.post("/api/catalog/resources", body)
@@ -141,10 +144,10 @@ def mz_grant(world):
     return granted.json()["grant_id"]
 
 
-def _token(world, grant_id: str) -> str:
+def _token(world, grant_id: str, holder: str = "mz") -> str:
     deadline = time.monotonic() + 5
     while True:  # the gateway learns of the grant from the sharing events
-        response = world["mz"].grant_token(grant_id)
+        response = world[holder].grant_token(grant_id)
         if response.status_code == 200 or time.monotonic() > deadline:
             assert response.status_code == 200, response.text
             return response.json()["access_token"]
@@ -357,3 +360,133 @@ def test_a_system_provisioned_by_the_bureau_gets_its_grant_and_loses_it_when_its
     )
     denied = _data(platform, token, world["population"]["id"], "/records/000003")
     assert denied.json()["code"] == "client_disabled", denied.text
+
+
+# ---------------------------------------------------------------------------------- access records (第三十二条)
+
+
+def _access(reader: Dept, since: str, **params) -> list[dict]:
+    """Every access record the reader may see from `since` on, over all pages."""
+    items, page = [], 1
+    while True:
+        response = reader.get("/api/audit/access", **{"from": since, "size": 500, "page": page, **params})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        items += body["items"]
+        if len(items) >= body["total"] or not body["items"]:
+            return items
+        page += 1
+
+
+def _wait_access(reader: Dept, since: str, count: int, timeout: float = 60.0, **params) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        items = _access(reader, since, **params)
+        if len(items) >= count or time.monotonic() > deadline:
+            return items
+        time.sleep(0.3)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def test_every_call_of_two_clients_allowed_or_denied_is_one_access_record(platform, world, mz_grant):
+    rid = world["population"]["id"]
+    request = _apply(world["rs"], rid, ["name"])
+    assert request.status_code == 201, request.text
+    rs_grant = world["bureau"].post(f"/api/sharing/requests/{request.json()['id']}/approve").json()["grant_id"]
+    mz_token = _token(world, mz_grant)
+    rs_token = _token(world, rs_grant, "rs")
+    since = _now_iso()
+    for n in range(60):  # paced under the interface's 20 calls per second
+        assert _data(platform, mz_token, rid, f"/records?page={n % 5 + 1}&size=3").status_code == 200
+        time.sleep(0.06)
+    for n in range(40):
+        assert _data(platform, rs_token, rid, f"/records/{n + 1:06d}").status_code == 200
+        time.sleep(0.06)
+    assert _data(platform, rs_token, world["enterprise"]["id"], "/records").status_code == 403  # wrong_resource
+    assert _data(platform, mz_token, rid, "/admin/export").status_code == 403  # outside_interface
+    assert _data(platform, "forged.token.value", rid, "/records").status_code == 401  # invalid_token
+
+    auditor = Dept(platform, "auditor")
+    records = _wait_access(auditor, since, 103)
+    assert len(records) == 103 and len({r["id"] for r in records}) == 103
+    mz_ok = [r for r in records if r["client_id"] == "mz-system" and r["outcome"] == "ok"]
+    rs_ok = [r for r in records if r["client_id"] == "rs-system" and r["outcome"] == "ok"]
+    assert len(mz_ok) == 60 and len(rs_ok) == 40
+    assert {(r["grant_id"], r["system"], r["holder_dept"], r["status"], r["records"]) for r in mz_ok} == {
+        (mz_grant, "mz-dbsp", "YC-MZ", 200, 3)
+    }
+    assert {(r["grant_id"], r["system"], r["holder_dept"], r["status"], r["records"]) for r in rs_ok} == {
+        (rs_grant, "rs-sbjb", "YC-RS", 200, 1)
+    }
+    refused = {r["outcome"]: r for r in records if r["outcome"] != "ok"}
+    assert set(refused) == {"wrong_resource", "outside_interface", "invalid_token"}
+    assert refused["wrong_resource"]["client_id"] == "rs-system" and refused["wrong_resource"]["status"] == 403
+    assert refused["invalid_token"]["client_id"] is None and refused["invalid_token"]["status"] == 401
+    # The provider sees every call to its resource; a holder only the calls under its own grants.
+    assert len(_access(world["ga"], since, resource_id=rid)) == 102
+    assert {r["client_id"] for r in _access(world["rs"], since)} == {"rs-system"}
+    assert world["sj"].get("/api/audit/access", **{"from": since, "grant_id": mz_grant}).json()["total"] == 0
+    citizen = httpx.get(
+        f"{platform.gateway}/api/audit/access", headers={"Authorization": f"Bearer {platform.token('citizen-1')}"}
+    )
+    assert citizen.status_code == 403
+    assert auditor.get("/api/audit/verify").json()["ok"] is True
+
+
+def _grant_in_embedded(platform) -> tuple[str, str, Dept]:
+    """On a platform of its own: YC-GA's population resource granted to 民政低保审批系统; (resource, token, auditor)."""
+    ga, mz, bureau = Dept(platform, "ga-system"), Dept(platform, "mz-system"), Dept(platform, "bureau")
+    rid = _publish(platform, ga, bureau, "户籍人口基本信息", "101001/900101", rate_limit=200)["id"]
+    request = _apply(mz, rid, ["id_number", "name"])
+    assert request.status_code == 201, request.text
+    grant_id = bureau.post(f"/api/sharing/requests/{request.json()['id']}/approve").json()["grant_id"]
+    token = _token({"mz": mz}, grant_id)
+    return rid, token, Dept(platform, "auditor")
+
+
+def test_broker_frozen_or_gateway_killed_every_answered_call_is_recorded_once(embedded_platform):
+    platform = embedded_platform
+    rid, token, auditor = _grant_in_embedded(platform)
+    http = httpx.Client(base_url=platform.gateway, timeout=10, headers={"Authorization": f"Bearer {token}"})
+    since = _now_iso()
+
+    # 1. The broker freezes for 20 s while 500 calls are made: each is answered, and recorded once after the thaw.
+    os.kill(platform.broker.pid, signal.SIGSTOP)
+    frozen_at = time.monotonic()
+    try:
+        statuses = Counter()
+        for n in range(500):
+            statuses[http.get(f"/data/{rid}/records/{n % 50 + 1:06d}").status_code] += 1
+            time.sleep(max(0.0, frozen_at + n * 0.035 - time.monotonic()))  # spread over ~18 s
+        time.sleep(max(0.0, frozen_at + 20 - time.monotonic()))
+    finally:
+        os.kill(platform.broker.pid, signal.SIGCONT)
+    assert statuses == {200: 500}
+    records = _wait_access(auditor, since, 500, timeout=90)
+    assert len(records) == 500 and len({r["id"] for r in records}) == 500
+    assert {r["outcome"] for r in records} == {"ok"}
+
+    # 2. The gateway is killed (SIGKILL) in the middle of a load, with the broker frozen so that what it answered
+    #    is still in its spool; restarted, it sends those records.
+    since = _now_iso()
+    os.kill(platform.broker.pid, signal.SIGSTOP)
+    answered = 0
+    try:
+        for n in range(300):
+            if n == 150:
+                platform.processes["gateway"].kill()
+                platform.processes["gateway"].wait(10)
+                break
+            if http.get(f"/data/{rid}/records/{n % 50 + 1:06d}").status_code == 200:
+                answered += 1
+    finally:
+        os.kill(platform.broker.pid, signal.SIGCONT)
+    assert answered == 150
+    platform.start("gateway")
+    platform.wait_healthy(timeout=60)
+    records = _wait_access(auditor, since, answered, timeout=90)
+    assert len(records) == answered and len({r["id"] for r in records}) == answered
+    assert auditor.get("/api/audit/verify").json()["ok"] is True

@@ -49,6 +49,7 @@ SCRAPED = BACKENDS  # components that serve Prometheus /metrics
 # for its identity registry.
 DATABASES = (*SERVICES, GATEWAY)
 CONTAINER_PORT = 8080
+GATEWAY_METRICS_PORT = 9464  # the gateway's Prometheus listener, apart from its public port
 PHASE_LABEL = "govdata.yichuan.gov.cn/phase"
 PHASES = ("infra", "migrate", "app")  # apply order
 PART_OF = {"app.kubernetes.io/part-of": "govdata"}
@@ -398,7 +399,23 @@ def test_deployment_is_scraped_by_prometheus(component: str) -> None:
     annotations = workload.spec["template"]["metadata"].get("annotations") or {}
     assert annotations.get("prometheus.io/scrape") == "true"
     assert annotations.get("prometheus.io/path") == "/metrics"
-    assert container_port(workload, int(annotations["prometheus.io/port"])) == CONTAINER_PORT
+    # The gateway serves its metrics on a listener of its own, never on the public port (issue 13).
+    expected = GATEWAY_METRICS_PORT if component == GATEWAY else CONTAINER_PORT
+    assert container_port(workload, int(annotations["prometheus.io/port"])) == expected
+
+
+def test_gateway_metrics_listener_is_configured_and_reachable_from_monitoring_only() -> None:
+    workload = deployment(GATEWAY)
+    env = configmap_env(workload)
+    assert int(env["GATEWAY_METRICS_PORT"]) == GATEWAY_METRICS_PORT != int(env["GATEWAY_PORT"])
+    assert env["GATEWAY_METRICS_HOST"] == "0.0.0.0"  # Prometheus reaches the pod's address
+    assert container_port(workload, "metrics") == GATEWAY_METRICS_PORT
+    rules = [r for p in policies_for(pod_labels(workload), "Ingress") for r in p.spec.get("ingress") or []]
+    opening = [r for r in rules if GATEWAY_METRICS_PORT in rule_ports(r)]
+    assert opening, "Prometheus cannot reach the gateway's metrics"
+    for rule in opening:
+        assert rule.get("from") == [{"namespaceSelector": {"matchLabels": MONITORING}}], rule
+    assert all(rule_ports(r) == {CONTAINER_PORT} for r in rules if not r.get("from")), "metrics open to anyone"
 
 
 @pytest.mark.parametrize("component", COMPONENTS)

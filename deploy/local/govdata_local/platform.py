@@ -19,6 +19,8 @@ from typing import IO
 
 from govdata_shared.settings import REPO_ROOT
 
+from govdata_local.broker import free_port
+
 SERVICES = ("catalog", "sharing", "verification", "audit")
 DATABASES = (*SERVICES, "gateway")  # each service's, and the gateway's identity registry
 DEMO_CLIENTS = REPO_ROOT / "deploy" / "demo" / "clients.yaml"
@@ -68,6 +70,9 @@ class ProcessPlatform:
         `env`'s PORTAL_URL, or none)."""
         gateway = f"http://127.0.0.1:{port}"
         gateway_env = {**env, "GATEWAY_PORT": str(port), "DATABASE_URL": database_url}
+        # Its Prometheus listener (loopback by default): a free port unless `env` names one, so that several
+        # platforms (parallel test workers) never compete for the default 9464.
+        gateway_env.setdefault("GATEWAY_METRICS_PORT", str(free_port()))
         if portal_port is None:
             gateway_env.setdefault("PORTAL_URL", "")
         else:

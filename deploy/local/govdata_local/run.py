@@ -3,8 +3,9 @@ gateway and the portal behind it, on SQLite files.
 
 Starts the local Kafka-protocol broker (unless KAFKA_BOOTSTRAP_SERVERS names one), each service under
 uvicorn on its loopback port, then the gateway and the portal (on the port of PORTAL_URL, 8105; the gateway
-serves it at `/`); waits until the gateway's /healthz reports every service and the portal, prints where to go,
-the demo people and clients, and stops everything in reverse order on Ctrl-C.
+serves it at `/`); waits until the gateway's /healthz reports every service and the portal, prints where to go
+(the gateway's Prometheus metrics too: 127.0.0.1:9464, or GATEWAY_METRICS_PORT), the demo people and clients,
+and stops everything in reverse order on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def main() -> int:
         env.setdefault("KAFKA_ENABLE_IDEMPOTENCE", "false")
         for key, value in LOCAL_BROKER_GROUP_TIMING.items():
             env.setdefault(key.upper(), str(value))
+    # The gateway's Prometheus metrics: on loopback, 9464 as documented unless taken (then any free port).
+    metrics_port = settings.gateway_metrics_port
+    if "GATEWAY_METRICS_PORT" not in os.environ and not _port_free(metrics_port):
+        metrics_port = free_port()
+    env["GATEWAY_METRICS_PORT"] = str(metrics_port)
     gateway = f"http://127.0.0.1:{settings.gateway_port}"
     platform = ProcessPlatform(gateway)
     # Each service owns its database, and the gateway its registry: CATALOG_DATABASE_URL … GATEWAY_DATABASE_URL,
@@ -59,7 +65,7 @@ def main() -> int:
         health = platform.wait_healthy()
         if demo:
             _load_demo(gateway)
-        _print_welcome(gateway, health, broker, settings, portal=portal_port is not None)
+        _print_welcome(gateway, health, broker, settings, portal=portal_port is not None, metrics_port=metrics_port)
         signal.signal(signal.SIGTERM, _interrupt)
         # Started in the background (`make run &`), a shell sets SIGINT to "ignore" and Python keeps that:
         # `kill -INT` would then do nothing. Ctrl-C and kill -INT stop everything either way.
@@ -109,7 +115,13 @@ def _port_free(port: int) -> bool:
 
 
 def _print_welcome(
-    gateway: str, health: dict, broker: LocalBroker | None, settings: GatewaySettings, *, portal: bool
+    gateway: str,
+    health: dict,
+    broker: LocalBroker | None,
+    settings: GatewaySettings,
+    *,
+    portal: bool,
+    metrics_port: int,
 ) -> None:
     clients_file = Path(settings.govdata_clients_file or DEMO_CLIENTS)
     print("\n伊川县政务大数据平台 is running")
@@ -118,6 +130,9 @@ def _print_welcome(
     print(f"  API docs    {gateway}/api/docs    (OpenAPI: {gateway}/api/openapi.json)")
     print(f"  gateway     {gateway}    (health: {health.get('services')})")
     print(f"  JWKS        {gateway}/.well-known/jwks.json")
+    if metrics_port:
+        host = "127.0.0.1" if settings.gateway_metrics_host == "0.0.0.0" else settings.gateway_metrics_host
+        print(f"  metrics     http://{host}:{metrics_port}/metrics    (Prometheus; not on the public port)")
     print(f"  broker      {broker.bootstrap_servers if broker else os.environ['KAFKA_BOOTSTRAP_SERVERS']}")
     print(f"  data        {settings.govdata_data_dir}")
     if settings.govdata_clients_file is None:

@@ -21,7 +21,7 @@ TAG_TOKENS = "身份与令牌（网关）"
 TAG_DATA = "数据调用 /data（网关）"
 TAG_IDENTITY = "身份管理 /api/identity（网关）"
 
-# Why a data call is refused: the access.denied event's `reason` → (HTTP status, problem `code`, meaning).
+# Why a data call is refused: the access record's `outcome` → (HTTP status, problem `code`, meaning).
 DATA_DENIALS: dict[str, tuple[int, str, str]] = {
     "missing_token": (401, "unauthenticated", "未携带共享授权令牌（Authorization: Bearer）"),
     "invalid_token": (401, "invalid_token", "令牌无效：签名不符、已过期、受众不是数据面，或不是共享授权令牌"),
@@ -234,10 +234,13 @@ def _data_path_item() -> Document:
         "携带共享授权令牌（`scope=grant:<授权编号>` 申请所得）调用提供部门的数据接口。`path` 可含多级（如 "
         "`population/persons`），须等于资源登记的某个路径前缀或在其后以 `/` 延续；方法须在登记的 `methods` 中。"
         "响应中每条 JSON 记录只保留授权的数据项（顶层字段；`{items:[…]}` 与记录列表逐条过滤）。\n\n"
-        "被拒绝时的原因（访问记录与 `access.denied` 事件中的 `reason`）：\n\n"
+        "每次调用（无论是否被拒绝）都留下一条访问记录（`GET /api/audit/access`）；访问记录无法保存时拒绝调用"
+        "（503 `access_log_unavailable`），绝不在无记录的情况下提供数据。\n\n"
+        "被拒绝时的原因（访问记录中的 `outcome`）：\n\n"
         "| reason | HTTP | code | 含义 |\n|---|---|---|---|\n" + denials + "\n\n"
         "提供部门接口出错时：`upstream_error`（保留其状态码，不转发其内容）、`unfilterable_response`（502，"
-        "响应不是可按数据项过滤的 JSON）、`upstream_unavailable`（502）、`upstream_timeout`（504）。"
+        "响应不是可按数据项过滤的 JSON）、`upstream_unavailable`（502）、`upstream_timeout`（504）、"
+        "`upstream_not_allowed`（502，接口地址不在 GOVDATA_UPSTREAM_ALLOWED_NETWORKS 允许的网段内）。"
     )
     responses = {
         "200": {

@@ -1,9 +1,10 @@
 """A small real platform around the gateway for data-plane tests — nothing mocked:
 
 - the session's Kafka-protocol broker (`broker_bootstrap`), events produced with `new_event` + `validated_data`;
-- a snapshot server (aiohttp, real HTTP) answering catalog-svc's `GET /api/catalog/internal/interfaces` and
-  sharing-svc's `GET /api/sharing/internal/grants` in their documented shapes, verifying the gateway's token the
-  way the services do (signature, audience, role `gateway`);
+- a snapshot server (aiohttp, real HTTP) answering catalog-svc's `GET /api/catalog/internal/interfaces` (and
+  `…/{id}`, which the gateway reads on a `published` event) and sharing-svc's `GET /api/sharing/internal/grants`
+  in their documented shapes, verifying the gateway's token the way the services do (signature, audience, role
+  `gateway`); resource events sent through `Events` change its entries first, as catalog-svc's database changes;
 - a departmental provider (aiohttp) serving realistic 户籍人口 records with more fields than any grant gives;
 - the real gateway (`create_app`) on a port of its own.
 
@@ -35,6 +36,7 @@ from govdata_gateway.keys import SigningKey
 from govdata_gateway.settings import GatewaySettings
 from govdata_shared.auth import StaticKeySet, TokenVerifier
 from govdata_shared.contracts import validated_data
+from govdata_shared.contracts.catalog import RESOURCE_PUBLISHED, RESOURCE_RETIRED
 from govdata_shared.errors import PROBLEM_JSON, Problem
 from govdata_shared.events import new_event, topic_for
 from govdata_shared.workdays import today_in_shanghai
@@ -367,6 +369,13 @@ class Snapshots:
         async def interfaces(request: web.Request) -> web.Response:
             return await check(request) or web.json_response(self.resources)
 
+        async def interface(request: web.Request) -> web.Response:
+            refused = await check(request)
+            if refused is not None:
+                return refused
+            entry = self.entry(request.match_info["resource_id"])
+            return web.json_response(entry) if entry else web.json_response({"code": "not_found"}, status=404)
+
         async def grants(request: web.Request) -> web.Response:
             refused = await check(request)
             if refused is not None:
@@ -377,15 +386,32 @@ class Snapshots:
 
         app = web.Application()
         app.router.add_get("/api/catalog/internal/interfaces", interfaces)
+        app.router.add_get("/api/catalog/internal/interfaces/{resource_id}", interface)
         app.router.add_get("/api/sharing/internal/grants", grants)
         return app
+
+    def entry(self, resource_id: str) -> dict[str, Any] | None:
+        return next((r for r in reversed(self.resources) if r["resource_id"] == resource_id), None)
+
+    def record(self, data: dict[str, Any], version: int) -> None:
+        """catalog-svc's database after a resource event of `version` (a newer one than it holds)."""
+        held = self.entry(data["resource_id"])
+        if held is not None and held["version"] >= version:
+            return
+        entry = snapshot_resource(data["resource_id"], data["interface"], version, status=data["status"])
+        entry["revision"] = data["revision"]
+        if held is None:
+            self.resources.append(entry)
+        else:
+            held.update(entry)
 
 
 class Events:
     """Produces platform events to the real broker, as catalog-svc's and sharing-svc's relays do."""
 
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    def __init__(self, producer: AIOKafkaProducer, snapshots: Snapshots | None = None) -> None:
         self.producer = producer
+        self.snapshots = snapshots
 
     async def send(self, event_type: str, subject: str, data: dict[str, Any], version: int) -> RecordMetadata:
         event = new_event(
@@ -403,6 +429,10 @@ class Events:
         return await self.send(event_type, data["grant_id"], data, version)
 
     async def resource(self, event_type: str, data: dict[str, Any], version: int) -> RecordMetadata:
+        """As catalog-svc does: the change is in its database (where the gateway reads the interface's address
+        from) before the event, which carries no address, is on the bus."""
+        if self.snapshots is not None and event_type in (RESOURCE_PUBLISHED, RESOURCE_RETIRED):
+            self.snapshots.record(data, version)
         return await self.send(event_type, data["resource_id"], data, version)
 
 
@@ -521,7 +551,9 @@ class Platform:
             "kafka_bootstrap_servers": self.broker,
             "catalog_url": self.snapshots.url,
             "sharing_url": self.snapshots.url,
-            "usage_flush_seconds": 0.3,
+            "gateway_access_flush_seconds": 0.2,
+            # Each gateway (replicas in one test too) spools its access records in a directory of its own.
+            "gateway_access_spool_dir": self.tmp / f"access-spool-{len(self.gateways)}",
             "gateway_bootstrap_retry_max_seconds": 0.3,
             "log_json": False,
         }
@@ -559,7 +591,9 @@ async def platform(broker_bootstrap: str, tmp_path: Path, migrated, backend: str
         runner, snapshots.url = await serve(snapshots.app())
         runners.append(runner)
         database_url = await migrated.fresh("govdata_gateway", backend, tmp_path)
-        platform = Platform(tmp_path, broker_bootstrap, provider, snapshots, Events(producer), key, http, database_url)
+        platform = Platform(
+            tmp_path, broker_bootstrap, provider, snapshots, Events(producer, snapshots), key, http, database_url
+        )
         yield platform
     finally:
         if platform is not None:

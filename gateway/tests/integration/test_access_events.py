@@ -1,76 +1,69 @@
-"""Usage (aggregated) and denials as events on govdata.access.v1, read back from the real broker; and what
-happens to them while the broker cannot be reached."""
+"""Access records: one per data call, allowed or denied, sent in batches as access.records events and read back
+from the real broker; what the spool does while the broker cannot be reached and across restarts."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from typing import Any
 
+from govdata_gateway.accesslog import AccessLog, SpoolLocked
 from govdata_gateway.settings import GatewaySettings
-from govdata_gateway.usage import AccessEvents
 from govdata_local.broker import LocalBroker
 from govdata_shared.contracts import parse_data
-from govdata_shared.contracts.access import ACCESS_DENIED, ACCESS_USAGE, DENIAL_REASONS
+from govdata_shared.contracts.access import ACCESS_RECORDS, DENIAL_REASONS
 from govdata_shared.contracts.sharing import GRANT_SUSPENDED
-from govdata_shared.events import Event
 from govdata_shared.testing import read_topic
 
 ACCESS = "govdata.access.v1"
 
 
-async def _events(broker: str, event_type: str, **match: str) -> list[Event]:
-    return [
-        e
-        for e in await read_topic(broker, ACCESS)
-        if e.type == event_type and all(e.data.get(k) == v for k, v in match.items())
-    ]
+async def _records(broker: str, **match: Any) -> list[dict[str, Any]]:
+    """Every access record on the topic whose fields equal `match`, in the order sent."""
+    out = []
+    for event in await read_topic(broker, ACCESS):
+        if event.type == ACCESS_RECORDS:
+            parse_data(event)  # each batch keeps to the contract
+            out.extend(r for r in event.data["records"] if all(r.get(k) == v for k, v in match.items()))
+    return out
 
 
-async def test_n_calls_are_one_usage_event_with_calls_n_flushed_on_shutdown(platform) -> None:
+async def _wait_records(platform, count: int, **match: Any) -> list[dict[str, Any]]:
+    async def enough() -> bool:
+        return len(await _records(platform.broker, **match)) >= count
+
+    await platform.until(enough, timeout=15, interval=0.2)
+    return await _records(platform.broker, **match)
+
+
+async def test_each_call_is_one_record_and_calls_travel_in_batches(platform) -> None:
     rid, gid, _ = await platform.setup()
-    gw = await platform.start_gateway(usage_flush_seconds=60)
+    gw = await platform.start_gateway()
     token = await gw.grant_token(gid)
-    for _ in range(7):
+    for _ in range(30):
         assert await gw.status(token, rid, "/population/persons/p1") == 200
-    assert gw.plane.events.pending_calls(gid) == 7
-    assert await _events(platform.broker, ACCESS_USAGE, grant_id=gid) == []  # not one event per call
-    await gw.stop()
-    platform.gateways.remove(gw)
+    assert await gw.status(token, rid, "/population/persons?page=2") == 200
 
-    events = await _events(platform.broker, ACCESS_USAGE, grant_id=gid)
-    assert len(events) == 1
-    event = events[0]
-    usage = parse_data(event)
-    assert usage.calls == 7
-    assert (usage.holder_dept, usage.provider_dept, usage.resource_id) == (
-        platform.HOLDER,
-        platform.PROVIDER,
-        rid,
-    )
-    assert usage.window_start <= usage.last_used_at <= usage.window_end
-    assert event.source == "/govdata/gateway" and event.subject == gid and event.dept == platform.HOLDER
-
-
-async def test_usage_is_reported_every_window(platform) -> None:
-    rid, gid, _ = await platform.setup()
-    gw = await platform.start_gateway(usage_flush_seconds=0.3)
-    token = await gw.grant_token(gid)
-    for _ in range(5):
-        assert await gw.status(token, rid, "/population/list") == 200
-
-    async def reported() -> bool:
-        events = await _events(platform.broker, ACCESS_USAGE, grant_id=gid)
-        return sum(e.data["calls"] for e in events) == 5
-
-    await platform.until(reported, timeout=10, interval=0.2)
-    # Refused calls are not usage.
-    assert await gw.status(token, rid, "/population/admin") == 403
-    await asyncio.sleep(0.8)
-    events = await _events(platform.broker, ACCESS_USAGE, grant_id=gid)
-    assert sum(e.data["calls"] for e in events) == 5
+    records = await _wait_records(platform, 31, resource_id=rid)
+    assert len(records) == 31 and len({r["id"] for r in records}) == 31
+    one = records[0]
+    assert (one["grant_id"], one["client_id"], one["system"]) == (gid, "mz-system", platform.HOLDER_SYSTEM)
+    assert (one["holder_dept"], one["provider_dept"], one["method"]) == (platform.HOLDER, platform.PROVIDER, "GET")
+    assert (one["status"], one["outcome"], one["records"]) == (200, "ok", 1)
+    assert one["path"] == f"/data/{rid}/population/persons/p1"
+    assert one["bytes"] > 0 and one["duration_ms"] > 0 and one["request_id"]
+    listing = records[-1]
+    assert listing["path"] == f"/data/{rid}/population/persons?page=2"
+    assert listing["records"] == len(platform.PERSONS)
+    batches = [
+        e
+        for e in await read_topic(platform.broker, ACCESS)
+        if e.type == ACCESS_RECORDS and any(r["resource_id"] == rid for r in e.data["records"])
+    ]
+    assert len(batches) < 31  # many records per message, not a message per call
+    assert all(e.subject == gw.plane.access.instance for e in batches)
 
 
-async def test_every_denial_is_an_event(platform) -> None:
+async def test_every_denial_is_a_record(platform) -> None:
     rid, gid, data = await platform.setup(rate_limit=1)
     other, _ = platform.new_ids()
     platform.add_resource(other)
@@ -86,83 +79,193 @@ async def test_every_denial_is_an_event(platform) -> None:
     await gw.caught_up(meta)
     assert await gw.status(token, rid, "/population/persons/p1") == 403  # grant_not_active
 
-    expected = {
-        ("rate_limited", 429, rid),
-        ("wrong_resource", 403, other),
-        ("outside_interface", 403, rid),
-        ("missing_token", 401, rid),
-        ("invalid_token", 401, rid),
-        ("grant_not_active", 403, rid),
+    records = await _wait_records(platform, 6, resource_id=rid)
+    records += await _records(platform.broker, resource_id=other)
+    by_outcome = {r["outcome"]: r for r in records}
+    assert set(by_outcome) == {
+        "ok",
+        "rate_limited",
+        "wrong_resource",
+        "outside_interface",
+        "missing_token",
+        "invalid_token",
+        "grant_not_active",
     }
-
-    async def all_there() -> bool:
-        events = await read_topic(platform.broker, ACCESS)
-        mine = [e for e in events if e.type == ACCESS_DENIED and e.data["resource_id"] in (rid, other)]
-        return {(e.data["reason"], e.data["status"], e.data["resource_id"]) for e in mine} >= expected
-
-    await platform.until(all_there, timeout=10, interval=0.2)
-    events = [e for e in await read_topic(platform.broker, ACCESS) if e.type == ACCESS_DENIED]
-    by_reason = {e.data["reason"]: e for e in events if e.data["resource_id"] in (rid, other)}
-    assert set(by_reason) <= set(DENIAL_REASONS)
-    suspended = parse_data(by_reason["grant_not_active"])
-    assert (suspended.grant_id, suspended.holder_dept, suspended.provider_dept, suspended.client_id) == (
+    assert set(by_outcome) - {"ok"} <= set(DENIAL_REASONS)
+    assert {r["status"] for r in records if r["outcome"] != "ok"} == {401, 403, 429}
+    assert all(r["records"] == 0 for r in records if r["outcome"] != "ok")
+    suspended = by_outcome["grant_not_active"]
+    assert (suspended["grant_id"], suspended["holder_dept"], suspended["provider_dept"], suspended["client_id"]) == (
         gid,
         platform.HOLDER,
         platform.PROVIDER,
         "mz-system",
     )
-    assert suspended.method == "GET" and suspended.path == f"/data/{rid}/population/persons/p1"
-    wrong = parse_data(by_reason["wrong_resource"])
-    assert wrong.grant_id == gid and wrong.client_id == "mz-system"
-    anonymous = parse_data(by_reason["missing_token"])
-    assert anonymous.grant_id is None and anonymous.client_id is None
+    wrong = by_outcome["wrong_resource"]
+    assert wrong["grant_id"] == gid and wrong["client_id"] == "mz-system" and wrong["resource_id"] == other
+    anonymous = by_outcome["missing_token"]
+    assert anonymous["grant_id"] is None and anonymous["client_id"] is None
+    forged = by_outcome["invalid_token"]
+    assert forged["client_id"] is None  # nothing an unverified token says is believed
 
 
-async def test_identifiers_in_denied_paths_are_masked(platform) -> None:
+async def test_identifiers_in_paths_and_queries_are_masked(platform) -> None:
     rid, gid, _ = await platform.setup()
     gw = await platform.start_gateway()
     token = await gw.grant_token(gid)
     assert await gw.status(token, rid, "/admin/410329198503120015") == 403
+    assert await gw.status(token, rid, "/population/persons?sfzh=410329198503120015&xydm=91410329MA47XXXX1X") == 200
 
-    async def masked() -> bool:
-        events = await _events(platform.broker, ACCESS_DENIED, resource_id=rid)
-        return bool(events) and all("410329198503120015" not in e.to_json().decode() for e in events)
+    # In the resource segment and the request id too: both are the caller's words.
+    async with gw.call(token, "410329198503120015", "/x", headers={"X-Request-ID": "91410329MA47XXXX1X"}) as resp:
+        assert resp.status == 403
 
-    await platform.until(masked, timeout=10, interval=0.2)
+    records = await _wait_records(platform, 2, resource_id=rid)
+    assert "410329198503120015" not in repr(records)
+    everything = repr(await _records(platform.broker))
+    assert "410329198503120015" not in everything and "91410329MA47XXXX1X" not in everything
+    assert "4103**********0015" in everything
+    assert records[0]["path"].startswith(f"/data/{rid}/admin/4103") and "*" in records[0]["path"]
 
 
-async def test_broker_outage_never_fails_recording_and_events_arrive_once_it_is_back(tmp_path) -> None:
+async def test_records_wait_in_the_spool_while_the_broker_is_away_and_arrive_once(tmp_path) -> None:
     port = LocalBroker().port  # a free port with no broker yet
     settings = GatewaySettings(
         kafka_bootstrap_servers=f"127.0.0.1:{port}",
-        usage_flush_seconds=0.2,
-        access_event_buffer_max=50,
+        gateway_access_flush_seconds=0.1,
+        gateway_access_batch_max=7,
         govdata_data_dir=tmp_path,
         log_json=False,
     )
-    events = AccessEvents(settings)
-    events.start()
+    log = AccessLog(settings)
+    log.start()
     try:
-        for n in range(60):  # more than the buffer holds
-            events.record_denial("missing_token", 401, f"res-outage-{n}", "GET", "/data/x/y")
-        events.record_call("grt-outage", "YC-MZ", "YC-GA", "res-outage", None)
-        await asyncio.sleep(0.6)  # a window closes while the broker is away
-        assert events.buffered == 50 and events.dropped >= 10
+        for n in range(50):
+            assert log.record(_record(n))
+        await asyncio.sleep(0.5)  # the sender tries and fails
+        assert log.unsent_bytes > 0 and not log.refusing
         with LocalBroker(port=port) as broker:
 
             async def delivered() -> bool:
-                return events.buffered == 0
+                return log.unsent_bytes == 0
 
             await _until(delivered, 40)
-            topic = await read_topic(broker.bootstrap_servers, ACCESS)
-            usage = [e for e in topic if e.type == ACCESS_USAGE]
-            assert [e.data["calls"] for e in usage] == [1]
-            denied = [e.data["resource_id"] for e in topic if e.type == ACCESS_DENIED]
-            # The newest kept (the window's usage event took one place), each sent once.
-            assert len(denied) == len(set(denied)) and set(denied) == {f"res-outage-{n}" for n in range(11, 60)}
-            await events.stop()
+            ids = [r["id"] for e in await read_topic(broker.bootstrap_servers, ACCESS) for r in e.data["records"]]
+            assert ids == [f"rec-{n:03d}" for n in range(50)]  # all, in order, once
+            await log.stop()
     finally:
-        await events.stop()
+        await log.stop()
+
+
+async def test_a_restarted_gateway_sends_what_an_earlier_run_left_in_the_spool(tmp_path, broker_bootstrap) -> None:
+    dead = f"127.0.0.1:{LocalBroker().port}"
+    first = AccessLog(GatewaySettings(kafka_bootstrap_servers=dead, govdata_data_dir=tmp_path, log_json=False))
+    first.open()
+    for n in range(20):
+        assert first.record(_record(n, marker=str(tmp_path)))
+    first.close()  # as a killed process leaves it: nothing sent, nothing checkpointed
+
+    second = AccessLog(
+        GatewaySettings(
+            kafka_bootstrap_servers=broker_bootstrap,
+            gateway_access_flush_seconds=0.1,
+            govdata_data_dir=tmp_path,
+            log_json=False,
+        )
+    )
+    second.start()
+    try:
+        assert second.unsent_bytes > 0
+
+        async def delivered() -> bool:
+            return second.unsent_bytes == 0
+
+        await _until(delivered, 20)
+        sent = [
+            r["id"]
+            for e in await read_topic(broker_bootstrap, ACCESS)
+            for r in e.data["records"]
+            if r["path"] == str(tmp_path)
+        ]
+        assert sent == [f"rec-{n:03d}" for n in range(20)]
+        spooled = sorted(p.name for p in second.dir.iterdir() if p.name.startswith("segment-"))
+        assert len(spooled) == 1  # the earlier run's segment was deleted once sent
+    finally:
+        await second.stop()
+
+
+def test_one_spool_belongs_to_one_gateway(tmp_path) -> None:
+    settings = GatewaySettings(govdata_data_dir=tmp_path, log_json=False)
+    first = AccessLog(settings)
+    first.open()
+    try:
+        second = AccessLog(settings)
+        try:
+            second.open()
+        except SpoolLocked as exc:
+            assert "GATEWAY_ACCESS_SPOOL_DIR" in str(exc)
+        else:
+            raise AssertionError("a second gateway opened the same spool")
+    finally:
+        first.close()
+
+
+async def test_calls_are_refused_not_served_unrecorded_once_the_spool_is_full(platform) -> None:
+    rid, gid, _ = await platform.setup()
+    gw = await platform.start_gateway(gateway_access_spool_max_bytes=4000)
+    token = await gw.grant_token(gid)
+    access = gw.plane.access
+    # The broker for access records goes away (the projection's consumer is not affected here).
+    access.settings = access.settings.model_copy(
+        update={"kafka_bootstrap_servers": f"127.0.0.1:{platform.free_port()}"}
+    )
+    await access._close_producer()
+    served = 0
+    statuses: list[int] = []
+    for _ in range(40):
+        async with gw.call(token, rid, "/population/persons/p1") as resp:
+            statuses.append(resp.status)
+            if resp.status == 503:
+                body = await resp.json(content_type=None)
+                assert body["code"] == "access_log_unavailable" and resp.headers["Retry-After"]
+            else:
+                served += 1
+    assert served > 0 and statuses[-1] == 503
+    upstream_calls = len(platform.provider.seen)
+    assert await gw.status(token, rid, "/population/persons/p1") == 503
+    assert len(platform.provider.seen) == upstream_calls  # refused before the provider is called
+
+    # The broker is back: the spool drains, calls are served again, and every served call has its record.
+    access.settings = access.settings.model_copy(update={"kafka_bootstrap_servers": platform.broker})
+
+    async def drained() -> bool:
+        return access.unsent_bytes == 0
+
+    await platform.until(drained, timeout=30, interval=0.2)
+    assert await gw.status(token, rid, "/population/persons/p1") == 200
+    records = await _wait_records(platform, served + 1, resource_id=rid, outcome="ok")
+    assert len(records) == served + 1
+
+
+def _record(n: int, marker: str = "/data/r/x") -> dict[str, Any]:
+    return {
+        "id": f"rec-{n:03d}",
+        "time": "2026-12-03T01:00:00.000000Z",
+        "grant_id": "grt-1",
+        "client_id": "mz-system",
+        "system": "mz-dibao",
+        "holder_dept": "YC-MZ",
+        "provider_dept": "YC-GA",
+        "resource_id": "res-1",
+        "method": "GET",
+        "path": marker,
+        "status": 200,
+        "outcome": "ok",
+        "records": 1,
+        "bytes": 100,
+        "duration_ms": 1.5,
+        "request_id": f"req-{n}",
+    }
 
 
 async def _until(check, timeout: float) -> None:
@@ -171,34 +274,3 @@ async def _until(check, timeout: float) -> None:
     while not await check():
         assert loop.time() < deadline, "not delivered in time"
         await asyncio.sleep(0.1)
-
-
-def test_unknown_denial_reason_is_a_programming_error(tmp_path) -> None:
-    events = AccessEvents(GatewaySettings(govdata_data_dir=tmp_path))
-    try:
-        events.record_denial("because", 403, "r", "GET", "/")
-    except ValueError:
-        pass
-    else:
-        raise AssertionError("unknown reason accepted")
-    assert timedelta(seconds=events.flush_seconds) == timedelta(seconds=5)
-
-
-async def test_data_calls_keep_working_while_access_events_cannot_be_sent(platform) -> None:
-    rid, gid, _ = await platform.setup()
-    gw = await platform.start_gateway(usage_flush_seconds=0.2)
-    token = await gw.grant_token(gid)
-    events = gw.plane.events
-    # The broker for access events goes away (the projection's consumer is not affected here).
-    events.settings = events.settings.model_copy(
-        update={"kafka_bootstrap_servers": f"127.0.0.1:{platform.free_port()}"}
-    )
-    await events._close_producer()
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    for _ in range(10):
-        assert await gw.status(token, rid, "/population/persons/p1") == 200
-        assert await gw.status(token, rid, "/admin/x") == 403
-    assert loop.time() - started < 5  # no call waited for Kafka
-    await asyncio.sleep(0.5)
-    assert events.buffered >= 10  # denials and the usage window wait for the broker

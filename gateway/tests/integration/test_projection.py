@@ -14,7 +14,7 @@ from govdata_gateway.projection import Projection
 from govdata_gateway.registry.models import ClientRecord, Department
 from govdata_gateway.registry.seed import seed_registry
 from govdata_shared.contracts import validated_data
-from govdata_shared.contracts.access import ACCESS_DENIED
+from govdata_shared.contracts.access import ACCESS_RECORDS
 from govdata_shared.contracts.catalog import (
     RESOURCE_PUBLISHED,
     RESOURCE_REFRESHED,
@@ -187,14 +187,34 @@ def _resource_events(rid: str, provider_url: str, platform) -> dict[str, object]
     }
 
 
+def _entry(platform, rid: str, version: int, revision: int, prefixes: tuple[str, ...], status: str = "published"):
+    """catalog-svc's entry of `rid` at `version`, as GET /api/catalog/internal/interfaces/{id} answers."""
+    entry = platform.snapshot_resource(rid, platform.interface(path_prefixes=list(prefixes)), version, status=status)
+    return {**entry, "revision": revision}
+
+
+def _give(projection: Projection, item) -> str:
+    """An event (a `published` one only announces: the feed then fetches its entry) or a fetched entry."""
+    return projection.apply_entry(item) if isinstance(item, dict) else projection.apply(item)
+
+
 def test_resource_projection_ends_the_same_in_any_order(platform) -> None:
-    """Every order of a revision's publication, with duplicates, ends at the newest published revision."""
+    """Every order of a revision's publication events and the entries fetched for them, with duplicates, ends at
+    the newest published revision."""
     rid = "res-order"
     events = _resource_events(rid, "http://x", platform)
-    for order in itertools.permutations(events.values()):
+    items = [
+        events["published1"],
+        events["refreshed"],
+        events["superseded1"],
+        events["published2"],
+        _entry(platform, rid, 2, 1, ("/v1",)),
+        _entry(platform, rid, 6, 2, ("/v2",)),
+    ]
+    for order in itertools.permutations(items):
         projection = Projection()
-        for event in (*order, *order):  # and everything delivered twice
-            projection.apply(event)
+        for item in (*order, *order):  # and everything delivered twice
+            _give(projection, item)
         entry = projection.resources[rid]
         assert (entry.version, entry.revision, entry.interface.path_prefixes) == (6, 2, ("/v2",)), order
 
@@ -203,12 +223,18 @@ def test_superseded_and_other_catalog_events_never_change_the_entry(platform) ->
     rid = "res-super"
     events = _resource_events(rid, "http://x", platform)
     projection = Projection()
-    assert projection.apply(events["published1"]) == "applied"
+    assert projection.apply(events["published1"]) == "fetch"  # the event carries no address
+    assert rid not in projection.resources
+    assert projection.apply_entry(_entry(platform, rid, 2, 1, ("/v1",))) == "applied"
     for name in ("submitted2", "refreshed", "superseded1"):
         assert projection.apply(events[name]) == "ignored", name
     assert projection.resources[rid].interface.path_prefixes == ("/v1",)
-    assert projection.apply(events["published2"]) == "applied"
+    assert projection.resources[rid].interface.base_url == platform.provider.url
+    assert projection.apply(events["published2"]) == "fetch"
+    assert projection.resources[rid].interface.path_prefixes == ("/v1",)  # until the entry is fetched
+    assert projection.apply_entry(_entry(platform, rid, 6, 2, ("/v2",))) == "applied"
     assert projection.apply(events["published1"]) == "stale"
+    assert projection.apply_entry(_entry(platform, rid, 2, 1, ("/v1",))) == "stale"
     retired_data = platform.resource_event_data(rid, platform.interface(), status="retired", revision=2)
     retired = new_event(
         RESOURCE_RETIRED,
@@ -221,6 +247,7 @@ def test_superseded_and_other_catalog_events_never_change_the_entry(platform) ->
     )
     assert projection.apply(retired) == "applied" and rid not in projection.resources
     assert projection.apply(events["published2"]) == "stale" and rid not in projection.resources
+    assert projection.apply_entry(_entry(platform, rid, 6, 2, ("/v2",))) == "stale" and rid not in projection.resources
 
 
 def test_grant_projection_ends_the_same_in_any_order(platform) -> None:
@@ -330,11 +357,11 @@ async def test_identity_events_disable_and_enable_by_version_through_department_
     async def denial_recorded() -> bool:
         events = await read_topic(platform.broker, "govdata.access.v1")
         return any(
-            e.type == ACCESS_DENIED
-            and e.data["reason"] == "client_disabled"
-            and (e.data["resource_id"], e.data["client_id"], e.data["grant_id"], e.data["status"])
-            == (rid, "mz-system", gid, 403)
+            r["outcome"] == "client_disabled"
+            and (r["resource_id"], r["client_id"], r["grant_id"], r["status"]) == (rid, "mz-system", gid, 403)
             for e in events
+            if e.type == ACCESS_RECORDS
+            for r in e.data["records"]
         )
 
     await platform.until(denial_recorded, timeout=10, interval=0.2)

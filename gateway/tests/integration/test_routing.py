@@ -1,4 +1,4 @@
-"""The gateway's `/api/<service>/...` routing, `/healthz` and `/metrics`, over real HTTP, as a client sees them.
+"""The gateway's `/api/<service>/...` routing, `/healthz` and the metrics, over real HTTP, as a client sees them.
 
 Four small aiohttp servers on loopback ports stand in for catalog, sharing, verification and audit; the real
 gateway app (`create_app`) is served on a port of its own. Nothing is mocked.
@@ -696,12 +696,22 @@ async def test_healthz_counts_a_hanging_readyz_as_unavailable_quickly(
 
 
 async def test_metrics_are_prometheus_text(gw: Gateway, http: aiohttp.ClientSession) -> None:
+    """On the metrics listener (GATEWAY_METRICS_PORT), never on the public port (issue 13)."""
+    from govdata_gateway.health import start_metrics_listener
+
     async with http.get(gw("/api/catalog/resources")) as resp:
         assert resp.status == 200
     async with http.get(gw("/metrics")) as resp:
-        assert resp.status == 200
-        assert resp.content_type == "text/plain"
-        text = await resp.text()
+        assert resp.status == 404
+    runner = await start_metrics_listener("127.0.0.1", 0)
+    try:
+        host, port = runner.addresses[0][:2]
+        async with http.get(f"http://{host}:{port}/metrics") as resp:
+            assert resp.status == 200
+            assert resp.content_type == "text/plain"
+            text = await resp.text()
+    finally:
+        await runner.cleanup()
     assert "# TYPE govdata_gateway_requests_total counter" in text
     assert re.search(r'govdata_gateway_requests_total\{area="api_catalog",method="GET",status="200"\} [1-9]', text)
     assert "govdata_gateway_request_duration_seconds_bucket" in text

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from govdata_shared.events import Event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit_svc.access_records import first_altered_batch
 from audit_svc.domain import (
     GENESIS_HASH,
     BreakReason,
@@ -212,9 +213,23 @@ async def verify_chain(session: AsyncSession, from_seq: int | None = None, to_se
     )
 
 
-async def verify(session: AsyncSession, *, from_seq: int | None = None, to_seq: int | None = None) -> VerifyResult:
-    """GET /verify: the outcome of `verify_chain` as the API answers it."""
+async def verify(
+    session: AsyncSession,
+    *,
+    from_seq: int | None = None,
+    to_seq: int | None = None,
+    retained_since: datetime | None = None,
+) -> VerifyResult:
+    """GET /verify: the outcome of `verify_chain` as the API answers it; when the chain holds, also each chained
+    batch of access records against its digest (those ending before `retained_since` may be pruned)."""
     outcome = await verify_chain(session, from_seq, to_seq)
+    if outcome.ok and outcome.to_seq >= outcome.from_seq:
+        since = retained_since or datetime(1970, 1, 1, tzinfo=UTC)
+        altered = await first_altered_batch(session, outcome.from_seq, outcome.to_seq, since)
+        if altered is not None:
+            outcome.ok = False
+            outcome.broken = BrokenLink(altered[0], BreakReason.ACCESS_RECORDS_ALTERED)
+            outcome.broken_event_id = altered[1]
     first_broken = None
     if (broken := outcome.broken) is not None:
         first_broken = BrokenRecord(

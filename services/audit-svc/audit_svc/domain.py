@@ -131,6 +131,7 @@ class BreakReason(StrEnum):
     MALFORMED = "malformed"
     ANCHOR_MISMATCH = "anchor_mismatch"
     HEAD_MISMATCH = "head_mismatch"
+    ACCESS_RECORDS_ALTERED = "access_records_altered"
 
     @property
     def detail(self) -> str:
@@ -144,6 +145,7 @@ BREAK_DETAILS: dict[BreakReason, str] = {
     BreakReason.MALFORMED: "记录格式无法解析",
     BreakReason.ANCHOR_MISMATCH: "与导出文件的锚点不符（条数或末尾哈希）",
     BreakReason.HEAD_MISMATCH: "链头（最后序号及哈希）与日志末尾不符",
+    BreakReason.ACCESS_RECORDS_ALTERED: "该批数据调用记录与审计链中的摘要不符（记录被删除、被修改或被加入）",
 }
 
 

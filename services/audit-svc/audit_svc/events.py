@@ -1,4 +1,5 @@
-"""Events audit-svc consumes: every event of every topic, appended to the chain once per event id.
+"""Events audit-svc consumes: every event of every topic, appended to the chain once per event id (a batch of
+access records as one summary record).
 
 audit-svc publishes nothing. Its consumer hands each batch's new events to `append_batch` in delivery order,
 inside the transaction that also records their ids as processed (IdempotentConsumer).
@@ -6,10 +7,14 @@ inside the transaction that also records their ids as processed (IdempotentConsu
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from govdata_shared.consumer import Handler
+from govdata_shared.contracts.access import ACCESS_RECORDS
 from govdata_shared.events import ALL_TOPICS, Event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit_svc import access_records
 from audit_svc.chain import append_events
 
 CONSUMED_TOPICS: tuple[str, ...] = ALL_TOPICS
@@ -17,8 +22,18 @@ HANDLERS: dict[str, Handler] = {}
 
 
 async def append_batch(session: AsyncSession, events: list[Event]) -> None:
-    """The consumer's batch handler: the batch's new events, appended to the chain in delivery order."""
-    await append_events(session, events)
+    """The consumer's batch handler: the batch's new events, appended to the chain in delivery order. A batch of
+    access records is stored beside the chain and chained as one summary with its digest (access_records.py)."""
+    received_at = datetime.now(UTC)
+    chained: list[Event] = []
+    for event in events:
+        if event.type == ACCESS_RECORDS:
+            summary = await access_records.ingest(session, event, received_at)
+            if summary is not None:
+                chained.append(summary)
+        else:
+            chained.append(event)
+    await append_events(session, chained, received_at)
 
 
 BATCH_HANDLER = append_batch

@@ -1,4 +1,5 @@
-"""Tables of audit-svc: the hash-chained audit log (审计日志) and the head of its chain.
+"""Tables of audit-svc: the hash-chained audit log (审计日志), the head of its chain, and the data plane's access
+records (one per data call, chained a batch at a time: migration 0003).
 
 `audit_log.record` holds the canonical JSON of each record exactly as it was hashed; the other columns are an
 index over it for queries and reports. Rows are only ever inserted: the migration installs triggers that refuse
@@ -40,3 +41,37 @@ audit_chain_head = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=True),
 )
 HEAD_ID = 1
+
+access_batch = sa.Table(
+    "access_batch",
+    metadata,
+    sa.Column("batch_id", sa.Text(), primary_key=True),
+    sa.Column("gateway", sa.Text(), nullable=False),
+    sa.Column("count", sa.Integer(), nullable=False),
+    sa.Column("first_time", UTCDateTime(), nullable=True),
+    sa.Column("last_time", UTCDateTime(), nullable=True),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("pruned_at", UTCDateTime(), nullable=True),
+)
+
+access_record = sa.Table(
+    "access_record",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),
+    sa.Column("batch_id", sa.Text(), nullable=False),
+    sa.Column("time", UTCDateTime(), nullable=False),
+    sa.Column("grant_id", sa.Text()),
+    sa.Column("client_id", sa.Text()),
+    sa.Column("system", sa.Text()),
+    sa.Column("holder_dept", sa.Text()),
+    sa.Column("provider_dept", sa.Text()),
+    sa.Column("resource_id", sa.Text(), nullable=False),
+    sa.Column("method", sa.Text(), nullable=False),
+    sa.Column("path", sa.Text(), nullable=False),
+    sa.Column("status", sa.Integer(), nullable=False),
+    sa.Column("outcome", sa.Text(), nullable=False),
+    sa.Column("records", sa.Integer(), nullable=False),
+    sa.Column("bytes", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+    sa.Column("duration_ms", sa.Float(), nullable=False),
+    sa.Column("request_id", sa.Text()),
+)

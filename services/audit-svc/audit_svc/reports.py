@@ -9,20 +9,12 @@ from typing import Any, Literal
 import orjson
 import sqlalchemy as sa
 from fastapi.responses import Response
-from govdata_shared.contracts.access import ACCESS_DENIED
-from sqlalchemy.dialects.postgresql import JSONB
+from govdata_shared.contracts.access import DENIAL_REASONS
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit_svc import supervision
 from audit_svc.domain import utc_text
-from audit_svc.models import audit_log
-
-
-def _data_text(session: AsyncSession, field: str) -> sa.ColumnElement:
-    """`record.data.<field>` as text, in the database's own JSON dialect."""
-    if session.bind.dialect.name == "postgresql":
-        return sa.cast(audit_log.c.record, JSONB)[("data", field)].astext
-    return sa.func.json_extract(audit_log.c.record, f"$.data.{field}")
+from audit_svc.models import access_record, audit_log
 
 
 async def year_tally(session: AsyncSession, year: int) -> supervision.Tally:
@@ -54,19 +46,16 @@ async def year_tally(session: AsyncSession, year: int) -> supervision.Tally:
         ).scalars()
     )
     by_grants = supervision.tally_grants((orjson.loads(r) for r in grant_records), utc_text(start), used)
-    # Grouped over a subquery: Postgres would not match two copies of a parameterised JSON path.
-    denied = (
-        sa.select(
-            _data_text(session, "holder_dept").label("holder_dept"), _data_text(session, "reason").label("reason")
-        )
-        .where(audit_log.c.type == ACCESS_DENIED, *in_year)
-        .subquery()
-    )
+    # Refused data calls, from the access records (one per call) by holder department and reason.
     denials = (
         await session.execute(
-            sa.select(denied.c.holder_dept, denied.c.reason, sa.func.count()).group_by(
-                denied.c.holder_dept, denied.c.reason
+            sa.select(access_record.c.holder_dept, access_record.c.outcome, sa.func.count())
+            .where(
+                access_record.c.outcome.in_(DENIAL_REASONS),
+                access_record.c.time >= start,
+                access_record.c.time < end,
             )
+            .group_by(access_record.c.holder_dept, access_record.c.outcome)
         )
     ).all()
     return supervision.merge(by_records, by_grants, supervision.tally_denials(denials))

@@ -32,10 +32,38 @@ class EventPage(BaseModel):
     size: int
 
 
+class AccessEntry(BaseModel):
+    """One data call as the gateway recorded it (API.md "Audit and supervision")."""
+
+    id: str
+    time: str = Field(description="when the call arrived, UTC")
+    grant_id: str | None
+    client_id: str | None
+    system: str | None
+    holder_dept: str | None
+    provider_dept: str | None
+    resource_id: str
+    method: str
+    path: str = Field(description="path and query string, identifiers masked")
+    status: int
+    outcome: str = Field(description="ok, a refusal reason (missing_token, outside_window …) or an upstream failure")
+    records: int = Field(description="records returned after filtering to the granted items")
+    bytes: int
+    duration_ms: float
+    request_id: str | None
+
+
+class AccessPage(BaseModel):
+    items: list[AccessEntry]
+    total: int
+    page: int
+    size: int
+
+
 class BrokenRecord(BaseModel):
     seq: int
     event_id: str | None = Field(description="the record found at that seq; null when it is missing")
-    reason: str = Field(description="missing | out_of_order | hash_mismatch | head_mismatch")
+    reason: str = Field(description="missing | out_of_order | hash_mismatch | head_mismatch | access_records_altered")
     detail: str
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Depends
-from govdata_shared.auth import Caller, CurrentCaller, Role, require_department, requires_role
+from govdata_shared.auth import DEPARTMENT_ROLES, Caller, CurrentCaller, Role, require_department, requires_role
 from govdata_shared.errors import Problem
 
 from catalog_svc.domain import ResourceStatus
@@ -30,6 +30,21 @@ export_allowed = requires_role(
     detail="只有县政务服务和大数据管理局和市级平台可以导出目录",
 )
 
+# The provider department retires its resource, the bureau any (第十四条); checked against the resource after.
+retires_resources = requires_role(
+    Role.BUREAU_ADMIN,
+    *DEPARTMENT_ROLES,
+    code="department_role_required",
+    detail="只有资源的提供部门或县政务服务和大数据管理局可以停用资源",
+)
+# 需求清单: the bureau marks any demand met, a department its own.
+meets_demands = requires_role(
+    Role.BUREAU_ADMIN,
+    *DEPARTMENT_ROLES,
+    code="department_role_required",
+    detail="只有提出需求的部门或县政务服务和大数据管理局可以标记需求已满足",
+)
+
 _SHOWN_TO_EVERYONE = (ResourceStatus.PUBLISHED, ResourceStatus.RETIRED)
 
 
@@ -39,6 +54,17 @@ _SHOWN_TO_EVERYONE = (ResourceStatus.PUBLISHED, ResourceStatus.RETIRED)
 def sees_unpublished(caller: Caller, resource: Resource) -> bool:
     """The provider department, the bureau and auditors see a resource's drafts and pending revisions."""
     return caller.oversees or caller.dept == resource.provider_dept
+
+
+def sees_interface_address(caller: Caller, resource: Resource) -> bool:
+    """API.md "Catalog": a provider's system address (`interface.base_url`) is for its own department's staff, the
+    bureau and the gateway; other departments, citizens, auditors and the city platform see what may be called
+    only."""
+    return (
+        caller.is_bureau
+        or caller.has_role(Role.GATEWAY)
+        or (caller.acting_dept is not None and caller.acting_dept == resource.provider_dept)
+    )
 
 
 def readable_resource(caller: Caller) -> sa.ColumnElement[bool]:

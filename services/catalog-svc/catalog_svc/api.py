@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query
-from govdata_shared.auth import CurrentCaller, DepartmentStaff, gateway_only
+from govdata_shared.auth import AuthorizeFirst, CurrentCaller, DepartmentStaff, gateway_only, requires_department
 from govdata_shared.service import Now, ReadSessionDep, SessionDep
 
 from catalog_svc import browse, lifecycle, lists, snapshot, triggers
-from catalog_svc.access import DepartmentScope, bureau_only, export_allowed
+from catalog_svc.access import DepartmentScope, bureau_only, export_allowed, meets_demands, retires_resources
 from catalog_svc.domain import Category, ResourceFormat, SecurityLevel, SharingType
+from catalog_svc.lifecycle import UpstreamPolicyDep
 from catalog_svc.models import Demand, UpdateTrigger
 from catalog_svc.schemas import (
     DemandIn,
@@ -32,16 +33,21 @@ from catalog_svc.schemas import (
     TriggerOut,
 )
 
-router = APIRouter()
+# Who may call a route is decided before its body is read (AuthorizeFirst): a caller of the wrong role gets 403
+# whatever the body, never a 422 describing the schema. Every write route declares its role gate; the checks that
+# need the stored resource (its provider department) follow in the operation.
+router = APIRouter(route_class=AuthorizeFirst)
 
 
 # --- resources ---------------------------------------------------------------------------------------------
 
 
 @router.post("/resources", status_code=201, response_model=ResourceOut)
-async def create_resource(body: ResourceCreate, caller: DepartmentStaff, session: SessionDep, now: Now) -> ResourceOut:
+async def create_resource(
+    body: ResourceCreate, caller: DepartmentStaff, session: SessionDep, now: Now, upstream: UpstreamPolicyDep
+) -> ResourceOut:
     """Register a resource as a draft of the caller's department."""
-    return await lifecycle.create_resource(session, caller=caller, body=body, now=now)
+    return await lifecycle.create_resource(session, caller=caller, body=body, now=now, upstream=upstream)
 
 
 @router.get("/resources", response_model=ResourcePage)
@@ -85,18 +91,27 @@ async def get_resource(
     return await browse.read_resource(session, caller=caller, resource_id=resource_id, version=version)
 
 
-@router.patch("/resources/{resource_id}", response_model=ResourceOut)
+@router.patch("/resources/{resource_id}", response_model=ResourceOut, dependencies=[Depends(requires_department)])
 async def patch_resource(
-    resource_id: str, body: ResourcePatch, caller: CurrentCaller, session: SessionDep, now: Now
+    resource_id: str,
+    body: ResourcePatch,
+    caller: CurrentCaller,
+    session: SessionDep,
+    now: Now,
+    upstream: UpstreamPolicyDep,
 ) -> ResourceOut:
     """Edit the draft (or rejected) revision; the provider department only."""
-    return await lifecycle.patch_resource(session, caller=caller, resource_id=resource_id, patch=body, now=now)
+    return await lifecycle.patch_resource(
+        session, caller=caller, resource_id=resource_id, patch=body, now=now, upstream=upstream
+    )
 
 
-@router.post("/resources/{resource_id}/submit", response_model=ResourceOut)
-async def submit_resource(resource_id: str, caller: CurrentCaller, session: SessionDep, now: Now) -> ResourceOut:
+@router.post("/resources/{resource_id}/submit", response_model=ResourceOut, dependencies=[Depends(requires_department)])
+async def submit_resource(
+    resource_id: str, caller: CurrentCaller, session: SessionDep, now: Now, upstream: UpstreamPolicyDep
+) -> ResourceOut:
     """Submit for the bureau's review; the review deadline is 5 working days (第十四条)."""
-    return await lifecycle.submit_resource(session, caller=caller, resource_id=resource_id, now=now)
+    return await lifecycle.submit_resource(session, caller=caller, resource_id=resource_id, now=now, upstream=upstream)
 
 
 @router.post("/resources/{resource_id}/review", response_model=ResourceOut, dependencies=[Depends(bureau_only)])
@@ -109,20 +124,28 @@ async def review_resource(
     )
 
 
-@router.post("/resources/{resource_id}/revisions", status_code=201, response_model=ResourceOut)
+@router.post(
+    "/resources/{resource_id}/revisions",
+    status_code=201,
+    response_model=ResourceOut,
+    dependencies=[Depends(requires_department)],
+)
 async def create_revision(
     resource_id: str,
     caller: CurrentCaller,
     session: SessionDep,
     now: Now,
+    upstream: UpstreamPolicyDep,
     body: Annotated[RevisionIn | None, Body()] = None,
 ) -> ResourceOut:
     """Start a new draft revision of a published resource (the published one stays visible until the new
     one is approved)."""
-    return await lifecycle.create_revision(session, caller=caller, resource_id=resource_id, patch=body, now=now)
+    return await lifecycle.create_revision(
+        session, caller=caller, resource_id=resource_id, patch=body, now=now, upstream=upstream
+    )
 
 
-@router.post("/resources/{resource_id}/retire", response_model=ResourceOut)
+@router.post("/resources/{resource_id}/retire", response_model=ResourceOut, dependencies=[Depends(retires_resources)])
 async def retire_resource(
     resource_id: str,
     caller: CurrentCaller,
@@ -141,7 +164,7 @@ async def list_revisions(resource_id: str, caller: CurrentCaller, session: ReadS
     return await browse.list_revisions(session, caller=caller, resource_id=resource_id)
 
 
-@router.post("/resources/{resource_id}/refreshes", status_code=201)
+@router.post("/resources/{resource_id}/refreshes", status_code=201, dependencies=[Depends(requires_department)])
 async def report_refresh(
     resource_id: str, body: RefreshIn, caller: CurrentCaller, session: SessionDep, now: Now
 ) -> dict:
@@ -193,7 +216,7 @@ async def list_demands(
     return await lists.list_demands(session, dept=dept, status=status)
 
 
-@router.post("/demands/{demand_id}/meet", response_model=DemandOut)
+@router.post("/demands/{demand_id}/meet", response_model=DemandOut, dependencies=[Depends(meets_demands)])
 async def meet_demand(
     demand_id: str,
     caller: CurrentCaller,
@@ -222,10 +245,19 @@ async def export_catalog(
 
 
 # --- for the gateway ---------------------------------------------------------------------------------------
+# Not in the OpenAPI document, which the gateway serves publicly; from outside these routes do not exist (the
+# gateway answers 404: they are for its projections, which call the service directly).
 
 
-@router.get("/internal/interfaces", dependencies=[Depends(gateway_only)])
+@router.get("/internal/interfaces", dependencies=[Depends(gateway_only)], include_in_schema=False)
 async def interface_snapshot(session: ReadSessionDep) -> list[dict]:
     """What the gateway's resource projection starts from: every published or retired resource's items and
     interface (with the credential reference, never a secret), with its aggregate version."""
     return await snapshot.interface_snapshot(session)
+
+
+@router.get("/internal/interfaces/{resource_id}", dependencies=[Depends(gateway_only)], include_in_schema=False)
+async def interface_entry(resource_id: str, session: ReadSessionDep) -> dict:
+    """One resource's entry of that snapshot as it is now: catalog events carry no interface address, so the
+    gateway reads it here when a resource is published (404 unless published or retired)."""
+    return await snapshot.interface_entry(session, resource_id)

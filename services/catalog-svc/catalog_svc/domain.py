@@ -257,6 +257,19 @@ def interface_with_defaults(interface: dict[str, Any] | None) -> dict[str, Any] 
     return filled
 
 
+# API.md "Catalog": the interface's address and credential reference only for the provider department, the bureau
+# and the gateway; everyone else (and every event) sees what may be called, not where.
+CONFIDENTIAL_INTERFACE_FIELDS = frozenset({"base_url", "credential_ref"})
+
+
+def public_interface(interface: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The interface with its defaults and without its confidential fields."""
+    filled = interface_with_defaults(interface)
+    if filled is None:
+        return None
+    return {k: v for k, v in filled.items() if k not in CONFIDENTIAL_INTERFACE_FIELDS}
+
+
 # --- data refresh (采集责任清单, 第十三条) -------------------------------------------------------------------
 
 # How long data may go without a refresh before it is late for its update cycle.

@@ -23,7 +23,7 @@ from govdata_shared.contracts.catalog import (  # noqa: F401 - the event types a
     ResourceEventData,
 )
 
-from catalog_svc.domain import interface_with_defaults
+from catalog_svc.domain import public_interface
 from catalog_svc.models import Demand, RefreshReport, Resource, ResourceRevision, UpdateTrigger
 
 SOURCE = "catalog-svc"
@@ -65,7 +65,8 @@ def resource_payload(
         "security_level": revision.security_level,
         "update_cycle": revision.update_cycle,
         "items": snapshot_items(revision.items),
-        "interface": interface_with_defaults(revision.interface),
+        # What can be called, never where: the address stays with the provider, the bureau and the gateway.
+        "interface": public_interface(revision.interface),
         "no_state_secrets": revision.no_state_secrets,
         "submitted_at": revision.submitted_at,
         "review_deadline": revision.review_deadline,

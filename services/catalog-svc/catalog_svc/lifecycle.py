@@ -8,14 +8,16 @@ and its event in the caller's transaction, and returns the resource as the calle
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
+from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from govdata_shared.auth import Caller, require_department
 from govdata_shared.errors import Problem, validation_problem
 from govdata_shared.publish import publish
 from govdata_shared.repository import get_or_404, new_id
+from govdata_shared.upstream import UpstreamPolicy
 from govdata_shared.workdays import DEFAULT_CALENDAR, today_in_shanghai
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,6 +54,35 @@ def check_declared(revision: ResourceRevision) -> None:
             "不在本平台登记共享（第二条）",
             field="no_state_secrets",
             rule="state_secret_declaration_required",
+        )
+
+
+def upstream_policy(request: Request) -> UpstreamPolicy:
+    """This app's GOVDATA_UPSTREAM_ALLOWED_NETWORKS, parsed once (the settings checked it at start-up)."""
+    state = request.app.state
+    policy = getattr(state, "upstream_policy", None)
+    if policy is None:
+        policy = state.upstream_policy = UpstreamPolicy.parse(state.settings.govdata_upstream_allowed_networks)
+    return policy
+
+
+UpstreamPolicyDep = Annotated[UpstreamPolicy, Depends(upstream_policy)]
+"""Route parameter: the upstream allow-list the operations below check `interface.base_url` against."""
+
+
+async def check_upstream(policy: UpstreamPolicy, fields: ResourceFields) -> None:
+    """API.md "Data plane": the interface must be http(s) on a host whose every address is inside the allow-list
+    (names are resolved now; the gateway checks again at every connection) — 422 upstream_not_allowed."""
+    if fields.interface is None:
+        return
+    refused = await policy.check_url(str(fields.interface.base_url))
+    if refused is not None:
+        raise Problem(
+            422,
+            "upstream_not_allowed",
+            f"接口地址不允许：{refused.detail}",
+            field="interface.base_url",
+            rule=refused.rule,
         )
 
 
@@ -220,10 +251,13 @@ def _fields(resource: Resource, revision: ResourceRevision) -> ResourceFields:
 # --- the lifecycle ---------------------------------------------------------------------------------------
 
 
-async def create_resource(session: AsyncSession, *, caller: Caller, body: ResourceCreate, now: datetime) -> ResourceOut:
+async def create_resource(
+    session: AsyncSession, *, caller: Caller, body: ResourceCreate, now: datetime, upstream: UpstreamPolicy
+) -> ResourceOut:
     """Register a resource as a draft of the caller's department."""
     dept = require_department(caller)
     check_rules(body)
+    await check_upstream(upstream, body)
     await check_code_free(session, body.code, None)
     await check_item_authority(session, body, dept, None)
     resource = Resource(
@@ -263,7 +297,13 @@ async def _editable_revision(session: AsyncSession, resource: Resource) -> Resou
 
 
 async def patch_resource(
-    session: AsyncSession, *, caller: Caller, resource_id: str, patch: ResourcePatch, now: datetime
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    resource_id: str,
+    patch: ResourcePatch,
+    now: datetime,
+    upstream: UpstreamPolicy,
 ) -> ResourceOut:
     """Edit the draft (or rejected) revision; the provider department only."""
     resource = await _locked(session, resource_id)
@@ -273,6 +313,8 @@ async def patch_resource(
     revision = await _editable_revision(session, resource)
     merged = _merged(resource, revision, patch)
     check_rules(merged)
+    if "interface" in patch.model_fields_set:
+        await check_upstream(upstream, merged)
     if merged.code != resource.code:
         if resource.published_version is not None:
             raise _code_fixed()
@@ -290,7 +332,9 @@ async def patch_resource(
     return await resource_view(session, caller, resource.id, resource.latest_version)
 
 
-async def submit_resource(session: AsyncSession, *, caller: Caller, resource_id: str, now: datetime) -> ResourceOut:
+async def submit_resource(
+    session: AsyncSession, *, caller: Caller, resource_id: str, now: datetime, upstream: UpstreamPolicy
+) -> ResourceOut:
     """Submit the latest revision for the bureau's review; the review deadline is 5 working days (第十四条)."""
     resource = await _locked(session, resource_id)
     access.require_provider(caller, resource)
@@ -299,6 +343,7 @@ async def submit_resource(session: AsyncSession, *, caller: Caller, resource_id:
     check_declared(revision)
     fields = _fields(resource, revision)
     check_rules(fields)
+    await check_upstream(upstream, fields)  # again: the allow-list may have changed since the draft was written
     await check_item_authority(session, fields, resource.provider_dept, resource.id)
     # 第十四条: the bureau reviews within 5 working days of receiving the submission.
     deadline = DEFAULT_CALENDAR.add_working_days(today_in_shanghai(now), domain.REVIEW_WORKING_DAYS)
@@ -361,7 +406,13 @@ async def review_resource(
 
 
 async def create_revision(
-    session: AsyncSession, *, caller: Caller, resource_id: str, patch: ResourcePatch | None, now: datetime
+    session: AsyncSession,
+    *,
+    caller: Caller,
+    resource_id: str,
+    patch: ResourcePatch | None,
+    now: datetime,
+    upstream: UpstreamPolicy,
 ) -> ResourceOut:
     """Start a new draft revision of a published resource (the published one stays what others see until the
     new one is approved), with optional changes applied right away."""
@@ -391,6 +442,8 @@ async def create_revision(
         if merged.code != resource.code:
             raise _code_fixed()
         check_rules(merged)
+        if "interface" in patch.model_fields_set:
+            await check_upstream(upstream, merged)
         await check_item_authority(session, merged, resource.provider_dept, resource.id)
         for name, value in _revision_values(merged).items():
             setattr(draft, name, value)

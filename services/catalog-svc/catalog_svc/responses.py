@@ -1,7 +1,8 @@
 """Resources as a caller sees them (ResourceOut), read with one query however many there are.
 
 A resource shows its published revision (or, before its first publication, its latest); its provider
-department, the bureau and auditors also see the pending revision beside it, and may ask for any version.
+department, the bureau and auditors also see the pending revision beside it, and may ask for any version. Its
+interface's address only its provider department, the bureau and the gateway see (API.md "Catalog").
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.orm import aliased
 
 from catalog_svc import access, domain
 from catalog_svc.models import Resource, ResourceRevision
-from catalog_svc.schemas import InterfaceOut, PendingRevision, ResourceFields, ResourceOut
+from catalog_svc.schemas import InterfaceDetailOut, InterfaceOut, PendingRevision, ResourceFields, ResourceOut
 
 
 def revision_fields(revision: ResourceRevision) -> dict[str, Any]:
@@ -26,11 +27,20 @@ def revision_fields(revision: ResourceRevision) -> dict[str, Any]:
     return {name: getattr(revision, name) for name in ResourceFields.model_fields if name != "code"}
 
 
-def resource_out(resource: Resource, shown: ResourceRevision, pending: PendingRevision | None = None) -> ResourceOut:
-    interface = domain.interface_with_defaults(shown.interface)
-    # The credential reference stays inside: callers learn only that there is one.
-    has_credential = bool(interface and interface.get("credential_ref"))
-    interface_out = InterfaceOut(**interface, has_credential=has_credential) if interface else None
+def interface_out(interface: dict[str, Any] | None, *, with_address: bool) -> InterfaceDetailOut | InterfaceOut | None:
+    """The interface as the caller may see it: its address only `with_address` (access.sees_interface_address)."""
+    filled = domain.interface_with_defaults(interface)
+    if filled is None:
+        return None
+    if not with_address:
+        return InterfaceOut(**domain.public_interface(filled))
+    # The credential reference stays inside: even its provider learns only that there is one.
+    return InterfaceDetailOut(**filled, has_credential=bool(filled.get("credential_ref")))
+
+
+def resource_out(
+    caller: Caller, resource: Resource, shown: ResourceRevision, pending: PendingRevision | None = None
+) -> ResourceOut:
     return ResourceOut(
         id=resource.id,
         code=resource.code,
@@ -39,7 +49,7 @@ def resource_out(resource: Resource, shown: ResourceRevision, pending: PendingRe
         version=shown.version,
         published_version=resource.published_version,
         **{k: v for k, v in revision_fields(shown).items() if k != "interface"},
-        interface=interface_out,
+        interface=interface_out(shown.interface, with_address=access.sees_interface_address(caller, resource)),
         revision_status=shown.status,
         submitted_at=shown.submitted_at,
         review_deadline=shown.review_deadline,
@@ -101,7 +111,7 @@ async def resource_views(session: AsyncSession, caller: Caller, ids: Sequence[st
         return []
     rows = (await session.execute(_statement(caller, None).where(Resource.id.in_(ids)))).all()
     views = {
-        resource.id: resource_out(resource, shown, _pending(caller, resource, *latest))
+        resource.id: resource_out(caller, resource, shown, _pending(caller, resource, *latest))
         for resource, shown, *latest in rows
         if shown is not None
     }
@@ -122,7 +132,7 @@ async def resource_view(
     )
     if shown is None or hidden:
         raise not_found(ResourceRevision, resource_id, shown_version(resource, version))
-    return resource_out(resource, shown, _pending(caller, resource, *latest))
+    return resource_out(caller, resource, shown, _pending(caller, resource, *latest))
 
 
 async def revision_history(session: AsyncSession, caller: Caller, resource: Resource) -> list[dict[str, Any]]:

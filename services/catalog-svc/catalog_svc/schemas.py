@@ -115,10 +115,18 @@ class ResourcePatch(BaseModel):
 
 
 class InterfaceOut(BaseModel):
-    base_url: str
+    """The interface as everyone sees it: what may be called, not where (API.md "Catalog")."""
+
     methods: list[str]
     path_prefixes: list[str]
     rate_limit: int
+
+
+class InterfaceDetailOut(InterfaceOut):
+    """The interface as its provider department and the bureau see it: with its address, and whether a
+    credential reference is registered (the reference itself stays write-only)."""
+
+    base_url: str
     has_credential: bool
 
 
@@ -150,7 +158,8 @@ class ResourceOut(BaseModel):
     update_cycle: UpdateCycle
     usage_requirements: str | None
     related_codes: list[str]
-    interface: InterfaceOut | None
+    # Tried in order, so the address is kept exactly when it was given (only for those who may see it).
+    interface: InterfaceDetailOut | InterfaceOut | None = Field(union_mode="left_to_right")
     no_state_secrets: bool = Field(description=NO_STATE_SECRETS)
     revision_status: str
     submitted_at: datetime | None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends
-from govdata_shared.auth import Caller, Role, require_department, requires_role
+from govdata_shared.auth import DEPARTMENT_ROLES, Caller, Role, require_department, requires_role
 from govdata_shared.errors import Problem
 from sqlalchemy import ColumnElement, false, or_, true
 
@@ -108,3 +108,25 @@ resolves_disputes = Depends(
     )
 )
 """第二十七条: the bureau resolves a dispute together with the provider — `dependencies=[access.resolves_disputes]`."""
+
+decides_requests = Depends(
+    requires_role(
+        Role.BUREAU_ADMIN,
+        *DEPARTMENT_ROLES,
+        code="decider_role_required",
+        detail="共享申请由提供部门或县政务服务和大数据管理局审批",
+    )
+)
+"""第二十九条: only the bureau (platform review, delivery) or a provider department's staff decide a stage; which of
+them decides this request's stage is `require_decider`, on the stored request."""
+
+changes_grants = Depends(
+    requires_role(
+        Role.BUREAU_ADMIN,
+        *DEPARTMENT_ROLES,
+        code="not_provider",
+        detail="只有提供方部门或县政务服务和大数据管理局可以变更授权",
+    )
+)
+"""第二十九条: a grant's provider department or the bureau suspends, resumes, terminates or revokes it; whether the
+caller's department is this grant's provider is `require_grant_changer`, on the stored grant."""

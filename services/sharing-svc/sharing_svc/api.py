@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, File, Query, UploadFile
 from fastapi.responses import Response
-from govdata_shared.auth import CurrentCaller, DepartmentStaff, gateway_only
+from govdata_shared.auth import AuthorizeFirst, CurrentCaller, DepartmentStaff, gateway_only, requires_department
 from govdata_shared.service import Now, ReadSessionDep, SessionDep
 
 from sharing_svc import access, disputes, grants, projection, requests
@@ -28,7 +28,10 @@ from sharing_svc.schemas import (
     SystemOut,
 )
 
-router = APIRouter()
+# Who may call a route is decided before its body is read (AuthorizeFirst): a caller of the wrong role gets 403
+# whatever the body, never a 422 describing the schema. Every write route declares its role gate; the checks that
+# need the stored record (the decider of this stage, the provider of this grant) follow in the operation.
+router = APIRouter(route_class=AuthorizeFirst)
 
 # --- requests ------------------------------------------------------------------------------------------------
 
@@ -55,7 +58,7 @@ async def get_request(request_id: str, caller: CurrentCaller, session: ReadSessi
     return await requests.get_request(session, caller=caller, request_id=request_id)
 
 
-@router.post("/requests/{request_id}/approve", response_model=RequestOut)
+@router.post("/requests/{request_id}/approve", response_model=RequestOut, dependencies=[access.decides_requests])
 async def approve_request(
     request_id: str,
     caller: CurrentCaller,
@@ -71,7 +74,7 @@ async def approve_request(
     )
 
 
-@router.post("/requests/{request_id}/reject", response_model=RequestOut)
+@router.post("/requests/{request_id}/reject", response_model=RequestOut, dependencies=[access.decides_requests])
 async def reject_request(
     request_id: str, body: ReasonIn, caller: CurrentCaller, session: SessionDep, now: Now
 ) -> RequestOut:
@@ -79,7 +82,7 @@ async def reject_request(
     return await requests.reject_request(session, caller=caller, request_id=request_id, reason=body.reason, now=now)
 
 
-@router.put("/requests/{request_id}/attachment", response_model=RequestOut)
+@router.put("/requests/{request_id}/attachment", response_model=RequestOut, dependencies=[Depends(requires_department)])
 async def upload_attachment(
     request_id: str,
     caller: CurrentCaller,
@@ -141,7 +144,7 @@ async def get_grant(grant_id: str, caller: CurrentCaller, session: ReadSessionDe
     return await grants.get_grant(session, caller=caller, grant_id=grant_id)
 
 
-@router.post("/grants/{grant_id}/suspend", response_model=GrantOut)
+@router.post("/grants/{grant_id}/suspend", response_model=GrantOut, dependencies=[access.changes_grants])
 async def suspend_grant(grant_id: str, body: ReasonIn, caller: CurrentCaller, session: SessionDep, now: Now) -> Grant:
     """Pause a grant for misuse or risk (第二十九条); the gateway refuses calls within a second."""
     return await grants.change_grant(
@@ -149,7 +152,7 @@ async def suspend_grant(grant_id: str, body: ReasonIn, caller: CurrentCaller, se
     )
 
 
-@router.post("/grants/{grant_id}/resume", response_model=GrantOut)
+@router.post("/grants/{grant_id}/resume", response_model=GrantOut, dependencies=[access.changes_grants])
 async def resume_grant(
     grant_id: str,
     caller: CurrentCaller,
@@ -167,14 +170,14 @@ async def resume_grant(
     )
 
 
-@router.post("/grants/{grant_id}/terminate", response_model=GrantOut)
+@router.post("/grants/{grant_id}/terminate", response_model=GrantOut, dependencies=[access.changes_grants])
 async def terminate_grant(grant_id: str, body: ReasonIn, caller: CurrentCaller, session: SessionDep, now: Now) -> Grant:
     return await grants.change_grant(
         session, caller=caller, grant_id=grant_id, action=GrantAction.TERMINATE, reason=body.reason, now=now
     )
 
 
-@router.post("/grants/{grant_id}/revoke-inactive", response_model=GrantOut)
+@router.post("/grants/{grant_id}/revoke-inactive", response_model=GrantOut, dependencies=[access.changes_grants])
 async def revoke_inactive_grant(grant_id: str, caller: CurrentCaller, session: SessionDep, now: Now) -> Grant:
     return await grants.revoke_inactive(session, caller=caller, grant_id=grant_id, now=now)
 
@@ -205,9 +208,11 @@ async def resolve_dispute(
 
 
 # --- for the gateway -----------------------------------------------------------------------------------------
+# Not in the OpenAPI document, which the gateway serves publicly; from outside this route does not exist (the
+# gateway answers 404: it is for its projection, which calls the service directly).
 
 
-@router.get("/internal/grants", dependencies=[Depends(gateway_only)])
+@router.get("/internal/grants", dependencies=[Depends(gateway_only)], include_in_schema=False)
 async def grant_snapshot(session: ReadSessionDep) -> list[dict]:
     """What the gateway's grant projection starts from."""
     return await projection.grant_snapshot(session)

@@ -5,7 +5,7 @@ govdata_shared.contracts.sharing): the payload of each event and the one way eac
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from govdata_shared.auth import Caller
@@ -13,7 +13,7 @@ from govdata_shared.consumer import Handler
 from govdata_shared.contracts import access as access_events
 from govdata_shared.contracts import catalog as catalog_events
 from govdata_shared.contracts import identity as identity_events
-from govdata_shared.contracts.access import UsageData
+from govdata_shared.contracts.access import RecordsData
 from govdata_shared.contracts.sharing import (
     DISPUTE_OPENED,
     DISPUTE_RESOLVED,
@@ -249,19 +249,24 @@ async def apply_system_event(session: AsyncSession, event: Event) -> None:
             setattr(current, key, value)
 
 
-async def apply_usage(session: AsyncSession, event: Event) -> None:
-    """The gateway's aggregated usage moves last_used_at forward (what the three-month inactivity rule of
-    第二十九条 reads); a grant.used event marks each new day of use."""
-    usage = UsageData.model_validate(event.data)
-    grant = await session.get(Grant, usage.grant_id, with_for_update=True)
-    if grant is None or (grant.last_used_at is not None and grant.last_used_at >= usage.last_used_at):
-        return
-    new_day = grant.last_used_at is None or today_in_shanghai(grant.last_used_at) != today_in_shanghai(
-        usage.last_used_at
-    )
-    grant.last_used_at = usage.last_used_at
-    if new_day:
-        await publish_grant(session, GRANT_USED, grant, None)
+async def apply_access_records(session: AsyncSession, event: Event) -> None:
+    """The gateway's access records move each grant's last_used_at to its latest successful call (what the
+    three-month inactivity rule of 第二十九条 reads); a grant.used event marks each new day of use. Taking the
+    latest time is idempotent, so a batch delivered twice changes nothing."""
+    latest: dict[str, datetime] = {}
+    for record in RecordsData.model_validate(event.data).records:
+        if record.grant_id and record.outcome == "ok":
+            seen = latest.get(record.grant_id)
+            latest[record.grant_id] = record.time if seen is None else max(seen, record.time)
+    for grant_id in sorted(latest):
+        used_at = latest[grant_id]
+        grant = await session.get(Grant, grant_id, with_for_update=True)
+        if grant is None or (grant.last_used_at is not None and grant.last_used_at >= used_at):
+            continue
+        new_day = grant.last_used_at is None or today_in_shanghai(grant.last_used_at) != today_in_shanghai(used_at)
+        grant.last_used_at = used_at
+        if new_day:
+            await publish_grant(session, GRANT_USED, grant, None)
 
 
 CONSUMED_TOPICS: tuple[str, ...] = (TOPICS["catalog"], TOPICS["identity"], TOPICS["access"])
@@ -269,5 +274,5 @@ HANDLERS: dict[str, Handler] = {
     catalog_events.RESOURCE_PUBLISHED: apply_catalog_event,
     catalog_events.RESOURCE_RETIRED: apply_catalog_event,
     **{event_type: apply_system_event for event_type in identity_events.SYSTEM_EVENTS},
-    access_events.ACCESS_USAGE: apply_usage,
+    access_events.ACCESS_RECORDS: apply_access_records,
 }

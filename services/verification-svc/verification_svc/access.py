@@ -22,19 +22,26 @@ APPLICANT_ROLE_REQUIRED = "只有公民、法人或政务部门可以申请数�
 QUALITY_ROLE_REQUIRED = "只有政务部门、县政务服务和大数据管理局可以查看数据质量"
 
 # 第十九条: citizens and companies ask about their own data, departments about anyone's.
-Applicant = Annotated[
-    Caller,
-    Depends(
-        requires_role(
-            Role.DEPT_OPERATOR,
-            Role.DEPT_HEAD,
-            Role.CITIZEN,
-            code="applicant_role_required",
-            detail=APPLICANT_ROLE_REQUIRED,
-        )
-    ),
-]
-"""A caller who may file a correction request."""
+applicant_roles = requires_role(
+    Role.DEPT_OPERATOR, Role.DEPT_HEAD, Role.CITIZEN, code="applicant_role_required", detail=APPLICANT_ROLE_REQUIRED
+)
+Applicant = Annotated[Caller, Depends(applicant_roles)]
+"""A caller who may file a correction request (or add evidence to one: `require_applicant` then says whose)."""
+
+# 第十九条: 延长校核期限应当经政务数据提供部门主要负责人同意 — a department head; `require_provider_head` then
+# checks it is the head of this request's provider department.
+extends_deadlines = requires_role(
+    Role.DEPT_HEAD,
+    code="provider_head_required",
+    detail="延长校核期限须经数据提供部门主要负责人同意（第十九条）",
+)
+# 第十九条: the provider department's staff answer a request; `require_provider` then checks the department.
+resolves_corrections = requires_role(
+    Role.DEPT_OPERATOR,
+    Role.DEPT_HEAD,
+    code="not_provider",
+    detail="只有数据提供部门可以办结校核申请",
+)
 
 # 第二十条: the bureau (and auditors) see the quality of every department's data, a department its own.
 QualityViewer = Annotated[

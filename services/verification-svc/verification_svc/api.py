@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
-from govdata_shared.auth import CurrentCaller
+from govdata_shared.auth import AuthorizeFirst, CurrentCaller
 from govdata_shared.service import Now, ReadSessionDep, SessionDep
 
 from verification_svc import corrections, evidence, lookup
-from verification_svc.access import Applicant, QualityViewer
+from verification_svc.access import Applicant, QualityViewer, applicant_roles, extends_deadlines, resolves_corrections
 from verification_svc.domain import CorrectionStatus, SubjectType
 from verification_svc.schemas import (
     ActiveOut,
@@ -25,7 +25,10 @@ from verification_svc.schemas import (
     ResolveIn,
 )
 
-router = APIRouter()
+# Who may call a route is decided before its body is read (AuthorizeFirst): a caller of the wrong role gets 403
+# whatever the body, never a 422 describing the schema. Every write route declares its role gate; the checks that
+# need the stored request (its provider department, its applicant) follow in the operation.
+router = APIRouter(route_class=AuthorizeFirst)
 
 
 @router.post("/corrections", status_code=201, response_model=CorrectionOut)
@@ -67,7 +70,9 @@ async def get_correction(request_id: str, caller: CurrentCaller, session: ReadSe
     return await corrections.get_correction(session, caller=caller, request_id=request_id, now=now)
 
 
-@router.post("/corrections/{request_id}/extend", response_model=CorrectionOut)
+@router.post(
+    "/corrections/{request_id}/extend", response_model=CorrectionOut, dependencies=[Depends(extends_deadlines)]
+)
 async def extend_correction(
     request_id: str, body: ExtendIn, caller: CurrentCaller, session: SessionDep, now: Now
 ) -> CorrectionOut:
@@ -75,7 +80,9 @@ async def extend_correction(
     return await corrections.extend(session, caller=caller, request_id=request_id, body=body, now=now)
 
 
-@router.post("/corrections/{request_id}/resolve", response_model=CorrectionOut)
+@router.post(
+    "/corrections/{request_id}/resolve", response_model=CorrectionOut, dependencies=[Depends(resolves_corrections)]
+)
 async def resolve_correction(
     request_id: str, body: ResolveIn, caller: CurrentCaller, session: SessionDep, now: Now
 ) -> CorrectionOut:
@@ -83,7 +90,12 @@ async def resolve_correction(
     return await corrections.resolve(session, caller=caller, request_id=request_id, body=body, now=now)
 
 
-@router.post("/corrections/{request_id}/evidence", status_code=201, response_model=EvidenceOut)
+@router.post(
+    "/corrections/{request_id}/evidence",
+    status_code=201,
+    response_model=EvidenceOut,
+    dependencies=[Depends(applicant_roles)],
+)
 async def upload_evidence(
     request_id: str,
     caller: CurrentCaller,

@@ -1,12 +1,15 @@
 """Events of catalog-svc (topic govdata.catalog.v1).
 
-Every transition of a resource is an event carrying what its consumers need: the gateway needs the interface
-definition and items, sharing-svc the provider, items and sharing type, verification-svc the provider.
+Every transition of a resource is an event carrying what its consumers need: the gateway needs the items and
+learns that the interface changed (it reads the interface's address from catalog-svc, never from an event),
+sharing-svc the provider, items and sharing type, verification-svc the provider.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+
+from pydantic import ConfigDict
 
 from govdata_shared.contracts import EventData, event_contract
 
@@ -32,11 +35,17 @@ class ItemData(EventData):
 
 
 class InterfaceData(EventData):
-    base_url: str
+    """What every consumer may know of an interface: what can be called, not where. The address (`base_url`)
+    and the credential reference are only for the provider department, the bureau and the gateway (API.md
+    "Catalog"), so they never travel on the bus, where every service and the audit trail read; the gateway reads
+    them from catalog-svc (`GET /api/catalog/internal/interfaces/{id}`). Unknown fields are dropped, not kept, so
+    a producer handing in the whole stored interface publishes none of them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
     methods: list[str]
     path_prefixes: list[str]
     rate_limit: int
-    credential_ref: str | None = None  # a reference to a secret the gateway holds, never the secret
 
 
 @event_contract(RESOURCE_SUBMITTED, RESOURCE_PUBLISHED, RESOURCE_REJECTED, RESOURCE_SUPERSEDED, RESOURCE_RETIRED)

@@ -11,6 +11,9 @@ SERVICE_GRANTS = [
     "GRANT USAGE ON SCHEMA public TO {role}",
     "GRANT SELECT, INSERT ON audit_log TO {role}",
     "GRANT SELECT, UPDATE ON audit_chain_head TO {role}",
+    # Access records: never updated (a trigger refuses it), deleted a batch at a time after retention.
+    "GRANT SELECT, INSERT, DELETE ON access_record TO {role}",
+    "GRANT SELECT, INSERT, UPDATE ON access_batch TO {role}",
     "GRANT SELECT, INSERT, UPDATE, DELETE ON outbox, processed_event, failed_event TO {role}",
     "GRANT USAGE ON SEQUENCE outbox_seq_seq, failed_event_id_seq TO {role}",
     "GRANT SELECT ON alembic_version TO {role}",

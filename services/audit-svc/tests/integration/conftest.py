@@ -94,6 +94,19 @@ class Audit(ServiceUnderTest):
             if self.backend == "postgres":
                 await session.execute(sa.text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
 
+    async def tamper_access(self, *statements: str) -> None:
+        """Change stored access records behind the service's back (their update trigger switched off)."""
+        async with self.db.session() as session:
+            if self.backend == "postgres":
+                await session.execute(sa.text("ALTER TABLE access_record DISABLE TRIGGER USER"))
+            else:
+                await session.execute(sa.text("DROP TRIGGER IF EXISTS access_record_no_update"))
+            for statement in statements:
+                await session.execute(sa.text(statement))
+            if self.backend == "postgres":
+                await session.execute(sa.text("ALTER TABLE access_record ENABLE TRIGGER USER"))
+            await session.commit()
+
 
 @pytest.fixture
 async def audit(service_app, test_tokens, backend):

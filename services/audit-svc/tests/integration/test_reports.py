@@ -3,8 +3,8 @@
 Two departments — 县公安局 YC-GA and 县民政局 YC-MZ — plus the bureau YC-ZSJ deciding platform stages, over 2025
 and 2026 (Asia/Shanghai). Every event below is one line; the expected figures follow from them.
 
-The figures run on both backends: denials are grouped through each database's own JSON path, and the year's
-bounds in Shanghai are compared with stored timestamps (SQLite keeps them as text).
+The figures run on both backends: the year's bounds in Shanghai are compared with stored timestamps (SQLite keeps
+them as text); refused calls are counted from the access records.
 """
 
 from __future__ import annotations
@@ -43,8 +43,19 @@ def usage(day, grant_id, holder):
 
 
 def denied(day, reason, holder):
-    data = {"reason": reason, "resource_id": "res-x", "holder_dept": holder, "status": 403}
-    return ("access.denied", "g-x", at(day), data)
+    """A refused data call: one access record in a batch of its own."""
+    record = {
+        "id": f"call-{day}-{reason}",
+        "time": at(day).isoformat(),
+        "grant_id": "g-x",
+        "holder_dept": holder,
+        "resource_id": "res-x",
+        "method": "GET",
+        "path": "/data/res-x/persons",
+        "status": 403,
+        "outcome": reason,
+    }
+    return ("access.records", "gw-1", at(day), {"gateway": "gw-1", "records": [record]})
 
 
 def correction(kind, day, request, provider, moment=None, **data):

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 import sqlalchemy as sa
-from audit_svc.main import create_app
+from audit_svc.main import AuditSettings, create_app
 from govdata_shared.events import Event, topic_for
 from govdata_shared.migrations import main as migrate_main
 from govdata_shared.testing import MovableClock, running_app
@@ -41,7 +41,7 @@ async def writer(postgres_database):
 
 async def test_the_service_runs_as_its_role_and_cannot_change_the_log(writer, settings_for, test_tokens):
     _, writer_url, _ = writer
-    settings = settings_for(service_name="audit", database_url=writer_url, migrate_on_start=False)
+    settings = settings_for(AuditSettings, service_name="audit", database_url=writer_url, migrate_on_start=False)
     app = create_app(settings)
     async with running_app(app, verifier=test_tokens.verifier(), clock=MovableClock()) as client:
         grant = f"grant-{uuid.uuid4().hex[:8]}"

@@ -144,6 +144,7 @@ def test_a_record_numbered_in_the_chain_is_exactly_its_canonical_json(seq):
 def test_every_reason_a_chain_breaks_is_explained_in_chinese():
     assert {r.value for r in BreakReason} == {
         "missing", "out_of_order", "hash_mismatch", "malformed", "anchor_mismatch", "head_mismatch",
+        "access_records_altered",
     }  # fmt: skip
     assert all(reason.detail and not reason.detail.isascii() for reason in BreakReason)
     assert ChainCheck().expect_end(1).detail == BreakReason.MISSING.detail

@@ -3,12 +3,13 @@ three months are listed and revoked; usage from the gateway moves last_used_at."
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from govdata_shared.contracts import validated_data
 from govdata_shared.events import new_event
-from sharing_svc.events import apply_usage
+from sharing_svc.events import apply_access_records
 from sharing_svc.scheduled import run_checks
 
 
@@ -127,28 +128,36 @@ async def test_auto_revocation_policy_revokes_unused_grants(sharing):
     assert (await sharing.get(f"/grants/{idle['id']}", "rs")).json()["status"] == "revoked_inactive"
 
 
-async def _usage(sharing, grant: dict, at: datetime, calls: int = 3) -> None:
-    data = {
-        "grant_id": grant["id"],
-        "holder_dept": grant["holder_dept"],
-        "provider_dept": grant["provider_dept"],
-        "resource_id": grant["resource_id"],
-        "calls": calls,
-        "window_start": at - timedelta(seconds=5),
-        "window_end": at,
-        "last_used_at": at,
-    }
+async def _usage(sharing, grant: dict, at: datetime, outcome: str = "ok") -> None:
+    """A batch of the gateway's access records: two calls under the grant, the later at `at`."""
+    records = [
+        {
+            "id": uuid.uuid4().hex,
+            "time": moment,
+            "grant_id": grant["id"],
+            "client_id": "mz-system",
+            "holder_dept": grant["holder_dept"],
+            "provider_dept": grant["provider_dept"],
+            "resource_id": grant["resource_id"],
+            "method": "GET",
+            "path": "/data/x/persons",
+            "status": 200 if outcome == "ok" else 403,
+            "outcome": outcome,
+        }
+        for moment in (at - timedelta(seconds=5), at)
+    ]
+    data = {"gateway": "gw-test", "records": records}
     event = new_event(
-        "access.usage",
-        grant["id"],
-        validated_data("access.usage", data),
+        "access.records",
+        "gw-test",
+        validated_data("access.records", data),
         version=1,
         actor="gateway",
-        dept=grant["holder_dept"],
+        dept=None,
         source="gateway",
     )
     async with sharing.app.state.db.session() as session:
-        await apply_usage(session, event)
+        await apply_access_records(session, event)
 
 
 @pytest.mark.backends("postgres", "sqlite")
@@ -159,6 +168,7 @@ async def test_usage_moves_last_used_at_and_marks_each_day_of_use_once(sharing):
     await _usage(sharing, grant, first + timedelta(minutes=10))
     await _usage(sharing, grant, first - timedelta(minutes=10))  # late report of older calls: ignored
     await _usage(sharing, grant, first + timedelta(days=1))
+    await _usage(sharing, grant, first + timedelta(days=2), outcome="rate_limited")  # refused calls are not use
     fetched = (await sharing.get(f"/grants/{grant['id']}", "mz")).json()
     assert fetched["last_used_at"] == (first + timedelta(days=1)).isoformat().replace("+00:00", "Z")
     used = [e for e in await sharing.events(grant["id"]) if e["type"] == "sharing.grant.used"]
