@@ -44,6 +44,8 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("supervision", "监督考核", "/supervision", OVERSIGHT),
     NavItem("accounts", "账号管理", "/accounts", BUREAU),
     NavItem("audit", "审计日志", "/audit", OVERSIGHT),
+    # every data call, served or refused (第三十二条): a department its own, oversight all
+    NavItem("access", "访问记录", "/access", DEPARTMENT | OVERSIGHT),
     # a citizen's or enterprise's own 校核 requests
     NavItem("my_corrections", "数据校核", "/my/corrections", CITIZEN),
     # Swagger UI of every service's OpenAPI, served by the gateway itself, for departmental developers.

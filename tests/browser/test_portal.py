@@ -38,7 +38,19 @@ async def test_an_operator_signs_in_sees_her_todo_finds_a_resource_and_signs_out
     await expect(page.get_by_role("banner")).to_contain_text("张敏")
     navigation = page.get_by_role("navigation", name="主导航")
     await expect(navigation.get_by_role("link")).to_have_text(
-        ["首页", "数据目录", "我的资源", "共享申请", "待我审核", "我的授权", "校核", "需求清单", "责任清单", "接口文档"]
+        [
+            "首页",
+            "数据目录",
+            "我的资源",
+            "共享申请",
+            "待我审核",
+            "我的授权",
+            "校核",
+            "需求清单",
+            "责任清单",
+            "访问记录",
+            "接口文档",
+        ]
     )
     await expect(navigation.get_by_role("link", name="首页")).to_have_attribute("aria-current", "page")
     # 待办: 公安局's request for 民政局's 最低生活保障对象信息 waits for her department's decision (第二十九条).

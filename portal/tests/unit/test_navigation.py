@@ -26,9 +26,10 @@ def test_each_role_sees_the_pages_of_its_work() -> None:
         "校核",
         "需求清单",
         "责任清单",
+        "访问记录",
         "接口文档",
     ]
-    assert names("dept_head") == ["首页", "数据目录", "我的授权", "校核", "责任清单", "接口文档"]
+    assert names("dept_head") == ["首页", "数据目录", "我的授权", "校核", "责任清单", "访问记录", "接口文档"]
     assert names("bureau_admin") == [
         "首页",
         "数据目录",
@@ -41,9 +42,10 @@ def test_each_role_sees_the_pages_of_its_work() -> None:
         "监督考核",
         "账号管理",
         "审计日志",
+        "访问记录",
         "接口文档",
     ]
-    assert names("auditor") == ["首页", "数据目录", "监督考核", "审计日志", "接口文档"]
+    assert names("auditor") == ["首页", "数据目录", "监督考核", "审计日志", "访问记录", "接口文档"]
 
 
 def test_every_page_in_the_navigation_exists() -> None:

@@ -1,0 +1,126 @@
+"""访问记录: every data call through the gateway, served or refused, as audit-svc keeps it (第三十二条: users answer
+for the data they pull, so who called which resource, when and with what result stays on record).
+
+GET /access?grant_id=&client_id=&resource_id=&from=&to=&page=   the records, newest first
+
+Auditors and the bureau read every record; a department's operators and heads read the calls to its resources
+and the calls made under its grants. audit-svc decides what each person sees; the page only turns others away
+before asking.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from govdata_shared.contracts.access import DENIAL_REASONS
+
+from govdata_portal.auth import CurrentSession, PersonApiDep
+from govdata_portal.forms import error_context, field_errors, refusal
+from govdata_portal.gateway import ApiProblem
+from govdata_portal.lists import department_names
+from govdata_portal.oversight import event_window, parse_day
+from govdata_portal.pages import forbidden, page_or_part, pager
+
+router = APIRouter()
+
+PAGE_SIZE = 50
+RESULTS_ID = "access-results"
+Text = Annotated[str | None, Query(max_length=100)]
+ACCESS_FIELDS = {
+    "grant_id": "授权编号",
+    "client_id": "客户端",
+    "resource_id": "资源编号",
+    "from": "起始日期",
+    "to": "截止日期",
+    "page": "页码",
+    "size": "每页条数",
+}
+FILTERS = ("grant_id", "client_id", "resource_id", "from", "to")
+REFUSED = frozenset(DENIAL_REASONS)
+
+
+def outcome_tone(outcome: str) -> str:
+    """The tag's colour: green served, red refused by the gateway, orange failed on the provider's side."""
+    if outcome == "ok":
+        return "success"
+    return "danger" if outcome in REFUSED else "warning"
+
+
+def milliseconds(value: Any) -> str:
+    """A call's duration as people read it: whole milliseconds, a tenth below ten."""
+    try:
+        ms = float(value)
+    except (TypeError, ValueError):
+        return ""
+    return f"{ms:.1f}" if ms < 10 else f"{ms:.0f}"
+
+
+def access_row(item: dict[str, Any]) -> dict[str, Any]:
+    outcome = str(item.get("outcome") or "")
+    return {
+        "time": item["time"],
+        "client_id": item.get("client_id") or "",
+        "system": item.get("system") or "",
+        "holder_dept": item.get("holder_dept") or "",
+        "grant_id": item.get("grant_id") or "",
+        "resource_id": item.get("resource_id") or "",
+        "provider_dept": item.get("provider_dept") or "",
+        "method": item.get("method") or "",
+        "path": item.get("path") or "",  # masked by the gateway and again by audit-svc
+        "status": item.get("status"),
+        "outcome": outcome,
+        "tone": outcome_tone(outcome),
+        "records": item.get("records", 0),
+        "duration": milliseconds(item.get("duration_ms")),
+    }
+
+
+def _local_error(field: str, rule: str, detail: str) -> dict[str, Any]:
+    return {"field": field, "rule": rule, "detail": detail, "label": ACCESS_FIELDS[field], "anchor": field}
+
+
+@router.get("/access")
+async def access_log(request: Request, session: CurrentSession, api: PersonApiDep, page: Text = None) -> Response:
+    if not (session.has_role("bureau_admin", "auditor") or session.is_department_staff()):
+        return forbidden(request, "访问记录供审计监督人员、县大数据局和相关部门的经办人、负责人查看（第三十二条）。")
+    query = request.query_params
+    filters = {name: (query.get(name) or "").strip()[:100] for name in FILTERS}
+    errors: list[dict[str, Any]] = []
+    days = {}
+    for name in ("from", "to"):
+        days[name] = parse_day(filters[name]) if filters[name] else None
+        if filters[name] and days[name] is None:
+            errors.append(_local_error(name, "date", "请输入有效日期，格式如 2026-11-26"))
+    if days["from"] and days["to"] and days["to"] < days["from"]:
+        errors.append(_local_error("to", "not_before_from", "截止日期不能早于起始日期"))
+    found: dict[str, Any] | None = None
+    names: dict[str, str] = {}
+    status = 400 if errors else 200
+    if not errors:
+        time_from, time_to = event_window(days["from"], days["to"])
+        params = {k: filters[k] for k in ("grant_id", "client_id", "resource_id")}
+        try:
+            found = await api.get(
+                "/api/audit/access", **params, **{"from": time_from, "to": time_to}, page=page, size=PAGE_SIZE
+            )
+        except ApiProblem as problem:
+            refused = refusal(problem, (400, 422))
+            errors, status = field_errors(refused, ACCESS_FIELDS), refused.status
+        else:
+            names = await department_names(api, session)
+    return page_or_part(
+        request,
+        "oversight/access.html",
+        "oversight/_access_results.html",
+        RESULTS_ID,
+        status,
+        title="访问记录",
+        active="access",
+        filters=filters,
+        **error_context(errors),
+        rows=[access_row(item) for item in (found or {}).get("items", [])],
+        names=names,
+        pager=pager("/access", filters, found["total"], found["page"], found["size"]) if found else None,
+    )
