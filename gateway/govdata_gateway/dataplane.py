@@ -620,8 +620,12 @@ DATAPLANE: web.AppKey[DataPlane] = web.AppKey("govdata_dataplane", DataPlane)
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready once the grant and resource projections are bootstrapped (503 until then)."""
-    if request.app[DATAPLANE].ready:
+    """Ready once the grant and resource projections are bootstrapped (503 until then), and while the access
+    record spool takes records (a pod refusing data calls for a full spool leaves the load balancer's rotation)."""
+    plane = request.app[DATAPLANE]
+    if plane.ready and plane.access.refusing:
+        return problem_response(503, "access_log_unavailable", _ACCESS_LOG_UNAVAILABLE, headers={"Retry-After": "5"})
+    if plane.ready:
         return web.json_response({"status": "ok"})
     return problem_response(503, "not_ready", "网关尚未完成授权与资源数据的同步", headers={"Retry-After": "1"})
 

@@ -384,6 +384,13 @@ class Projection:
         self._update_gauges()
         return "applied"
 
+    def drop_resource(self, rid: str, version: int) -> None:
+        """`rid` is not served from `version` on (catalog-svc has no published entry of it)."""
+        if version > self._resource_versions.get(rid, -1):
+            self._resource_versions[rid] = version
+            self.resources.pop(rid, None)
+            self._update_gauges()
+
     def resource_version(self, resource_id: str) -> int | None:
         return self._resource_versions.get(resource_id)
 
@@ -664,7 +671,14 @@ class ProjectionFeed:
                 attempts += 1
                 try:
                     raw = await self._get_entry(rid)
-                    outcome = self.projection.apply_entry(raw) if raw is not None else "missing"
+                    if raw is None:
+                        # Published entries are committed before their event is relayed: none now means the
+                        # resource was retired since (its event follows) or is not catalog-svc's. Waiting
+                        # would hold the feed's position back for ever.
+                        self.projection.drop_resource(rid, wanted.version)
+                        log.warning("projection: catalog-svc has no published entry of %s; not served", rid)
+                        return
+                    outcome = self.projection.apply_entry(raw)
                 except Exception as exc:  # noqa: BLE001 - catalog-svc down, a bad answer …: retry with backoff
                     log.warning("projection: entry of %s not fetched (attempt %d): %r", rid, attempts, exc)
                     continue
@@ -672,8 +686,6 @@ class ProjectionFeed:
                     _APPLIED.inc()
                     PROJECTION_EVENT_AGE.observe(max(0.0, time.time() - wanted.event_time))
                     log.info("projection applied the entry of %s v%s fetched from catalog-svc", rid, raw["version"])
-                elif outcome == "missing":
-                    log.warning("projection: catalog-svc has no published entry of %s yet", rid)
         finally:
             if self._fetchers.get(rid) is asyncio.current_task():
                 del self._fetchers[rid]

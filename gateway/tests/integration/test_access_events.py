@@ -234,6 +234,8 @@ async def test_calls_are_refused_not_served_unrecorded_once_the_spool_is_full(pl
     upstream_calls = len(platform.provider.seen)
     assert await gw.status(token, rid, "/population/persons/p1") == 503
     assert len(platform.provider.seen) == upstream_calls  # refused before the provider is called
+    async with platform.http.get(f"{gw.url}/readyz") as resp:  # out of the load balancer's rotation meanwhile
+        assert resp.status == 503 and (await resp.json(content_type=None))["code"] == "access_log_unavailable"
 
     # The broker is back: the spool drains, calls are served again, and every served call has its record.
     access.settings = access.settings.model_copy(update={"kafka_bootstrap_servers": platform.broker})
@@ -243,6 +245,7 @@ async def test_calls_are_refused_not_served_unrecorded_once_the_spool_is_full(pl
 
     await platform.until(drained, timeout=30, interval=0.2)
     assert await gw.status(token, rid, "/population/persons/p1") == 200
+    assert await platform.ready(gw)
     records = await _wait_records(platform, served + 1, resource_id=rid, outcome="ok")
     assert len(records) == served + 1
 
