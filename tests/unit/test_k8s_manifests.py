@@ -50,6 +50,9 @@ SCRAPED = BACKENDS  # components that serve Prometheus /metrics
 DATABASES = (*SERVICES, GATEWAY)
 CONTAINER_PORT = 8080
 GATEWAY_METRICS_PORT = 9464  # the gateway's Prometheus listener, apart from its public port
+# The kind of each component's pods' owner: the gateway keeps a per-pod access record spool (issue 13), hence a
+# StatefulSet with a claim per pod; everything else is a Deployment.
+WORKLOAD_KINDS = {GATEWAY: "StatefulSet"}
 PHASE_LABEL = "govdata.yichuan.gov.cn/phase"
 PHASES = ("infra", "migrate", "app")  # apply order
 PART_OF = {"app.kubernetes.io/part-of": "govdata"}
@@ -158,7 +161,11 @@ def example_secrets() -> dict[str, set[str]]:
 
 
 def workloads() -> list[Doc]:
-    return objects("Deployment") + objects("Job")
+    return objects("Deployment") + objects("StatefulSet") + objects("Job")
+
+
+def component_workloads() -> list[Doc]:
+    return [workload_of(c) for c in COMPONENTS]
 
 
 def pod_spec(workload: Doc) -> dict[str, Any]:
@@ -231,13 +238,18 @@ def configmap_env(workload: Doc) -> dict[str, str]:
     return env
 
 
-def deployment(component: str) -> Doc:
-    return one("Deployment", component)
+def workload_kind(component: str) -> str:
+    return WORKLOAD_KINDS.get(component, "Deployment")
 
 
-def owner_deployment(database: str) -> Doc:
-    """The Deployment of the component that owns `database` (one of DATABASES)."""
-    return deployment(GATEWAY if database == GATEWAY else f"{database}-svc")
+def workload_of(component: str) -> Doc:
+    """The Deployment of a component (the gateway: its StatefulSet)."""
+    return one(workload_kind(component), component)
+
+
+def owner_workload(database: str) -> Doc:
+    """The workload of the component that owns `database` (one of DATABASES)."""
+    return workload_of(GATEWAY if database == GATEWAY else f"{database}-svc")
 
 
 def migrated_package(database: str) -> str:
@@ -330,11 +342,13 @@ def test_every_object_is_labelled_with_its_apply_phase() -> None:
         assert job.labels[PHASE_LABEL] == "migrate", f"{job}: migration Jobs run in the migrate phase"
 
 
-# --- Deployments ----------------------------------------------------------------------------------------------
+# --- Deployments and the gateway's StatefulSet ----------------------------------------------------------------
 
 
-def test_each_component_has_one_deployment() -> None:
-    assert sorted(d.name for d in objects("Deployment")) == sorted(COMPONENTS)
+def test_each_component_has_one_workload() -> None:
+    for kind in ("Deployment", "StatefulSet"):
+        expected = [c for c in COMPONENTS if workload_kind(c) == kind]
+        assert sorted(d.name for d in objects(kind)) == sorted(expected), f"{kind}s"
 
 
 def assert_hardened(workload: Doc) -> None:
@@ -347,8 +361,14 @@ def assert_hardened(workload: Doc) -> None:
     account = one("ServiceAccount", spec["serviceAccountName"])
     assert account.body.get("automountServiceAccountToken") is False, f"{account}: automount must be false"
     volumes = {v["name"]: v for v in spec.get("volumes") or []}
+    claims = {t["metadata"]["name"] for t in workload.spec.get("volumeClaimTemplates") or []}
+    assert not claims & volumes.keys(), (
+        f"{workload}: a pod volume shadows the claim templates {claims & volumes.keys()}"
+    )
     for container in containers(workload):
         where = f"{workload} container {container['name']}"
+        for mount in container.get("volumeMounts") or []:
+            assert mount["name"] in volumes.keys() | claims, f"{where}: mounts an undeclared volume {mount['name']}"
         assert container["image"] == IMAGE, f"{where}: image {container['image']!r}, expected {IMAGE!r}"
         security = container.get("securityContext") or {}
         assert security.get("readOnlyRootFilesystem") is True, f"{where}: readOnlyRootFilesystem"
@@ -368,7 +388,7 @@ def assert_hardened(workload: Doc) -> None:
 
 @pytest.mark.parametrize("component", COMPONENTS)
 def test_deployment_is_hardened(component: str) -> None:
-    assert_hardened(deployment(component))
+    assert_hardened(workload_of(component))
 
 
 @pytest.mark.parametrize("database", DATABASES)
@@ -378,7 +398,7 @@ def test_migration_job_is_hardened(database: str) -> None:
 
 @pytest.mark.parametrize("component", COMPONENTS)
 def test_deployment_probes(component: str) -> None:
-    workload = deployment(component)
+    workload = workload_of(component)
     container = main_container(workload)
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         get = (container.get(probe) or {}).get("httpGet")
@@ -395,7 +415,7 @@ def test_deployment_probes(component: str) -> None:
 
 @pytest.mark.parametrize("component", SCRAPED)
 def test_deployment_is_scraped_by_prometheus(component: str) -> None:
-    workload = deployment(component)
+    workload = workload_of(component)
     annotations = workload.spec["template"]["metadata"].get("annotations") or {}
     assert annotations.get("prometheus.io/scrape") == "true"
     assert annotations.get("prometheus.io/path") == "/metrics"
@@ -405,7 +425,7 @@ def test_deployment_is_scraped_by_prometheus(component: str) -> None:
 
 
 def test_gateway_metrics_listener_is_configured_and_reachable_from_monitoring_only() -> None:
-    workload = deployment(GATEWAY)
+    workload = workload_of(GATEWAY)
     env = configmap_env(workload)
     assert int(env["GATEWAY_METRICS_PORT"]) == GATEWAY_METRICS_PORT != int(env["GATEWAY_PORT"])
     assert env["GATEWAY_METRICS_HOST"] == "0.0.0.0"  # Prometheus reaches the pod's address
@@ -420,13 +440,20 @@ def test_gateway_metrics_listener_is_configured_and_reachable_from_monitoring_on
 
 @pytest.mark.parametrize("component", COMPONENTS)
 def test_deployment_has_service_hpa_and_pdb_selecting_its_pods(component: str) -> None:
-    workload = deployment(component)
+    workload = workload_of(component)
     labels = pod_labels(workload)
     assert selector_matches(workload.spec["selector"], labels), f"{workload}: selector misses its own pods"
     assert labels.items() >= PART_OF.items(), f"{workload}: pods must be labelled part-of govdata"
 
-    services = [s for s in objects("Service") if selector_matches(s.spec.get("selector"), labels)]
+    selecting = [s for s in objects("Service") if selector_matches(s.spec.get("selector"), labels)]
+    headless = [s for s in selecting if s.spec.get("clusterIP") == "None"]
+    services = [s for s in selecting if s not in headless]
     assert len(services) == 1, f"{workload}: expected one Service, found {[str(s) for s in services]}"
+    if workload.kind == "StatefulSet":
+        # Its pods' identity comes from a headless Service, which nobody calls; the Service above carries traffic.
+        assert [s.name for s in headless] == [workload.spec["serviceName"]], f"{workload}: headless serviceName"
+    else:
+        assert not headless, f"{workload}: a headless Service selects it: {[str(s) for s in headless]}"
     service = services[0]
     assert service.spec.get("type", "ClusterIP") == "ClusterIP"
     (port,) = service.spec["ports"]
@@ -437,7 +464,8 @@ def test_deployment_has_service_hpa_and_pdb_selecting_its_pods(component: str) -
     assert len(hpas) == 1, f"{workload}: expected one HorizontalPodAutoscaler"
     hpa = hpas[0]
     assert hpa.body["apiVersion"] == "autoscaling/v2"
-    assert hpa.spec["scaleTargetRef"]["kind"] == "Deployment"
+    assert hpa.spec["scaleTargetRef"]["kind"] == workload.kind
+    assert hpa.spec["scaleTargetRef"]["apiVersion"] == workload.body["apiVersion"] == "apps/v1"
     assert (hpa.spec["minReplicas"], hpa.spec["maxReplicas"]) == ((2, 10) if component == GATEWAY else (2, 6))
     (metric,) = hpa.spec["metrics"]
     assert metric["resource"]["name"] == "cpu"
@@ -460,14 +488,14 @@ def test_no_service_selects_migration_pods() -> None:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_service_runs_its_own_package(service: str) -> None:
-    workload = deployment(f"{service}-svc")
+    workload = workload_of(f"{service}-svc")
     command = main_container(workload)["command"]
     assert command == ["uvicorn", f"{service}_svc.main:app", "--host", "0.0.0.0", "--port", str(CONTAINER_PORT)]
     assert importlib.util.find_spec(f"{service}_svc.main") is not None, f"{service}_svc.main is not importable"
 
 
 def test_gateway_runs_the_gateway() -> None:
-    workload = deployment(GATEWAY)
+    workload = workload_of(GATEWAY)
     assert main_container(workload)["command"] == ["python", "-m", "govdata_gateway"]
     assert importlib.util.find_spec("govdata_gateway.__main__") is not None
     env = configmap_env(workload)
@@ -475,8 +503,72 @@ def test_gateway_runs_the_gateway() -> None:
     assert container_port(workload, int(env["GATEWAY_PORT"])) == CONTAINER_PORT
 
 
+QUANTITY_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def quantity_bytes(quantity: str) -> int:
+    """A Kubernetes storage quantity ("2Gi", "1500M", "1073741824") in bytes."""
+    match = re.fullmatch(r"(\d+)([KMGT]i|[kMGT])?", str(quantity))
+    assert match, f"unsupported quantity {quantity!r}"
+    return int(match[1]) * QUANTITY_UNITS.get(match[2] or "", 1)
+
+
+def mount_holding(container: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    """The volume mount `path` lies on: the one with the longest mountPath containing it."""
+    holding = [m for m in container.get("volumeMounts") or [] if path.is_relative_to(m["mountPath"])]
+    return max(holding, key=lambda m: len(Path(m["mountPath"]).parts), default=None)
+
+
+def test_gateway_spools_access_records_on_a_claim_of_each_pod() -> None:
+    """Records spooled while Kafka is down must survive container restarts, pod replacement and rescheduling
+    (accesslog.py): the spool directory lies on a PersistentVolumeClaim per pod, never on /tmp or a shared volume."""
+    workload = workload_of(GATEWAY)
+    assert workload.kind == "StatefulSet", "a Deployment has no per-pod volumes that outlive the pod"
+    assert workload.spec.get("podManagementPolicy") == "Parallel", "gateway pods need no start order"
+    env = configmap_env(workload)
+    assert "GATEWAY_ACCESS_SPOOL_DIR" in env, "the default spool directory is under GOVDATA_DATA_DIR, on /tmp"
+    spool = Path(env["GATEWAY_ACCESS_SPOOL_DIR"])
+    assert spool.is_absolute()
+    settings = GatewaySettings(**{k.lower(): v for k, v in env.items()})
+    assert settings.access_spool_dir() == spool, "the gateway reads its spool directory from GATEWAY_ACCESS_SPOOL_DIR"
+    mount = mount_holding(main_container(workload), spool)
+    assert mount, f"nothing is mounted at {spool}: the read-only root filesystem cannot hold the spool"
+    assert not mount.get("readOnly"), f"{spool}: the spool volume must be writable"
+    templates = {t["metadata"]["name"]: t for t in workload.spec.get("volumeClaimTemplates") or []}
+    assert mount["name"] in templates, f"{spool} lies on {mount['name']!r}, not on a claim of the pod's own"
+    claim = templates[mount["name"]]["spec"]
+    assert claim["accessModes"] == ["ReadWriteOnce"], "one pod, one spool (the gateway also locks it)"
+    assert claim.get("volumeMode", "Filesystem") == "Filesystem"
+    assert "storageClassName" not in claim, "the StorageClass is the cluster's default or an overlay's"
+    # The refusal threshold must trip before the volume fills (the segment being written and the filesystem's
+    # reserve need room too), so the gateway refuses calls cleanly instead of failing writes.
+    capacity = quantity_bytes(claim["resources"]["requests"]["storage"])
+    limit = int(env["GATEWAY_ACCESS_SPOOL_MAX_BYTES"])
+    assert limit == settings.gateway_access_spool_max_bytes
+    assert 0 < limit <= 0.8 * capacity, f"GATEWAY_ACCESS_SPOOL_MAX_BYTES {limit} does not fit a {capacity} B volume"
+    # A scaled-down or deleted gateway's claim may hold unsent records: Kubernetes must keep it.
+    retention = workload.spec.get("persistentVolumeClaimRetentionPolicy") or {}
+    assert retention.get("whenScaled", "Retain") == retention.get("whenDeleted", "Retain") == "Retain", retention
+    # The pod runs as 10001 on a read-only root filesystem: fsGroup makes the volume writable for it.
+    security = pod_spec(workload)["securityContext"]
+    assert security.get("fsGroup") == security["runAsGroup"], "fsGroup must give the pod's group the volume"
+
+
+def test_gateway_grace_period_covers_the_shutdown_flush() -> None:
+    """On SIGTERM the gateway waits out its preStop, finishes the calls in flight and sends what its spool holds;
+    a shorter grace period would SIGKILL it in the middle (nothing is lost, but the records wait for the next run)."""
+    workload = workload_of(GATEWAY)
+    grace = pod_spec(workload).get("terminationGracePeriodSeconds", 30)
+    pre_stop = ((main_container(workload).get("lifecycle") or {}).get("preStop") or {}).get("exec", {}).get("command")
+    sleep = int(pre_stop[-1]) if pre_stop and pre_stop[0] == "sleep" else 0
+    source = inspect.getsource(importlib.import_module("govdata_gateway.__main__"))
+    (in_flight,) = re.findall(r"shutdown_timeout=(\d+(?:\.\d+)?)", source)
+    flush = importlib.import_module("govdata_gateway.accesslog").SHUTDOWN_FLUSH_SECONDS
+    assert grace >= max(15, sleep + float(in_flight) + flush), f"{workload}: terminationGracePeriodSeconds {grace}"
+
+
 def test_portal_runs_the_portal() -> None:
-    workload = deployment(PORTAL)
+    workload = workload_of(PORTAL)
     assert main_container(workload)["command"] == ["python", "-m", "govdata_portal"]
     assert importlib.util.find_spec("govdata_portal.__main__") is not None
     env = configmap_env(workload)
@@ -494,7 +586,7 @@ def test_every_job_is_the_migration_of_a_component_with_a_database() -> None:
 
 @pytest.mark.parametrize("database", DATABASES)
 def test_migration_job_migrates_its_own_database(database: str) -> None:
-    job, workload = migration_job(database), owner_deployment(database)
+    job, workload = migration_job(database), owner_workload(database)
     package = migrated_package(database)
     assert main_container(job)["command"] == ["python", "-m", "govdata_shared.migrations", package]
     assert importlib.resources.files(package).joinpath("migrations", "env.py").is_file(), f"{package} migrations"
@@ -519,7 +611,7 @@ def test_each_component_has_database_secrets_of_its_own() -> None:
     """No two components (nor their Jobs) share a DATABASE_URL Secret: each holds its own owner's password."""
     owners: dict[str, str] = {}
     for database in DATABASES:
-        for workload in (owner_deployment(database), migration_job(database)):
+        for workload in (owner_workload(database), migration_job(database)):
             name, key = database_url_ref(workload)
             assert key == "DATABASE_URL"
             assert owners.setdefault(name, database) == database, f"{workload}: Secret {name} is {owners[name]}'s"
@@ -563,22 +655,22 @@ def test_every_configmap_is_used() -> None:
 
 def test_production_settings() -> None:
     for component in BACKENDS:
-        env = configmap_env(deployment(component))
+        env = configmap_env(workload_of(component))
         assert env.get("KAFKA_ENABLE_IDEMPOTENCE") == "true", f"{component}: idempotent producer on real Kafka"
         assert env.get("MIGRATE_ON_START") == "false", f"{component}: migrations are Jobs"
     for component in COMPONENTS:
-        assert "DATABASE_URL" not in configmap_env(deployment(component)), f"{component}: passwords come from Secrets"
-    gateway = configmap_env(deployment(GATEWAY))
+        assert "DATABASE_URL" not in configmap_env(workload_of(component)), f"{component}: passwords come from Secrets"
+    gateway = configmap_env(workload_of(GATEWAY))
     assert gateway.get("GOVDATA_JWT_GENERATE_KEY") == "false", "the signing key is mounted, never generated"
     assert gateway.get("GOVDATA_DEMO", "false") == "false"
     # Behind the Ingress the peer is always the controller: failures must be counted by the forwarded address.
     assert parse_networks(gateway.get("AUTH_TRUSTED_PROXIES", "")), "AUTH_TRUSTED_PROXIES names the ingress network"
     for key in ("LOG_JSON",):
-        assert all(configmap_env(d).get(key) == "true" for d in objects("Deployment")), f"{key} everywhere"
+        assert all(configmap_env(d).get(key) == "true" for d in component_workloads()), f"{key} everywhere"
 
 
 def test_all_components_agree_on_tokens_and_broker() -> None:
-    envs = {d.name: configmap_env(d) for d in objects("Deployment")}
+    envs = {d.name: configmap_env(d) for d in component_workloads()}
     for key in ("GOVDATA_JWT_ISSUER", "GOVDATA_JWT_AUDIENCE", "KAFKA_BOOTSTRAP_SERVERS", "GOVDATA_JWKS_URL"):
         # Every component on the broker sets each; the portal (no broker) sets those it has, and the same.
         values = {name: env.get(key) for name, env in envs.items() if name in BACKENDS or key in env}
@@ -592,27 +684,27 @@ def service_host(url: str) -> tuple[str, int]:
 
 
 def test_urls_point_at_the_right_services() -> None:
-    env = configmap_env(deployment(GATEWAY))
+    env = configmap_env(workload_of(GATEWAY))
     for service in SERVICES:
         host, port = service_host(env[f"{service.upper()}_URL"])
         target = one("Service", host)
-        assert selector_matches(target.spec["selector"], pod_labels(deployment(f"{service}-svc")))
+        assert selector_matches(target.spec["selector"], pod_labels(workload_of(f"{service}-svc")))
         assert port in {p["port"] for p in target.spec["ports"]}
     jwks = env["GOVDATA_JWKS_URL"]
     host, port = service_host(jwks)
-    assert selector_matches(one("Service", host).spec["selector"], pod_labels(deployment(GATEWAY)))
+    assert selector_matches(one("Service", host).spec["selector"], pod_labels(workload_of(GATEWAY)))
     assert urlsplit(jwks).path == "/.well-known/jwks.json"
     # The gateway serves the portal; the portal calls the gateway.
-    for url, target in ((env["PORTAL_URL"], PORTAL), (configmap_env(deployment(PORTAL))["GATEWAY_URL"], GATEWAY)):
+    for url, target in ((env["PORTAL_URL"], PORTAL), (configmap_env(workload_of(PORTAL))["GATEWAY_URL"], GATEWAY)):
         host, port = service_host(url)
         service = one("Service", host)
-        assert selector_matches(service.spec["selector"], pod_labels(deployment(target))), url
+        assert selector_matches(service.spec["selector"], pod_labels(workload_of(target))), url
         assert port in {p["port"] for p in service.spec["ports"]}, url
 
 
 def test_kafka_bootstrap_is_the_strimzi_cluster() -> None:
     (kafka,) = objects("Kafka")
-    for server in configmap_env(deployment(GATEWAY))["KAFKA_BOOTSTRAP_SERVERS"].split(","):
+    for server in configmap_env(workload_of(GATEWAY))["KAFKA_BOOTSTRAP_SERVERS"].split(","):
         host, _, port = server.partition(":")
         assert host.split(".")[0] == f"{kafka.name}-kafka-bootstrap", f"bootstrap {server}"
         listeners = {item["port"]: item for item in kafka.spec["kafka"]["listeners"]}
@@ -670,11 +762,11 @@ def service_role(job: Doc) -> str | None:
 
 @pytest.mark.parametrize("name", DATABASES)
 def test_example_database_url_reaches_the_component_database(name: str) -> None:
-    url = example_database_url(owner_deployment(name))
+    url = example_database_url(owner_workload(name))
     assert url.scheme == "postgresql+asyncpg", "the engine is SQLAlchemy async with asyncpg"
     (cluster,) = objects("Cluster")
     (database,) = [d for d in objects("Database") if d.spec["name"] == url.path.lstrip("/")]
-    assert database.spec["name"] == name, f"{owner_deployment(name)} uses the database {database.spec['name']}"
+    assert database.spec["name"] == name, f"{owner_workload(name)} uses the database {database.spec['name']}"
     assert database.spec["cluster"]["name"] == cluster.name
     assert url.hostname == f"{cluster.name}-rw", "write through the primary's Service"
     assert url.port == 5432
@@ -687,7 +779,7 @@ def test_example_database_url_reaches_the_component_database(name: str) -> None:
 
 def test_audit_runs_as_a_role_that_owns_nothing() -> None:
     """The append-only log (services/audit-svc/README.md): the owner could switch its triggers off."""
-    url = example_database_url(deployment("audit-svc"))
+    url = example_database_url(workload_of("audit-svc"))
     role = service_role(migration_job("audit"))
     assert role and url.username == role != "audit"
     assert importlib.import_module("audit_svc.migrations.grants").SERVICE_GRANTS
@@ -698,7 +790,7 @@ def test_audit_runs_as_a_role_that_owns_nothing() -> None:
 
 
 def test_gateway_key_and_clients_files_are_mounted_secrets() -> None:
-    workload = deployment(GATEWAY)
+    workload = workload_of(GATEWAY)
     env = configmap_env(workload)
     volumes = {v["name"]: v for v in pod_spec(workload)["volumes"]}
     mounts = {m["mountPath"]: m for m in main_container(workload)["volumeMounts"]}
@@ -762,14 +854,14 @@ def test_namespace_denies_all_ingress_by_default() -> None:
 
 
 def test_gateway_accepts_anyone_on_its_port() -> None:
-    rules = [r for p in policies_for(pod_labels(deployment(GATEWAY)), "Ingress") for r in p.spec.get("ingress") or []]
+    rules = [r for p in policies_for(pod_labels(workload_of(GATEWAY)), "Ingress") for r in p.spec.get("ingress") or []]
     assert any(not r.get("from") and CONTAINER_PORT in rule_ports(r) for r in rules)
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_service_accepts_only_the_gateway_platform_pods_and_monitoring(service: str) -> None:
-    labels = pod_labels(deployment(f"{service}-svc"))
-    gateway_labels = pod_labels(deployment(GATEWAY))
+    labels = pod_labels(workload_of(f"{service}-svc"))
+    gateway_labels = pod_labels(workload_of(GATEWAY))
     rules = [r for p in policies_for(labels, "Ingress") for r in p.spec.get("ingress") or []]
     assert rules, f"{service}-svc: no ingress allowed at all"
     from_gateway = False
@@ -821,11 +913,11 @@ def test_egress_allows_dns_broker_database_and_upstreams() -> None:
         # Every other workload has a database: the services, the gateway (identity registry), the migration Jobs.
         assert 5432 in egress_ports(workload, postgres), f"{workload}: cannot reach Postgres"
         if component == "service":
-            gateway = pod_labels(deployment(GATEWAY))
+            gateway = pod_labels(workload_of(GATEWAY))
             assert CONTAINER_PORT in egress_ports(workload, gateway), f"{workload}: cannot fetch the JWKS"
-    gateway = deployment(GATEWAY)
+    gateway = workload_of(GATEWAY)
     for component in (*(f"{s}-svc" for s in SERVICES), PORTAL):
-        assert CONTAINER_PORT in egress_ports(gateway, pod_labels(deployment(component))), component
+        assert CONTAINER_PORT in egress_ports(gateway, pod_labels(workload_of(component))), component
     anywhere = [
         r
         for r in egress_rules(gateway)
@@ -836,8 +928,8 @@ def test_egress_allows_dns_broker_database_and_upstreams() -> None:
 
 
 def test_portal_accepts_only_the_gateway() -> None:
-    gateway = pod_labels(deployment(GATEWAY))
-    rules = [r for p in policies_for(pod_labels(deployment(PORTAL)), "Ingress") for r in p.spec.get("ingress") or []]
+    gateway = pod_labels(workload_of(GATEWAY))
+    rules = [r for p in policies_for(pod_labels(workload_of(PORTAL)), "Ingress") for r in p.spec.get("ingress") or []]
     assert rules, "the gateway cannot reach the portal"
     for rule in rules:
         assert rule_ports(rule) == {CONTAINER_PORT}
@@ -848,12 +940,12 @@ def test_portal_accepts_only_the_gateway() -> None:
             selector = peer["podSelector"]
             assert selector_matches(selector, gateway), f"the portal accepts {selector}"
             for other in [*BACKENDS[:-1], PORTAL]:
-                assert not selector_matches(selector, pod_labels(deployment(other))), f"{other} reaches the portal"
+                assert not selector_matches(selector, pod_labels(workload_of(other))), f"{other} reaches the portal"
 
 
 def test_portal_reaches_only_the_gateway() -> None:
-    portal = deployment(PORTAL)
-    gateway = pod_labels(deployment(GATEWAY))
+    portal = workload_of(PORTAL)
+    gateway = pod_labels(workload_of(GATEWAY))
     for rule in egress_rules(portal):
         ports = rule_ports(rule)
         for peer in rule.get("to") or [{}]:
@@ -863,7 +955,7 @@ def test_portal_reaches_only_the_gateway() -> None:
                 assert "ipBlock" not in peer, "the portal reaches addresses outside the cluster"
                 selector = peer.get("podSelector")
                 assert selector_matches(selector, gateway) and ports == {CONTAINER_PORT}, peer
-                for other in objects("Deployment"):
+                for other in component_workloads():
                     if other.name != GATEWAY:
                         assert not selector_matches(selector, pod_labels(other)), f"the portal reaches {other}"
     assert CONTAINER_PORT in egress_ports(portal, gateway)
@@ -871,7 +963,7 @@ def test_portal_reaches_only_the_gateway() -> None:
 
 
 def test_portal_public_address_is_the_ingress_host_and_a_redirect_uri_of_its_client() -> None:
-    public = urlsplit(configmap_env(deployment(PORTAL))["PORTAL_PUBLIC_URL"])
+    public = urlsplit(configmap_env(workload_of(PORTAL))["PORTAL_PUBLIC_URL"])
     (ingress,) = objects("Ingress")
     assert public.scheme == "https" and public.hostname == ingress.spec["rules"][0]["host"]
     clients = yaml.safe_load(
@@ -880,16 +972,16 @@ def test_portal_public_address_is_the_ingress_host_and_a_redirect_uri_of_its_cli
         ]
     )
     (portal,) = [
-        c for c in clients["clients"] if c["client_id"] == configmap_env(deployment(PORTAL))["PORTAL_CLIENT_ID"]
+        c for c in clients["clients"] if c["client_id"] == configmap_env(workload_of(PORTAL))["PORTAL_CLIENT_ID"]
     ]
     assert f"{public.geturl()}/signin/callback" in portal["redirect_uris"]
     assert "client_secret" not in portal, "the clients file holds hashes only"
-    env = configmap_env(deployment(PORTAL))
+    env = configmap_env(workload_of(PORTAL))
     assert env["PORTAL_COOKIE_SECURE"] == "true" and env["PORTAL_GENERATE_SESSION_KEY"] == "false"
 
 
 def test_portal_session_key_is_a_mounted_secret() -> None:
-    workload = deployment(PORTAL)
+    workload = workload_of(PORTAL)
     path = Path(configmap_env(workload)["PORTAL_SESSION_KEY_FILE"])
     mounts = {m["mountPath"]: m for m in main_container(workload)["volumeMounts"]}
     mount = mounts.get(str(path.parent))
@@ -919,7 +1011,7 @@ def test_postgres_accepts_every_component_with_a_database() -> None:
     rules = [r for p in policies_for(postgres, "Ingress") for r in p.spec.get("ingress") or []]
     assert rules, "Postgres accepts nothing at all"
     for database in DATABASES:
-        for workload in (owner_deployment(database), migration_job(database)):
+        for workload in (owner_workload(database), migration_job(database)):
             labels = pod_labels(workload)
             assert any(
                 5432 in rule_ports(r)
@@ -975,7 +1067,7 @@ def test_kafka_topics_match_the_code() -> None:
     # Every component on the broker publishes (the gateway: access.* and, through its outbox, identity.*); none
     # creates topics here, and should one ever, it must match the KafkaTopics.
     for component in BACKENDS:
-        env = configmap_env(deployment(component))
+        env = configmap_env(workload_of(component))
         assert env.get("KAFKA_CREATE_TOPICS") == "false", f"{component}: Strimzi declares the topics"
         assert {int(env["KAFKA_TOPIC_PARTITIONS"])} == partitions, f"{component}: a topic it creates must match"
         assert int(env["KAFKA_TOPIC_REPLICATION"]) == 3, f"{component}: a topic it creates must be replicated"
@@ -1005,7 +1097,7 @@ def test_max_connections_cover_every_pool() -> None:
     (cluster,) = objects("Cluster")
     pool_size = inspect.signature(Database).parameters["pool_size"].default
     hpas = {h.spec["scaleTargetRef"]["name"]: h for h in objects("HorizontalPodAutoscaler")}
-    pods = sum(hpas[owner_deployment(d).name].spec["maxReplicas"] for d in DATABASES)
+    pods = sum(hpas[owner_workload(d).name].spec["maxReplicas"] for d in DATABASES)
     reserve = len(DATABASES) + 10  # one migration Job each, the operator and superuser_reserved_connections
     max_connections = int(cluster.spec["postgresql"]["parameters"]["max_connections"])
     assert max_connections >= pods * 2 * pool_size + reserve, f"max_connections {max_connections} too low"
