@@ -20,7 +20,7 @@ from govdata_portal.auth import CurrentSession, PersonApiDep
 from govdata_portal.forms import error_context, field_errors, refusal
 from govdata_portal.gateway import ApiProblem
 from govdata_portal.lists import department_names
-from govdata_portal.oversight import event_window, parse_day
+from govdata_portal.oversight import day_filters, event_window
 from govdata_portal.pages import forbidden, page_or_part, pager
 
 router = APIRouter()
@@ -77,24 +77,13 @@ def access_row(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _local_error(field: str, rule: str, detail: str) -> dict[str, Any]:
-    return {"field": field, "rule": rule, "detail": detail, "label": ACCESS_FIELDS[field], "anchor": field}
-
-
 @router.get("/access")
 async def access_log(request: Request, session: CurrentSession, api: PersonApiDep, page: Text = None) -> Response:
     if not (session.has_role("bureau_admin", "auditor") or session.is_department_staff()):
         return forbidden(request, "访问记录供审计监督人员、县大数据局和相关部门的经办人、负责人查看（第三十二条）。")
     query = request.query_params
     filters = {name: (query.get(name) or "").strip()[:100] for name in FILTERS}
-    errors: list[dict[str, Any]] = []
-    days = {}
-    for name in ("from", "to"):
-        days[name] = parse_day(filters[name]) if filters[name] else None
-        if filters[name] and days[name] is None:
-            errors.append(_local_error(name, "date", "请输入有效日期，格式如 2026-11-26"))
-    if days["from"] and days["to"] and days["to"] < days["from"]:
-        errors.append(_local_error("to", "not_before_from", "截止日期不能早于起始日期"))
+    days, errors = day_filters(filters, ACCESS_FIELDS)
     found: dict[str, Any] | None = None
     names: dict[str, str] = {}
     status = 400 if errors else 200

@@ -511,6 +511,23 @@ def parse_day(value: str) -> date | None:
         return None
 
 
+def day_filters(filters: Mapping[str, str], labels: Mapping[str, str]) -> tuple[dict[str, date | None], list]:
+    """The `from` and `to` days of a filter form (Asia/Shanghai, both included) and the field errors they give."""
+    errors: list[dict[str, Any]] = []
+    days: dict[str, date | None] = {}
+
+    def error(field: str, rule: str, detail: str) -> None:
+        errors.append({"field": field, "rule": rule, "detail": detail, "label": labels[field], "anchor": field})
+
+    for name in ("from", "to"):
+        days[name] = parse_day(filters[name]) if filters[name] else None
+        if filters[name] and days[name] is None:
+            error(name, "date", "请输入有效日期，格式如 2026-11-26")
+    if days["from"] and days["to"] and days["to"] < days["from"]:
+        error("to", "not_before_from", "截止日期不能早于起始日期")
+    return days, errors
+
+
 def event_window(start: date | None, end: date | None) -> tuple[str | None, str | None]:
     """Days in Asia/Shanghai, both included, as the API's `from` (inclusive) and `to` (exclusive) instants."""
 
@@ -534,14 +551,7 @@ def event_summary(entry: Mapping[str, Any]) -> str:
 async def audit_log(request: Request, session: CurrentSession, api: PersonApiDep, page: Text = None) -> Response:
     query = request.query_params
     filters = {name: (query.get(name) or "").strip()[:100] for name in ("type", "dept", "resource_id", "from", "to")}
-    errors: list[dict[str, Any]] = []
-    days = {}
-    for name in ("from", "to"):
-        days[name] = parse_day(filters[name]) if filters[name] else None
-        if filters[name] and days[name] is None:
-            errors.append(_local_error(name, "date", "请输入有效日期，格式如 2026-11-26"))
-    if days["from"] and days["to"] and days["to"] < days["from"]:
-        errors.append(_local_error("to", "not_before_from", "截止日期不能早于起始日期"))
+    days, errors = day_filters(filters, AUDIT_FIELDS)
     found: dict[str, Any] | None = None
     status = 400 if errors else 200
     if not errors:
@@ -579,10 +589,6 @@ async def audit_log(request: Request, session: CurrentSession, api: PersonApiDep
         pager=pager("/audit", filters, found["total"], found["page"], found["size"]) if found else None,
         event_types=labels.AUDIT_EVENT_TYPES,
     )
-
-
-def _local_error(field: str, rule: str, detail: str) -> dict[str, Any]:
-    return {"field": field, "rule": rule, "detail": detail, "label": AUDIT_FIELDS[field], "anchor": field}
 
 
 @router.get("/audit/verify")

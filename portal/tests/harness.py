@@ -119,3 +119,26 @@ async def publish_marriage_resource(verification: FastAPI) -> None:
     )
     async with verification.state.db.session() as session:
         await VERIFICATION_HANDLERS[event.type](session, event)
+
+
+class RoutedTransport(httpx.AsyncBaseTransport):
+    """Where the gateway would send the portal's calls: /api/identity to the gateway's own registry API (over
+    HTTP), /api/audit/… straight into audit-svc."""
+
+    def __init__(self, identity_url: httpx.URL, audit_app: Any) -> None:
+        self.identity_url = identity_url
+        self.network = httpx.AsyncHTTPTransport()
+        self.audit = httpx.ASGITransport(app=audit_app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/api/identity"):
+            request.url = request.url.copy_with(
+                scheme=self.identity_url.scheme, host=self.identity_url.host, port=self.identity_url.port
+            )
+            return await self.network.handle_async_request(request)
+        if request.url.path.startswith("/api/audit/"):
+            return await self.audit.handle_async_request(request)
+        return httpx.Response(404, json={"code": "unknown_service", "detail": "no such service in this test"})
+
+    async def aclose(self) -> None:
+        await self.network.aclose()

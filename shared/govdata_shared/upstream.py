@@ -52,8 +52,9 @@ class Refusal:
         return self.detail
 
 
-def parse_networks(text: str) -> tuple[Network, ...]:
-    """The setting's CIDRs; ValueError naming the bad entry (a clear start-up error)."""
+def parse_networks(text: str, setting: str = SETTING) -> tuple[Network, ...]:
+    """Comma-separated addresses or CIDRs (IPv4, IPv6) of the setting named `setting`; ValueError naming the bad
+    entry (a clear start-up error)."""
     networks = []
     for item in (part.strip() for part in text.split(",")):
         if not item:
@@ -61,7 +62,7 @@ def parse_networks(text: str) -> tuple[Network, ...]:
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
-            raise ValueError(f"{SETTING}: '{item}' is not an IPv4 or IPv6 network in CIDR notation") from None
+            raise ValueError(f"{setting}: '{item}' is not an IPv4 or IPv6 network in CIDR notation") from None
     return tuple(networks)
 
 

@@ -12,7 +12,8 @@ Parallel runs (pytest-xdist, `--dist loadfile`): each worker is a pytest session
 (the services' consumer groups have fixed names, `<service>-svc`: two workers' apps on one broker would split each
 other's partitions), its own migrated databases (names carry a random run id), temporary folders and ports. A
 test file runs whole, in its order, on one worker; the e2e and browser folders, which start the whole platform
-once for their tests, each run whole on one worker, and first: they are the longest units.
+once for their tests, each run whole on one worker, and first: they are the longest units (but not their
+`own_platform/` tests, which start platforms of their own).
 
 Databases: each service's migrations run once per backend per session (one Postgres database, one SQLite
 template file); each test gets that database emptied back to its migrated state (Postgres) or a fresh copy of
@@ -82,11 +83,17 @@ def layer_of(item: pytest.Item) -> str | None:
 PLATFORM_LAYERS = ("e2e", "browser")
 
 
+# Tests that start a platform of their own (a broker they may freeze, a gateway they may kill) and never use the
+# folder's shared one: each file is a unit like any other, so they run beside the shared platform's tests.
+OWN_PLATFORM = "own_platform"
+
+
 def platform_folder(nodeid: str) -> str | None:
-    """`tests/e2e` for `tests/e2e/test_x.py::test_y` (and likewise browser/); None for a test of another layer."""
+    """`tests/e2e` for `tests/e2e/test_x.py::test_y` (and likewise browser/); None for a test of another layer
+    and for one under an `own_platform/` folder."""
     parts = nodeid.split("::", 1)[0].split("/")[:-1]
     layer = next((i for i, part in enumerate(parts) if part in LAYERS), None)
-    if layer is None or parts[layer] not in PLATFORM_LAYERS:
+    if layer is None or parts[layer] not in PLATFORM_LAYERS or OWN_PLATFORM in parts[layer:]:
         return None
     return "/".join(parts[: layer + 1])
 

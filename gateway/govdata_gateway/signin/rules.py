@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pyotp
+from govdata_shared import upstream
 from govdata_shared.auth import Role
 
 # RFC 7636 §4.1: 43-128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
@@ -158,20 +159,12 @@ def retry_after(locked_until: datetime | None, now: datetime) -> int | None:
 
 # --------------------------------------------------------------------------------------------- addresses
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Network = upstream.Network
 
 
 def parse_networks(text: str) -> tuple[Network, ...]:
     """`AUTH_TRUSTED_PROXIES`: comma-separated addresses or networks; ValueError naming a bad entry."""
-    networks = []
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            raise ValueError(f"AUTH_TRUSTED_PROXIES: '{item}' is not an IP address or network") from None
-    return tuple(networks)
+    return upstream.parse_networks(text, "AUTH_TRUSTED_PROXIES")
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -39,7 +39,7 @@ from govdata_shared.events import Event
 from govdata_shared.outbox import outbox_table
 from govdata_shared.testing import MovableClock
 
-from portal.tests.harness import Portal, portal_settings, running_portal, session_of
+from portal.tests.harness import Portal, RoutedTransport, portal_settings, running_portal, session_of
 
 ISSUER = "urn:yichuan:govdata:gateway"
 AUDIENCE = "govdata-api"
@@ -82,29 +82,6 @@ def event(type_: str, subject: str, when: datetime, data: dict[str, Any], dept: 
 def submitted(resource: str, dept: str, when: datetime) -> Event:
     data = {"resource_id": resource, "provider_dept": dept, "revision": 1, "name": f"资源 {resource}"}
     return event("catalog.resource.submitted", resource, when, data, dept)
-
-
-class RoutedTransport(httpx.AsyncBaseTransport):
-    """Where the gateway would send the portal's calls: /api/identity to the gateway's own registry API (over
-    HTTP), /api/audit/… straight into audit-svc."""
-
-    def __init__(self, identity_url: httpx.URL, audit_app: Any) -> None:
-        self.identity_url = identity_url
-        self.network = httpx.AsyncHTTPTransport()
-        self.audit = httpx.ASGITransport(app=audit_app)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path.startswith("/api/identity"):
-            request.url = request.url.copy_with(
-                scheme=self.identity_url.scheme, host=self.identity_url.host, port=self.identity_url.port
-            )
-            return await self.network.handle_async_request(request)
-        if request.url.path.startswith("/api/audit/"):
-            return await self.audit.handle_async_request(request)
-        return httpx.Response(404, json={"code": "unknown_service", "detail": "no such service in this test"})
-
-    async def aclose(self) -> None:
-        await self.network.aclose()
 
 
 @dataclass
