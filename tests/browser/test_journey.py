@@ -18,6 +18,7 @@ import re
 import sqlite3
 from datetime import date, timedelta
 
+import httpx
 import pyotp
 from playwright.async_api import Locator, Page, expect
 
@@ -51,6 +52,24 @@ async def signed_in(new_tab, platform, username: str):
 
 def nav(page: Page, name: str) -> Locator:
     return page.get_by_role("navigation", name="主导航").get_by_role("link", name=name, exact=True)
+
+
+async def call_data_as_mz_system(gateway: str) -> None:
+    """Two data calls through the gateway, as a departmental system makes them: one under mz-system's grant, one
+    without a token."""
+    async with httpx.AsyncClient(base_url=gateway, timeout=10) as http:
+
+        async def token(scope: str | None = None) -> str:
+            form = {"grant_type": "client_credentials", "client_id": "mz-system", "client_secret": "demo-mz-system"}
+            response = await http.post("/auth/token", data={**form, **({"scope": scope} if scope else {})})
+            assert response.status_code == 200, response.text
+            return response.json()["access_token"]
+
+        api = {"Authorization": f"Bearer {await token()}"}
+        grant = next(g for g in (await http.get("/api/sharing/grants", headers=api)).json() if g["status"] == "active")
+        granted = {"Authorization": f"Bearer {await token('grant:' + grant['id'])}"}
+        assert (await http.get(f"/data/{grant['resource_id']}/records", headers=granted)).status_code == 502
+        assert (await http.get(f"/data/{grant['resource_id']}/records")).status_code == 401
 
 
 async def go(page: Page, name: str) -> None:
@@ -273,6 +292,21 @@ async def test_journey(platform, new_tab, checkpoint):
     await page.get_by_role("button", name="校验哈希链").click()
     await expect(page.get_by_text(re.compile("校验通过"))).to_be_visible()
     await checkpoint(auditor, "audit-verified")
+
+    # ---- 民政局's system calls data under its grant (the demo provider is not running: the call fails upstream),
+    #      and a caller without a token is refused; the auditor finds both on 访问记录 (第三十二条).
+    await call_data_as_mz_system(platform.gateway)
+    await go(page, "访问记录")
+    failed = page.get_by_role("cell", name=re.compile("失败：提供方系统无法连接"))
+    for _ in range(40):  # the records reach audit-svc within a second or two (spool, broker, consumer)
+        if await failed.count():
+            break
+        await page.wait_for_timeout(250)
+        await page.reload()
+    await expect(failed.first).to_be_visible()
+    await expect(page.get_by_role("cell", name=re.compile("拒绝：未携带令牌")).first).to_be_visible()
+    await expect(page.get_by_text("mz-system").first).to_be_visible()
+    await checkpoint(auditor, "access-records")
 
     # ---- Every other page each of them can open, checked the same way (axe, console, width).
     for tab, role in ((ga, "operator"), (head, "head"), (bureau, "bureau"), (auditor, "auditor"), (citizen, "citizen")):
