@@ -59,6 +59,9 @@ FIELD_LABELS = {
     "resolution": "处理结果",
 }
 DECISION_LABELS = {**FIELD_LABELS, "items": "同意的信息项", "reason": "驳回理由"}
+# The approval form's reason (why the items left unticked are refused) is `refusal_reason` on the page: `reason`
+# is the rejection form's field beside it.
+APPROVAL_LABELS = {**DECISION_LABELS, "reason": "不同意部分信息项的理由", "refusal_reason": "不同意部分信息项的理由"}
 
 NOTICES = {
     "created": "共享申请已提交，等待审批。",
@@ -346,6 +349,7 @@ async def _request_page(
         missing_form=is_open and record["path"] == "conditional" and not record.get("attachment"),
         agreed=set(typed.get("items", record["items"])),
         reason=typed.get("reason", ""),
+        refusal_reason=typed.get("refusal_reason", ""),
         **error_context(errors),
     )
 
@@ -397,13 +401,19 @@ async def approve(request: Request, session: CurrentSession, api: PersonApiDep, 
     form = await request.form()
     record = await api.get(f"{API}/requests/{_q(request_id)}")
     stage = record["status"]
-    body: dict[str, Any] = {"items": texts(form, "items")} if stage == "provider_review" else {}
+    body: dict[str, Any] = {}
+    if stage == "provider_review":
+        body = {"items": texts(form, "items"), "reason": text(form, "refusal_reason") or None}
     try:
         await api.post(f"{API}/requests/{_q(request_id)}/approve", body)
     except ApiProblem as problem:
         refused = refusal(problem, (400, 409, 422))
-        errors = sharing_errors(refused, DECISION_LABELS)
-        return await _request_page(request, session, api, request_id, errors=errors, typed=body, status=refused.status)
+        errors = sharing_errors(refused, APPROVAL_LABELS)
+        for e in errors:
+            if e.get("field") == "reason":
+                e["anchor"] = "refusal_reason"
+        typed = {"items": body.get("items", []), "refusal_reason": body.get("reason") or ""}
+        return await _request_page(request, session, api, request_id, errors=errors, typed=typed, status=refused.status)
     location, notice = AFTER_DECISION.get(stage, (f"/requests/{_q(request_id)}", "approved_provider"))
     return done(location, notice)
 

@@ -196,6 +196,7 @@ async def test_journey(platform, new_tab, checkpoint):
     await page.get_by_role("link", name=re.compile(f"^审批.*{RESOURCE}")).click()
     approved = page.get_by_role("group", name="同意的信息项")
     await approved.get_by_label(re.compile("^居住地址")).uncheck()
+    await page.get_by_label("不同意部分信息项的理由").fill("居住地址涉及个人隐私，低保资格审核不需要")
     await checkpoint(ga, "provider-review")
     await page.get_by_role("button", name="同意", exact=True).click()
     await expect(page.get_by_role("status")).to_be_visible()

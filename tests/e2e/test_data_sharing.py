@@ -153,7 +153,12 @@ def test_conditional_path_needs_the_provider_then_the_platform(platform, world):
         f"/api/sharing/requests/{rid}/attachment", files={"file": ("需求单.pdf", SEALED_FORM, "application/pdf")}
     )
     assert attached.status_code == 200, attached.text
-    delivery = world["mz"].post(f"/api/sharing/requests/{rid}/approve", {"items": ["name"]})
+    unexplained = world["mz"].post(f"/api/sharing/requests/{rid}/approve", {"items": ["name"]})
+    assert unexplained.status_code == 422 and unexplained.json()["errors"][0]["field"] == "reason", unexplained.text
+    delivery = world["mz"].post(
+        f"/api/sharing/requests/{rid}/approve", {"items": ["name"], "reason": "身份证号由公安局系统直接核验"}
+    )
+    assert delivery.json()["decisions"][-1]["refused_items"] == ["id_number"], delivery.text
     assert delivery.json()["status"] == "delivery" and delivery.json()["approved_items"] == ["name"], delivery.text
     narrowed = world["bureau"].post(f"/api/sharing/requests/{rid}/approve", {"items": ["id_number", "name"]})
     assert narrowed.status_code == 422 and narrowed.json()["code"] == "items_not_allowed"

@@ -308,11 +308,21 @@ async def test_a_provider_approving_fewer_items_grants_only_those(platform) -> N
         headers=services.tokens.as_("rs"),
     )
     assert form.status_code == 200, form.text
-    approved = await portal.browser.post(f"{url}/approve", data={"csrf": provider.csrf, "items": ["marriage_status"]})
+    unexplained = await portal.browser.post(
+        f"{url}/approve", data={"csrf": provider.csrf, "items": ["marriage_status"]}
+    )
+    assert unexplained.status_code == 422
+    assert '<a href="#refusal_reason">不同意部分信息项的理由：' in summary(unexplained.text)
+    assert 'id="refusal_reason-error"' in unexplained.text
+    approved = await portal.browser.post(
+        f"{url}/approve",
+        data={"csrf": provider.csrf, "items": ["marriage_status"], "refusal_reason": "身份证号不在本次共享范围"},
+    )
     assert approved.status_code == 303 and approved.headers["location"] == "/reviews?notice=approved_provider"
     decided = await services.sharing("mz", url)
     assert decided["status"] == "delivery" and decided["approved_items"] == ["marriage_status"]
     shown = (await portal.browser.get(url)).text
+    assert "未同意：" in shown and "身份证号不在本次共享范围" in shown
     assert (
         '<dt>同意的信息项</dt><dd>婚姻状况 <span class="code">marriage_status</span>（共申请 2 项，同意 1 项）' in shown
     )

@@ -10,6 +10,7 @@ import orjson
 import sqlalchemy as sa
 from fastapi.responses import Response
 from govdata_shared.contracts.access import DENIAL_REASONS
+from govdata_shared.contracts.identity import DEPARTMENT_EVENTS
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from audit_svc import supervision
@@ -74,6 +75,34 @@ async def department_report(session: AsyncSession, *, dept: str, year: int | Non
     }
 
 
+async def registered_departments(session: AsyncSession, year: int) -> dict[str, str]:
+    """Code → name of every department of the registry that was in service at some time in `year` (第三十九条:
+    the report covers every department, also those with nothing recorded), from the registry's identity events in
+    the trail."""
+    start, end = supervision.year_bounds(year)
+    records = (
+        await session.execute(
+            sa.select(audit_log.c.time, audit_log.c.record)
+            .where(audit_log.c.type.in_(DEPARTMENT_EVENTS), audit_log.c.time < end)
+            .order_by(audit_log.c.seq)
+        )
+    ).all()
+    names: dict[str, str] = {}
+    disabled: dict[str, bool] = {}
+    in_service: set[str] = set()
+    for moment, record in records:
+        data = orjson.loads(record).get("data") or {}
+        code = data.get("code")
+        if not isinstance(code, str):
+            continue
+        names[code] = str(data.get("name") or code)
+        disabled[code] = bool(data.get("disabled"))
+        if moment >= start and not disabled[code]:
+            in_service.add(code)  # enabled at some moment of the year
+    in_service |= {code for code, off in disabled.items() if not off}  # enabled when the year ended
+    return {code: names[code] for code in sorted(in_service)}
+
+
 async def annual_report(
     session: AsyncSession, *, year: int | None, format: Literal["json", "csv"], now: datetime
 ) -> dict[str, Any] | Response:
@@ -81,9 +110,12 @@ async def annual_report(
     CSV attachment (UTF-8 with BOM, for Excel) when `format` is csv."""
     year = supervision.report_year(year, now)
     tally = await year_tally(session, year)
-    departments = sorted(d for d in tally if d)
+    registry = await registered_departments(session, year)
+    # Every department of the registry, with zeros where nothing was recorded; and any other a record names.
+    departments = sorted(set(registry) | {d for d in tally if d})
+    zero = supervision.zero_figures()
     if format == "csv":
-        rows = [(dept, tally[dept]) for dept in departments]
+        rows = [(dept, tally.get(dept, zero)) for dept in departments]
         rows.append(("合计", supervision.totals(tally)))
         return Response(
             supervision.annual_csv(year, rows),
@@ -96,7 +128,10 @@ async def annual_report(
         "due_by": f"{year + 1}-01-31",
         "period": supervision.report_period(year),
         "generated_at": now,
-        "departments": [{"dept": dept, "figures": supervision.figures_view(tally[dept])} for dept in departments],
+        "departments": [
+            {"dept": dept, "name": registry.get(dept), "figures": supervision.figures_view(tally.get(dept, zero))}
+            for dept in departments
+        ],
         # Includes what no department can be named for (a denied call without a valid grant token).
         "totals": supervision.figures_view(supervision.totals(tally)),
     }

@@ -94,6 +94,7 @@ class DepartmentReport(BaseModel):
 
 class DepartmentFigures(BaseModel):
     dept: str
+    name: str | None = Field(None, description="the registry's name of the department")
     figures: dict[str, FigureValue]
 
 

@@ -70,7 +70,12 @@ async def approve_request(
     granted. The provider approves on the sealed 需求单 (409 `attachment_required` without it) and may agree to
     only some of the requested `items`; the grant carries only those (第二十九条(二))."""
     return await requests.approve_request(
-        session, caller=caller, request_id=request_id, items=body.items if body else None, now=now
+        session,
+        caller=caller,
+        request_id=request_id,
+        items=body.items if body else None,
+        reason=body.reason if body else None,
+        now=now,
     )
 
 

@@ -104,6 +104,7 @@ def decision_payload(
     grant_id: str | None = None,
     reason: str | None = None,
     approved_items: list[str] | None = None,
+    refused_items: list[str] | None = None,
 ) -> dict[str, Any]:
     """One stage of `request` decided (approved or rejected); `deadline` is the decided stage's; an approval says
     which items the grant carries (`approved_items`: all requested, or the provider's subset)."""
@@ -118,6 +119,7 @@ def decision_payload(
         "grant_id": grant_id,
         "reason": reason,
         "approved_items": approved_items,
+        "refused_items": refused_items,
     }
 
 

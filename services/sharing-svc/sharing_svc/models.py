@@ -100,6 +100,7 @@ class RequestDecision(SQLModel, table=True):
     decided_by: str = Field(max_length=100)
     decided_dept: str = Field(max_length=32)
     reason: str | None = Field(default=None, sa_type=sa.Text)
+    refused_items: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     deadline: date | None = None
     on_time: bool
     decided_at: datetime = Field(sa_type=UTCDateTime)

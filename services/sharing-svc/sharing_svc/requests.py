@@ -78,6 +78,7 @@ async def _full(session: AsyncSession, request: ShareRequest) -> RequestOut:
             decision=d.decision,
             decided_dept=d.decided_dept,
             reason=d.reason,
+            refused_items=d.refused_items,
             deadline=d.deadline,
             on_time=d.on_time,
             decided_at=d.decided_at,
@@ -178,9 +179,16 @@ async def _open_for_decision(session: AsyncSession, caller: Caller, request_id: 
 
 
 async def _record_decision(
-    session: AsyncSession, request: ShareRequest, caller: Caller, decision: Decision, reason: str | None, now: datetime
+    session: AsyncSession,
+    request: ShareRequest,
+    caller: Caller,
+    decision: Decision,
+    reason: str | None,
+    now: datetime,
+    refused_items: list[str] | None = None,
 ) -> bool:
-    """Keep who decided the current stage and whether within its deadline; True when on time."""
+    """Keep who decided the current stage, why, which items were refused, and whether within its deadline; True
+    when on time."""
     on_time = domain.decided_on_time(request.stage_deadline, today_in_shanghai(now))
     session.add(
         RequestDecision(
@@ -190,6 +198,7 @@ async def _record_decision(
             decided_by=caller.sub,
             decided_dept=caller.dept or "",
             reason=reason,
+            refused_items=refused_items,
             deadline=request.stage_deadline,
             on_time=on_time,
             decided_at=now,
@@ -199,16 +208,35 @@ async def _record_decision(
 
 
 async def approve_request(
-    session: AsyncSession, caller: Caller, request_id: str, items: list[str] | None, now: datetime
+    session: AsyncSession,
+    caller: Caller,
+    request_id: str,
+    items: list[str] | None,
+    now: datetime,
+    reason: str | None = None,
 ) -> RequestOut:
     """The decider of the current stage approves: the next stage starts today, or the grant is made. The provider
-    may agree to only some of the requested `items` (第二十九条(二)); the grant carries the items approved."""
+    may agree to only some of the requested `items` (第二十九条(二)); the grant carries the items approved, and the
+    decision keeps the items refused with the reason, which a refusal must state."""
     request = await _open_for_decision(session, caller, request_id)
     stage, deadline = RequestStatus(request.status), request.stage_deadline
     _check_approval(request, stage, items)
-    on_time = await _record_decision(session, request, caller, Decision.APPROVE, None, now)
+    agreed = domain.approved_items(request.items, items)
+    refused = [code for code in request.items if code not in agreed] or None
+    reason = reason.strip() if reason and reason.strip() else None
+    if refused and reason is None:
+        raise validation_problem(
+            [
+                {
+                    "field": "reason",
+                    "rule": "reason_required_for_refused_items",
+                    "detail": f"未同意的信息项（{'、'.join(refused)}）必须说明不予提供的具体理由（第二十九条第二项）",
+                }
+            ]
+        )
+    on_time = await _record_decision(session, request, caller, Decision.APPROVE, reason, now, refused)
     if stage in domain.ITEMS_DECIDED_AT:
-        request.approved_items = domain.approved_items(request.items, items)
+        request.approved_items = agreed
     next_status = domain.NEXT_STAGE[stage]
     request.status = next_status
     request.updated_at = now
@@ -231,6 +259,8 @@ async def approve_request(
         next_deadline=request.stage_deadline,
         grant_id=request.grant_id,
         approved_items=request.approved_items,
+        refused_items=refused,
+        reason=reason,
     )
     await events.publish_request(session, events.REQUEST_APPROVED, request, payload, caller)
     return await _full(session, request)

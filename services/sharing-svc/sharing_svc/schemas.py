@@ -43,7 +43,10 @@ class DecisionOut(BaseModel):
     stage: RequestStatus
     decision: Decision
     decided_dept: str
-    reason: str | None
+    reason: str | None = Field(description="why the request was refused, or why the refused items were refused")
+    refused_items: list[str] | None = Field(
+        None, description="requested items the provider did not agree to (第二十九条(二)); null when none"
+    )
     deadline: date | None
     on_time: bool
     decided_at: datetime
@@ -82,11 +85,13 @@ class RequestOut(BaseModel):
 class ApproveIn(BaseModel):
     """A stage approved. Only the provider (at provider_review) may name `items`: a non-empty subset of those
     requested, which the grant then carries alone (第二十九条(二)); without `items` every requested item is agreed
-    to. The bureau's stages take no items (422 `items_not_allowed`)."""
+    to. The bureau's stages take no items (422 `items_not_allowed`). Items left out are refused: `reason` then says
+    why, as a refusal must (422 `reason_required_for_refused_items` without it)."""
 
     model_config = ConfigDict(extra="forbid")
 
     items: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=2000, description="why the items left out are refused")
 
 
 class SystemOut(BaseModel):

@@ -65,6 +65,7 @@ class RequestDecisionData(EventData):
     # The items approved so far: the provider may approve fewer than were requested (第二十九条); the grant carries
     # only these. None on a rejection.
     approved_items: list[str] | None = None
+    refused_items: list[str] | None = None  # requested items the provider did not agree to; `reason` says why
 
 
 @event_contract(REQUEST_OVERDUE)

@@ -296,3 +296,33 @@ async def test_a_department_sees_only_its_own_report(known):
     assert (await known.get(f"/reports/departments/{GA}", "bureau", year=2025)).status_code == 200
     assert (await known.get("/reports/annual", "ga", year=2025)).status_code == 403
     assert (await known.get("/reports/annual", "citizen", year=2025)).status_code == 403
+
+
+def department(kind: str, day: str, code: str, name: str, disabled: bool = False):
+    data = {"code": code, "name": name, "disabled": disabled}
+    return (f"identity.department.{kind}", f"department:{code}", at(day), data)
+
+
+async def test_the_annual_report_lists_every_registered_department_with_zeros_where_nothing_was_recorded(known):
+    """第三十九条: a department that did nothing in the year is in the report, with zeros; one disabled before the
+    year began, or registered after it ended, is not."""
+    registry = [
+        department("created", "2024-01-02", GA, "伊川县公安局"),
+        department("created", "2024-01-02", MZ, "伊川县民政局"),
+        department("created", "2024-01-02", BUREAU, "伊川县政务服务和大数据管理局"),
+        department("created", "2024-01-02", "YC-TJ", "伊川县统计局"),  # nothing recorded in 2025
+        department("created", "2024-01-02", "YC-OLD", "已撤并的部门"),
+        department("disabled", "2024-12-20", "YC-OLD", "已撤并的部门", disabled=True),
+        department("created", "2025-03-01", "YC-LATE", "年中设立后停用的部门"),
+        department("disabled", "2025-09-01", "YC-LATE", "年中设立后停用的部门", disabled=True),
+        department("created", "2026-02-01", "YC-NEW", "次年设立的部门"),
+    ]
+    await known.append([known.event(kind, subject, data, time=moment) for kind, subject, moment, data in registry])
+    report = (await known.get("/reports/annual", year=2025)).json()
+    listed = {d["dept"]: d for d in report["departments"]}
+    assert list(listed) == sorted([GA, MZ, BUREAU, "YC-TJ", "YC-LATE"])
+    assert listed["YC-TJ"]["name"] == "伊川县统计局"
+    assert {code: v["value"] for code, v in listed["YC-TJ"]["figures"].items()} == ZERO
+    assert listed[GA]["figures"]["corrections_late"]["value"] == 1  # the recorded figures are unchanged
+    rows = list(csv.reader(io.StringIO((await known.get("/reports/annual", year=2025, format="csv")).text)))
+    assert "YC-TJ" in [r[1] for r in rows[1:]]

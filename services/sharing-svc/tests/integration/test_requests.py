@@ -65,7 +65,9 @@ async def test_a_provider_may_approve_fewer_items_and_the_grant_carries_only_tho
     assert request["approved_items"] is None
     await sharing.attach(request["id"], "rs")
     chosen = ["registered_on", "id_number"]  # kept in the order requested
-    delivery = await sharing.post(f"/requests/{request['id']}/approve", "mz", {"items": chosen})
+    delivery = await sharing.post(
+        f"/requests/{request['id']}/approve", "mz", {"items": chosen, "reason": "婚姻状况需当事人授权，不予提供"}
+    )
     assert delivery.status_code == 200, delivery.text
     assert delivery.json()["status"] == "delivery" and delivery.json()["items"] == items
     assert delivery.json()["approved_items"] == ["id_number", "registered_on"]
@@ -130,9 +132,23 @@ async def test_a_provider_cannot_approve_without_the_sealed_form(sharing):
     ]
 
     await sharing.attach(request["id"], "rs")
-    approved = await sharing.post(f"/requests/{request['id']}/approve", "mz", {"items": ["marriage_status"]})
+    # Items left out are refused, and a refusal states its reasons (第二十九条(二)).
+    unexplained = await sharing.post(f"/requests/{request['id']}/approve", "mz", {"items": ["marriage_status"]})
+    assert unexplained.status_code == 422, unexplained.text
+    (error,) = unexplained.json()["errors"]
+    assert (error["field"], error["rule"]) == ("reason", "reason_required_for_refused_items")
+    assert "id_number" in error["detail"]
+    reason = "身份证号由申请部门自有系统核验，本次不予提供"
+    approved = await sharing.post(
+        f"/requests/{request['id']}/approve", "mz", {"items": ["marriage_status"], "reason": reason}
+    )
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "delivery" and approved.json()["approved_items"] == ["marriage_status"]
+    (decision,) = approved.json()["decisions"]
+    assert (decision["decision"], decision["refused_items"], decision["reason"]) == ("approve", ["id_number"], reason)
+    event = (await sharing.events(request["id"]))[-1]
+    assert event["type"] == "sharing.request.approved"
+    assert (event["data"]["refused_items"], event["data"]["reason"]) == (["id_number"], reason)
 
 
 async def test_the_platform_review_grants_every_requested_item_and_takes_no_items(sharing):
