@@ -59,7 +59,30 @@ async def year_tally(session: AsyncSession, year: int) -> supervision.Tally:
             .group_by(access_record.c.holder_dept, access_record.c.outcome)
         )
     ).all()
-    return supervision.merge(by_records, by_grants, supervision.tally_denials(denials))
+    # Refusals of a suspended or ended grant just after it changed are excused (supervision.CHANGE_GRACE).
+    refusals = (
+        await session.execute(
+            sa.select(access_record.c.grant_id, access_record.c.holder_dept, access_record.c.time).where(
+                access_record.c.outcome == "grant_not_active",
+                access_record.c.time >= start,
+                access_record.c.time < end,
+            )
+        )
+    ).all()
+    changes: dict[str, list[datetime]] = {}
+    grant_ids = sorted({grant_id for grant_id, _, _ in refusals if grant_id})
+    for chunk in (grant_ids[i : i + 500] for i in range(0, len(grant_ids), 500)):
+        rows = await session.execute(
+            sa.select(audit_log.c.subject, audit_log.c.time).where(
+                audit_log.c.type.in_(supervision.GRANT_STATE_EVENTS),
+                audit_log.c.subject.in_(chunk),
+                audit_log.c.time < end,
+            )
+        )
+        for subject, moment in rows:
+            changes.setdefault(subject, []).append(moment)
+    excused = supervision.excused_refusals(refusals, changes)
+    return supervision.merge(by_records, by_grants, supervision.tally_denials(denials, excused))
 
 
 async def department_report(session: AsyncSession, *, dept: str, year: int | None, now: datetime) -> dict[str, Any]:

@@ -4,9 +4,9 @@ Per department and calendar year (Asia/Shanghai, by event time). Each figure cou
 names the article it serves. Which department a figure belongs to comes from the event's data, not its
 envelope: catalog figures go to the provider department, share decisions to the deciding department
 (`decided_by_dept`), overdue share requests to the department that had to act (`responsible_dept`),
-corrections to the provider of the data, grants and data calls to the holder department. Catalog reviews are
-counted under the department whose submission was reviewed (the reviewer is always the bureau; its own
-performance is the total over all departments).
+corrections to the provider of the data, grants and data calls to the holder department. Catalog reviews, on
+time or late, are counted for the reviewing department (the bureau, `reviewed_by_dept`), not for the provider
+whose submission waited.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -142,7 +142,9 @@ def contributions(record: Mapping[str, Any]) -> Iterator[Contribution]:
                 yield provider, "resources_registered", data.get("resource_id")
         on_time = data.get("reviewed_on_time")
         if on_time is not None:
-            yield provider, "catalog_reviews_on_time" if on_time else "catalog_reviews_late", once
+            # 第十四条's five working days are the reviewer's to keep: counted for the bureau, never the provider.
+            reviewer = data.get("reviewed_by_dept")
+            yield reviewer, "catalog_reviews_on_time" if on_time else "catalog_reviews_late", once
     elif kind == UPDATE_TRIGGER_RECORDED:
         yield data.get("dept"), "catalog_update_triggers", data.get("trigger_id")
     elif kind == UPDATE_OVERDUE:
@@ -224,14 +226,39 @@ def tally_grants(grant_records: Iterable[Mapping[str, Any]], year_start: str, us
     return {dept: dict(codes) for dept, codes in out.items()}
 
 
-def tally_denials(rows: Iterable[tuple[str | None, str | None, int]]) -> Tally:
+# A grant token stays valid for up to GOVDATA_GRANT_TOKEN_TTL_SECONDS (300) after it was issued, so a system calls
+# with it for a few minutes after its grant is suspended or ended before it can know: a refusal then is the rule
+# working, not an attempt to get data outside the grant.
+CHANGE_GRACE = timedelta(minutes=5)
+
+
+def excused_refusals(
+    refusals: Iterable[tuple[str | None, str | None, datetime]], changes: Mapping[str, Sequence[datetime]]
+) -> dict[str | None, int]:
+    """Per holder department, the `grant_not_active` refusals `(grant_id, holder_dept, time)` that came within
+    CHANGE_GRACE of their grant's latest status change before them (`changes`: grant id → change times)."""
+    out: dict[str | None, int] = defaultdict(int)
+    for grant_id, holder_dept, moment in refusals:
+        before = [t for t in changes.get(grant_id or "", ()) if t <= moment]
+        if before and moment - max(before) <= CHANGE_GRACE:
+            out[holder_dept] += 1
+    return dict(out)
+
+
+def tally_denials(
+    rows: Iterable[tuple[str | None, str | None, int]], excused: Mapping[str | None, int] | None = None
+) -> Tally:
     """Denied data calls by holder department and reason; those of OUTSIDE_GRANT_REASONS are 第四十一条(四)
-    attempts: a valid grant token used for another resource, path, period, or a grant no longer active."""
+    attempts: a valid grant token used for another resource, path, period, or a grant no longer active — less the
+    `excused` ones, made with a token issued before the grant changed (`excused_refusals`)."""
     out: Tally = defaultdict(lambda: defaultdict(int))
     for holder_dept, reason, count in rows:
         out[holder_dept]["data_calls_denied"] += count
         if reason in OUTSIDE_GRANT_REASONS:
             out[holder_dept]["violations_calls_outside_grant"] += count
+    for holder_dept, count in (excused or {}).items():
+        figures = out[holder_dept]
+        figures["violations_calls_outside_grant"] = max(0, figures["violations_calls_outside_grant"] - count)
     return {dept: dict(codes) for dept, codes in out.items()}
 
 

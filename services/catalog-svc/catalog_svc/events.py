@@ -72,6 +72,8 @@ def resource_payload(
         "review_deadline": revision.review_deadline,
         "review_deadline_estimated": revision.review_deadline_estimated,
         "reviewed_on_time": reviewed_on_time,
+        # Who kept (or missed) the 5-working-day review of 第十四条: the reviewer's department, the bureau.
+        "reviewed_by_dept": caller.dept if caller is not None and reviewed_on_time is not None else None,
         "published_at": revision.published_at,
         "reason": reason,
         "actor_role": sorted(caller.roles)[0] if caller and caller.roles else None,

@@ -73,6 +73,7 @@ class ResourceEventData(EventData):
     review_deadline: date | None = None
     review_deadline_estimated: bool = False
     reviewed_on_time: bool | None = None  # set on published/rejected: was the 5-working-day review kept
+    reviewed_by_dept: str | None = None  # and by whom: the reviewing department (the bureau)
     published_at: datetime | None = None
     reason: str | None = None
     actor_role: str | None = None

@@ -25,6 +25,8 @@ def at(day: str, hour: int = 10, minute: int = 0) -> datetime:
 
 
 def catalog(kind, day, resource, provider, **data):
+    if "reviewed_on_time" in data:
+        data["reviewed_by_dept"] = BUREAU  # the bureau reviews every submission (第十四条)
     return (f"catalog.{kind}", resource, at(day), {"resource_id": resource, "provider_dept": provider, **data})
 
 
@@ -42,12 +44,13 @@ def usage(day, grant_id, holder):
     return ("access.usage", grant_id, at(day), {"grant_id": grant_id, "holder_dept": holder, "calls": 7})
 
 
-def denied(day, reason, holder):
+def denied(day, reason, holder, grant_id="g-x", moment=None):
     """A refused data call: one access record in a batch of its own."""
+    moment = moment or at(day)
     record = {
-        "id": f"call-{day}-{reason}",
-        "time": at(day).isoformat(),
-        "grant_id": "g-x",
+        "id": f"call-{grant_id}-{moment.isoformat()}-{reason}",
+        "time": moment.isoformat(),
+        "grant_id": grant_id,
         "holder_dept": holder,
         "resource_id": "res-x",
         "method": "GET",
@@ -55,7 +58,7 @@ def denied(day, reason, holder):
         "status": 403,
         "outcome": reason,
     }
-    return ("access.records", "gw-1", at(day), {"gateway": "gw-1", "records": [record]})
+    return ("access.records", "gw-1", moment, {"gateway": "gw-1", "records": [record]})
 
 
 def correction(kind, day, request, provider, moment=None, **data):
@@ -161,8 +164,6 @@ EXPECTED_2025 = {
         "catalog_submissions": 4,  # 1, 3, 5, 9
         "resources_registered": 2,  # res-ga-1, res-ga-2 first published
         "resources_published": 3,  # 2, 6, 10
-        "catalog_reviews_on_time": 3,  # 2, 6, 10
-        "catalog_reviews_late": 1,  # 4
         "data_refreshes": 2,  # 14, 15
         "data_refreshes_late": 1,  # 15
         "share_requests_made": 1,  # req-2
@@ -183,7 +184,6 @@ EXPECTED_2025 = {
         "catalog_submissions": 1,  # 7
         "resources_registered": 1,  # res-mz-1
         "resources_published": 1,  # 8
-        "catalog_reviews_late": 1,  # 8
         "catalog_update_triggers": 1,  # trig-mz-1
         "catalog_updates_late": 1,  # trig-mz-1, notified twice
         "share_requests_made": 2,  # req-1, req-3
@@ -198,7 +198,14 @@ EXPECTED_2025 = {
         "violations_late_catalog_updates": 1,  # trig-mz-1
         "violations_calls_outside_grant": 2,  # 35, 36
     },
-    BUREAU: {**ZERO, "share_decisions_on_time": 1, "share_decisions_late": 1},  # req-1 delivery, req-3
+    # Its own reviews (2, 4, 6, 8, 10), however long the providers waited; req-1 delivery, req-3.
+    BUREAU: {
+        **ZERO,
+        "catalog_reviews_on_time": 3,
+        "catalog_reviews_late": 2,
+        "share_decisions_on_time": 1,
+        "share_decisions_late": 1,
+    },
 }
 TOTALS_2025 = {code: sum(d[code] for d in EXPECTED_2025.values()) for code in ZERO} | {"data_calls_denied": 5}
 
@@ -209,7 +216,6 @@ EXPECTED_2026 = {
         "catalog_submissions": 1,
         "resources_registered": 1,
         "resources_published": 1,
-        "catalog_reviews_on_time": 1,
         "share_requests_received": 1,
         "share_decisions_on_time": 1,
         "corrections_on_time": 1,  # cr-3, 00:30 on 1 January in Shanghai
@@ -218,6 +224,7 @@ EXPECTED_2026 = {
         "grants_held": 2,  # g-1 (suspended, resumed), g-2 (until terminated)
         "grants_used": 1,  # g-1
     },
+    BUREAU: {**ZERO, "catalog_reviews_on_time": 1},  # res-mz-2
 }
 
 
@@ -326,3 +333,16 @@ async def test_the_annual_report_lists_every_registered_department_with_zeros_wh
     assert listed[GA]["figures"]["corrections_late"]["value"] == 1  # the recorded figures are unchanged
     rows = list(csv.reader(io.StringIO((await known.get("/reports/annual", year=2025, format="csv")).text)))
     assert "YC-TJ" in [r[1] for r in rows[1:]]
+
+
+async def test_a_refusal_minutes_after_a_suspension_is_no_violation_and_one_later_is(known):
+    """A grant token stays valid for five minutes: a system refused two minutes after its grant was suspended
+    (g-1, 10:00 on 1 August 2025) could not know; refused half an hour later, it kept trying (第四十一条(四))."""
+    calls = [
+        denied("2025-08-01", "grant_not_active", MZ, grant_id="g-1", moment=at("2025-08-01", 10, 2)),
+        denied("2025-08-01", "grant_not_active", MZ, grant_id="g-1", moment=at("2025-08-01", 10, 30)),
+    ]
+    await known.append([known.event(kind, subject, data, time=moment) for kind, subject, moment, data in calls])
+    figures = values((await known.get(f"/reports/departments/{MZ}", "mz", year=2025)).json()["figures"])
+    assert figures["data_calls_denied"] == EXPECTED_2025[MZ]["data_calls_denied"] + 2  # both refused
+    assert figures["violations_calls_outside_grant"] == EXPECTED_2025[MZ]["violations_calls_outside_grant"] + 1

@@ -99,3 +99,4 @@ async def test_submission_answers_the_trigger_and_starts_the_bureaus_five_days(c
     assert (await catalog.client.get("/api/catalog/overdue", headers=catalog.as_("bureau"))).json() == []
     published = [e for e in await catalog.events(resource["id"]) if e["type"] == "catalog.resource.published"]
     assert published[-1]["data"]["reviewed_on_time"] is False
+    assert published[-1]["data"]["reviewed_by_dept"] == "YC-ZSJ"

@@ -51,6 +51,7 @@ async def test_published_event_carries_interface_items_and_provider_for_consumer
     assert set(published["data"]["interface"]) == {"methods", "path_prefixes", "rate_limit"}
     assert "8900" not in str(published) and "vault:" not in str(published)
     assert data.reviewed_on_time is True and published["actor"] == "bureau"
+    assert data.reviewed_by_dept == "YC-ZSJ"  # the review is the bureau's to keep, counted for it (第十四条)
 
 
 async def test_rejected_event_carries_the_reason(catalog):
