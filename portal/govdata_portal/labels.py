@@ -130,6 +130,7 @@ AUDIT_EVENT_TYPES = {
     "catalog.update.recorded": "目录更新事由登记",
     "catalog.update.overdue": "目录更新逾期",
     "catalog.review.overdue": "目录审核逾期",
+    "catalog.refresh.overdue": "数据更新逾期",
     "catalog.demand.recorded": "需求登记",
     "catalog.demand.met": "需求已满足",
     "catalog.authority.overlap_allowed": "准许权威来源重叠",

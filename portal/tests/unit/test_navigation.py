@@ -59,3 +59,10 @@ def test_labels_are_chinese_and_an_unknown_value_shows_as_it_came() -> None:
     assert labels.label(labels.UPDATE_CYCLE, "quarterly") == "每季度"
     assert labels.label(labels.SHARING_TYPE, "something_new") == "something_new"
     assert labels.tone("rejected") == "danger" and labels.tone("published") == "success"
+
+
+def test_every_event_type_of_the_platform_has_a_chinese_name_in_the_audit_filter() -> None:
+    from govdata_shared.contracts import EVENT_CONTRACTS
+
+    assert set(EVENT_CONTRACTS) <= set(labels.AUDIT_EVENT_TYPES)
+    assert all(not name.isascii() for name in labels.AUDIT_EVENT_TYPES.values())

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from govdata_shared.contracts.access import ACCESS_USAGE, OUTSIDE_GRANT_REASONS
 from govdata_shared.contracts.catalog import (
+    REFRESH_OVERDUE,
     RESOURCE_PUBLISHED,
     RESOURCE_REFRESHED,
     RESOURCE_REJECTED,
@@ -95,6 +96,7 @@ RECORD_EVENTS = (
     UPDATE_TRIGGER_RECORDED,
     UPDATE_OVERDUE,
     RESOURCE_REFRESHED,
+    REFRESH_OVERDUE,
     REQUEST_SUBMITTED,
     REQUEST_APPROVED,
     REQUEST_REJECTED,
@@ -154,7 +156,12 @@ def contributions(record: Mapping[str, Any]) -> Iterator[Contribution]:
     elif kind == RESOURCE_REFRESHED:
         yield data.get("provider_dept"), "data_refreshes", once
         if data.get("late"):
-            yield data.get("provider_dept"), "data_refreshes_late", once
+            # One missed due date is one lateness, whether the catalog announced it, the refresh came late, or both.
+            missed = (data.get("resource_id"), data["due_by"]) if data.get("due_by") else once
+            yield data.get("provider_dept"), "data_refreshes_late", missed
+    elif kind == REFRESH_OVERDUE:
+        # The catalog's own state (第十三、十八条): a department that never reports a refresh is late, not clean.
+        yield data.get("provider_dept"), "data_refreshes_late", (data.get("resource_id"), data.get("due_by"))
     elif kind == REQUEST_SUBMITTED:
         yield data.get("requester_dept"), "share_requests_made", data.get("request_id")
         yield data.get("provider_dept"), "share_requests_received", data.get("request_id")

@@ -3,6 +3,7 @@ govdata_shared.contracts.catalog. The payload builders below are the one place e
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from govdata_shared.auth import Caller
@@ -11,6 +12,7 @@ from govdata_shared.contracts.catalog import (  # noqa: F401 - the event types a
     DEMAND_MET,
     DEMAND_RECORDED,
     OVERLAP_ALLOWED,
+    REFRESH_OVERDUE,
     RESOURCE_PUBLISHED,
     RESOURCE_REFRESHED,
     RESOURCE_REJECTED,
@@ -118,7 +120,7 @@ def demand_payload(demand: Demand) -> dict[str, Any]:
     }
 
 
-def refresh_payload(report: RefreshReport, *, late: bool) -> dict[str, Any]:
+def refresh_payload(report: RefreshReport, *, late: bool, due_by: datetime | None) -> dict[str, Any]:
     """catalog.resource.refreshed: the provider refreshed the data (采集责任清单, 第十三条)."""
     return {
         "resource_id": report.resource_id,
@@ -126,6 +128,18 @@ def refresh_payload(report: RefreshReport, *, late: bool) -> dict[str, Any]:
         "refreshed_at": report.refreshed_at,
         "record_count": report.record_count,
         "late": late,
+        "due_by": due_by,
+    }
+
+
+def refresh_overdue_payload(resource: Resource, cycle: str, due_by: datetime, last: datetime | None) -> dict[str, Any]:
+    """catalog.refresh.overdue: the data was not refreshed by `due_by` (第十三条)."""
+    return {
+        "resource_id": resource.id,
+        "provider_dept": resource.provider_dept,
+        "update_cycle": cycle,
+        "due_by": due_by,
+        "last_refreshed_at": last,
     }
 
 

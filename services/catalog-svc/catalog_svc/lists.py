@@ -106,7 +106,9 @@ async def report_refresh(
             sa.select(sa.func.max(RefreshReport.refreshed_at)).where(RefreshReport.resource_id == resource.id)
         )
     ).scalar_one()
-    late = domain.is_refresh_late(UpdateCycle(revision.update_cycle), last or resource.published_at, refreshed_at)
+    cycle = UpdateCycle(revision.update_cycle)
+    due_by = domain.refresh_due(cycle, last or resource.published_at)
+    late = domain.is_refresh_late(cycle, last or resource.published_at, refreshed_at)
     report = RefreshReport(
         id=new_id("rfr"),
         resource_id=resource.id,
@@ -123,7 +125,7 @@ async def report_refresh(
         session,
         events.RESOURCE_REFRESHED,
         resource.id,
-        events.refresh_payload(report, late=late),
+        events.refresh_payload(report, late=late, due_by=due_by),
         caller=caller,
         version=resource.event_version,
         dept=resource.provider_dept,
@@ -173,6 +175,41 @@ async def responsibilities(session: AsyncSession, *, caller: Caller, dept: str, 
             )
         )
     return ResponsibilityList(dept=dept, items=items, late_count=sum(1 for i in items if i.late))
+
+
+async def emit_refresh_overdue(session: AsyncSession, now: datetime) -> int:
+    """Announce once each published resource whose data passed its refresh due date (第十三条): without it a
+    department that never reports a refresh would look clean. Returns how many were announced."""
+    rows = (await session.execute(published_revisions().where(Resource.status == ResourceStatus.PUBLISHED))).all()
+    refreshed = dict(
+        (
+            await session.execute(
+                sa.select(RefreshReport.resource_id, sa.func.max(RefreshReport.refreshed_at)).group_by(
+                    RefreshReport.resource_id
+                )
+            )
+        ).all()
+    )
+    emitted = 0
+    for resource, revision in rows:
+        last = refreshed.get(resource.id)
+        due_by = domain.refresh_due(UpdateCycle(revision.update_cycle), last or resource.published_at)
+        if due_by is None or now <= due_by or resource.refresh_overdue_due == due_by:
+            continue
+        resource.refresh_overdue_due = due_by
+        resource.event_version += 1
+        await publish(
+            session,
+            events.REFRESH_OVERDUE,
+            resource.id,
+            events.refresh_overdue_payload(resource, revision.update_cycle, due_by, last),
+            caller=None,
+            version=resource.event_version,
+            dept=resource.provider_dept,
+            source=events.SOURCE,
+        )
+        emitted += 1
+    return emitted
 
 
 # --- export for the city platform ------------------------------------------------------------------------

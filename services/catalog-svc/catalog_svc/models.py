@@ -32,6 +32,9 @@ class Resource(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime, index=True)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    refresh_overdue_due: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="the refresh due date already announced as missed (第十三条)"
+    )
 
 
 class ResourceRevision(SQLModel, table=True):

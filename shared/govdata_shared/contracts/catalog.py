@@ -22,6 +22,7 @@ RESOURCE_REFRESHED = "catalog.resource.refreshed"
 UPDATE_TRIGGER_RECORDED = "catalog.update.recorded"
 UPDATE_OVERDUE = "catalog.update.overdue"
 REVIEW_OVERDUE = "catalog.review.overdue"
+REFRESH_OVERDUE = "catalog.refresh.overdue"  # a published resource's data passed its refresh due date unrefreshed
 DEMAND_RECORDED = "catalog.demand.recorded"
 DEMAND_MET = "catalog.demand.met"
 OVERLAP_ALLOWED = "catalog.authority.overlap_allowed"
@@ -86,6 +87,19 @@ class RefreshEventData(EventData):
     refreshed_at: datetime
     record_count: int | None = None
     late: bool  # was the refresh already late for the update cycle when it came
+    due_by: datetime | None = None  # when it was due: a late refresh and the overdue notice of one due count once
+
+
+@event_contract(REFRESH_OVERDUE)
+class RefreshOverdueEventData(EventData):
+    """第十三条: the provider did not refresh the data within its update cycle; one notice per missed due date, so
+    a department that never reports is late, not clean."""
+
+    resource_id: str
+    provider_dept: str
+    update_cycle: str
+    due_by: datetime
+    last_refreshed_at: datetime | None = None
 
 
 @event_contract(UPDATE_TRIGGER_RECORDED, UPDATE_OVERDUE)

@@ -346,3 +346,22 @@ async def test_a_refusal_minutes_after_a_suspension_is_no_violation_and_one_late
     figures = values((await known.get(f"/reports/departments/{MZ}", "mz", year=2025)).json()["figures"])
     assert figures["data_calls_denied"] == EXPECTED_2025[MZ]["data_calls_denied"] + 2  # both refused
     assert figures["violations_calls_outside_grant"] == EXPECTED_2025[MZ]["violations_calls_outside_grant"] + 1
+
+
+async def test_a_department_that_never_reports_refreshes_is_late_and_one_missed_due_counts_once(known):
+    """第十三、十八条: the catalog announces each missed refresh due date; YC-TJ never reported one and is late twice,
+    not clean; YC-GA's late refresh of a due date the catalog had announced is one lateness, not two."""
+    due_1, due_2, due_ga = "2025-04-03T02:00:00Z", "2025-05-04T02:00:00Z", "2025-09-30T02:00:00Z"
+    overdue = [
+        catalog("refresh.overdue", "2025-04-04", "res-tj-1", "YC-TJ", due_by=due_1, update_cycle="monthly"),
+        catalog("refresh.overdue", "2025-04-05", "res-tj-1", "YC-TJ", due_by=due_1, update_cycle="monthly"),  # again
+        catalog("refresh.overdue", "2025-05-05", "res-tj-1", "YC-TJ", due_by=due_2, update_cycle="monthly"),
+        catalog("refresh.overdue", "2025-10-01", "res-ga-1", GA, due_by=due_ga, update_cycle="daily"),
+        catalog("resource.refreshed", "2025-10-02", "res-ga-1", GA, late=True, due_by=due_ga),
+    ]
+    await known.append([known.event(kind, subject, data, time=moment) for kind, subject, moment, data in overdue])
+    tj = values((await known.get("/reports/departments/YC-TJ", "auditor", year=2025)).json()["figures"])
+    assert tj["data_refreshes_late"] == 2 and tj["data_refreshes"] == 0
+    ga = values((await known.get(f"/reports/departments/{GA}", "ga", year=2025)).json()["figures"])
+    assert ga["data_refreshes_late"] == EXPECTED_2025[GA]["data_refreshes_late"] + 1
+    assert ga["data_refreshes"] == EXPECTED_2025[GA]["data_refreshes"] + 1

@@ -89,7 +89,8 @@ async def test_submission_answers_the_trigger_and_starts_the_bureaus_five_days(c
         o["kind"] for o in (await catalog.client.get("/api/catalog/overdue", headers=catalog.as_("bureau"))).json()
     )
     assert kinds == ["resource_review", "update_review"]
-    assert await check_overdue(catalog.app) == 2
+    # Both reviews, and the daily data not refreshed in the eight days since it was published (第十三条).
+    assert await check_overdue(catalog.app) == 3
     review_overdue = [e for e in await catalog.events() if e["type"] == "catalog.review.overdue"]
     assert {e["data"]["deadline"] for e in review_overdue} == {"2026-12-03"}
 
@@ -100,3 +101,29 @@ async def test_submission_answers_the_trigger_and_starts_the_bureaus_five_days(c
     published = [e for e in await catalog.events(resource["id"]) if e["type"] == "catalog.resource.published"]
     assert published[-1]["data"]["reviewed_on_time"] is False
     assert published[-1]["data"]["reviewed_by_dept"] == "YC-ZSJ"
+
+
+@both_backends
+async def test_data_never_refreshed_is_announced_late_once_per_missed_due_date(catalog):
+    """第十三条: a department that never reports a refresh is late, not clean. The daily resource published now is
+    due within two days; past that, one catalog.refresh.overdue, however often the watcher runs; a late refresh
+    then names the same due date, so the two count as one lateness."""
+    resource = await catalog.publish("ga", catalog.POPULATION)  # update_cycle daily
+    assert await check_overdue(catalog.app) == 0  # not due yet
+    catalog.clock.advance(days=3)
+    assert await check_overdue(catalog.app) == 1
+    assert await check_overdue(catalog.app) == 0  # once
+    (overdue,) = [e for e in await catalog.events(resource["id"]) if e["type"] == "catalog.refresh.overdue"]
+    assert overdue["data"]["provider_dept"] == "YC-GA" and overdue["data"]["last_refreshed_at"] is None
+    assert overdue["dept"] == "YC-GA"
+
+    refreshed = await catalog.client.post(
+        f"/api/catalog/resources/{resource['id']}/refreshes", json={}, headers=catalog.as_("ga")
+    )
+    assert refreshed.status_code == 201, refreshed.text
+    (report,) = [e for e in await catalog.events(resource["id"]) if e["type"] == "catalog.resource.refreshed"]
+    assert report["data"]["late"] is True and report["data"]["due_by"] == overdue["data"]["due_by"]
+    catalog.clock.advance(days=1)
+    assert await check_overdue(catalog.app) == 0  # refreshed a day ago: due again tomorrow
+    catalog.clock.advance(days=2)
+    assert await check_overdue(catalog.app) == 1  # and missed again
