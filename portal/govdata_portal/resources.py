@@ -88,6 +88,7 @@ ITEM_LABELS = {
     "type": "数据类型",
     "length": "长度",
     "authoritative": "权威来源",
+    "sharing_type": "共享类型",
     "description": "说明",
 }
 
@@ -121,6 +122,7 @@ class ItemRow:
     length: str = ""
     authoritative: bool = False
     description: str = ""
+    sharing_type: str = ""  # "": the resource's (第二十四条: an item may be shared on stricter terms)
 
     def blank(self) -> bool:
         return not (self.code or self.name or self.length or self.description or self.authoritative)
@@ -133,6 +135,7 @@ class ItemRow:
             "length": _number(self.length),
             "authoritative": self.authoritative,
             "description": self.description or None,
+            "sharing_type": self.sharing_type or None,
         }
 
 
@@ -166,7 +169,7 @@ def _words(value: str) -> list[str]:
     return [w for w in re.split(r"[\s,，、;；]+", value) if w]
 
 
-_ITEM_KEY = re.compile(r"items\.(\d+)\.(?:code|name|type|length|description|authoritative)")
+_ITEM_KEY = re.compile(r"items\.(\d+)\.(?:code|name|type|length|description|authoritative|sharing_type)")
 
 
 def read_form(form: FormData) -> ResourceForm:
@@ -182,6 +185,7 @@ def read_form(form: FormData) -> ResourceForm:
             length=text(form, f"items.{i}.length"),
             authoritative=form.get(f"items.{i}.authoritative") == "true",
             description=text(form, f"items.{i}.description"),
+            sharing_type=text(form, f"items.{i}.sharing_type"),
         )
         for i in indexes[:MAX_ITEM_ROWS]
     ]
@@ -211,6 +215,7 @@ def form_of_resource(resource: dict[str, Any]) -> ResourceForm:
             length="" if item.get("length") is None else str(item["length"]),
             authoritative=bool(item.get("authoritative")),
             description=item.get("description") or "",
+            sharing_type=item.get("sharing_type") or "",
         )
         for item in resource.get("items") or []
     ]

@@ -54,6 +54,7 @@ TYPED = [
     ("items.2.type", "D"),
     ("items.2.length", "八"),
     ("items.2.description", "初次登记"),
+    ("items.2.sharing_type", "conditional"),  # stricter than the resource (第二十四条)
     ("no_state_secrets", "true"),
 ]
 
@@ -79,6 +80,7 @@ def test_what_was_typed_becomes_the_body_of_post_resources_without_the_rows_left
             "length": 12,
             "authoritative": True,
             "description": None,
+            "sharing_type": None,  # the resource's
         },
         # A length that is no number goes as typed: the API names it (应为整数) beside the field.
         {
@@ -88,6 +90,7 @@ def test_what_was_typed_becomes_the_body_of_post_resources_without_the_rows_left
             "length": "八",
             "authoritative": False,
             "description": "初次登记",
+            "sharing_type": "conditional",
         },
     ]
     assert body["no_state_secrets"] is True
@@ -122,7 +125,16 @@ def test_a_revision_held_by_the_api_becomes_the_form_and_the_same_body_again() -
         "update_cycle": "daily",
         "usage_requirements": None,
         "related_codes": [],
-        "items": [{"code": "id_number", "name": "公民身份号码", "type": "C", "length": 18, "authoritative": True}],
+        "items": [
+            {
+                "code": "id_number",
+                "name": "公民身份号码",
+                "type": "C",
+                "length": 18,
+                "authoritative": True,
+                "sharing_type": "none",
+            }
+        ],
         "interface": {
             "base_url": "http://10.1.2.3/population",
             "methods": ["GET"],

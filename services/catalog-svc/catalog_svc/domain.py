@@ -195,6 +195,15 @@ class ResourceMetadata(Protocol):
     interface: object | None
 
 
+# Stricter terms rank higher: an item may narrow its resource's sharing, never widen it.
+SHARING_STRICTNESS = {SharingType.UNCONDITIONAL: 0, SharingType.CONDITIONAL: 1, SharingType.NONE: 2}
+SHARING_LABELS = {
+    SharingType.UNCONDITIONAL: "无条件共享",
+    SharingType.CONDITIONAL: "有条件共享",
+    SharingType.NONE: "不予共享",
+}
+
+
 def rule_violations(fields: ResourceMetadata) -> list[dict[str, Any]]:
     """Every rule the resource's metadata breaks, each naming its field and rule."""
     errors: list[dict[str, Any]] = []
@@ -230,6 +239,32 @@ def rule_violations(fields: ResourceMetadata) -> list[dict[str, Any]]:
         if item.code in seen:
             fail(f"items[{index}].code", "duplicate_item_code", f"信息项代码 {item.code} 重复")
         seen.add(item.code)
+        # 第二十四条: a resource that can be provided only in part shares some items on stricter terms.
+        own = getattr(item, "sharing_type", None)
+        if fields.category == Category.BASE and own not in (None, SharingType.UNCONDITIONAL):
+            fail(
+                f"items[{index}].sharing_type",
+                "base_must_share_unconditionally",
+                "基础类资源的信息项必须无条件共享（第二十五条第二项）",
+            )
+        elif own is not None and SHARING_STRICTNESS[own] < SHARING_STRICTNESS[fields.sharing_type]:
+            fail(
+                f"items[{index}].sharing_type",
+                "not_wider_than_resource",
+                f"信息项 {item.code} 的共享类型不能比资源的共享类型更宽（资源为{SHARING_LABELS[fields.sharing_type]}）",
+            )
+    # An unconditional resource with stricter items needs what a stricter resource needs (checked above for it).
+    item_types = {getattr(item, "sharing_type", None) for item in fields.items}
+    if fields.sharing_type != SharingType.UNCONDITIONAL:
+        item_types = set()
+    if SharingType.CONDITIONAL in item_types and not _filled(fields.sharing_conditions):
+        fail("sharing_conditions", "required_when_conditional", "含有条件共享信息项的资源必须写明共享条件")
+    if item_types & {SharingType.CONDITIONAL, SharingType.NONE} and not _filled(fields.legal_basis):
+        fail(
+            "legal_basis",
+            "legal_basis_required",
+            "含有条件共享或不予共享信息项的资源必须有法律、行政法规或党中央、国务院政策依据（第二十五条第一项）",
+        )
     if (
         fields.sharing_method == SharingMethod.PLATFORM_API
         and fields.sharing_type != SharingType.NONE

@@ -37,7 +37,13 @@ HANDLERS: dict[str, Handler] = {}
 def snapshot_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The items as consumers need them (the gateway filters responses by their codes)."""
     return [
-        {"code": i["code"], "name": i["name"], "type": i["type"], "authoritative": bool(i.get("authoritative"))}
+        {
+            "code": i["code"],
+            "name": i["name"],
+            "type": i["type"],
+            "authoritative": bool(i.get("authoritative")),
+            "sharing_type": i.get("sharing_type"),  # None: the resource's (第二十四条)
+        }
         for i in items
     ]
 

@@ -44,6 +44,11 @@ class DataItem(BaseModel):
     length: int | None = Field(default=None, ge=1, le=100_000)
     description: str | None = Field(default=None, max_length=500)
     authoritative: bool = Field(default=False, description="权威来源 (一数一源, 第十六条)")
+    sharing_type: SharingType | None = Field(
+        default=None,
+        description="第二十四条 仅能够部分提供: this item's sharing type when stricter than the resource's (an "
+        "unconditional resource with conditional or none-shared items); empty: the resource's",
+    )
 
 
 class Interface(BaseModel):

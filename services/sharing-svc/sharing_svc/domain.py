@@ -60,6 +60,17 @@ FIRST_STAGE: dict[SharingType, RequestStatus] = {
     SharingType.UNCONDITIONAL: RequestStatus.PLATFORM_REVIEW,
     SharingType.CONDITIONAL: RequestStatus.PROVIDER_REVIEW,
 }
+
+
+def request_path(resource_type: str, resource_items: list[dict], requested: list[str]) -> SharingType:
+    """The path a request takes (第二十九条): conditional when the resource is, or when any requested item is
+    shared only on conditions (第二十四条 仅能够部分提供); unconditional otherwise."""
+    stricter = {item["code"] for item in resource_items if item.get("sharing_type") == SharingType.CONDITIONAL}
+    if resource_type == SharingType.CONDITIONAL or stricter & set(requested):
+        return SharingType.CONDITIONAL
+    return SharingType.UNCONDITIONAL
+
+
 NEXT_STAGE: dict[RequestStatus, RequestStatus] = {
     RequestStatus.PLATFORM_REVIEW: RequestStatus.GRANTED,
     RequestStatus.PROVIDER_REVIEW: RequestStatus.DELIVERY,

@@ -119,7 +119,8 @@ async def create_request(session: AsyncSession, caller: Caller, body: RequestIn,
     errors = _item_violations(resource, body.items) + domain.period_violations(body.valid_from, body.valid_to, today)
     if errors:
         raise validation_problem(errors)
-    stage = domain.FIRST_STAGE[SharingType(resource.sharing_type)]
+    path = domain.request_path(resource.sharing_type, resource.items, body.items)
+    stage = domain.FIRST_STAGE[path]
     deadline = domain.stage_deadline(today, stage)
     request = ShareRequest(
         id=new_id("req"),
@@ -133,7 +134,7 @@ async def create_request(session: AsyncSession, caller: Caller, body: RequestIn,
         valid_from=body.valid_from,
         valid_to=body.valid_to,
         seasonal=body.seasonal,
-        path=resource.sharing_type,
+        path=path,
         status=stage,
         stage_started_on=today,
         stage_deadline=deadline.due,
@@ -151,11 +152,21 @@ async def create_request(session: AsyncSession, caller: Caller, body: RequestIn,
 
 def _item_violations(resource: CatalogResource, items: list[str]) -> list[dict]:
     """Every requested item must be one of the resource's, and named once."""
-    known = {item["code"] for item in resource.items}
+    known = {item["code"]: item for item in resource.items}
     errors = [
         {"field": f"items[{i}]", "rule": "item_of_resource", "detail": f"{code} 不是资源“{resource.name}”的信息项"}
         for i, code in enumerate(items)
         if code not in known
+    ]
+    # 第二十四条: a resource provided only in part may hold items that are not shared at all.
+    errors += [
+        {
+            "field": f"items[{i}]",
+            "rule": "item_not_shared",
+            "detail": f"信息项“{known[code].get('name', code)}”属于不予共享，不能申请；如有异议可提出共享异议",
+        }
+        for i, code in enumerate(items)
+        if code in known and known[code].get("sharing_type") == SharingType.NONE
     ]
     if len(set(items)) != len(items):
         errors.append({"field": "items", "rule": "unique_items", "detail": "信息项重复"})

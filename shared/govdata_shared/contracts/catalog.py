@@ -33,6 +33,7 @@ class ItemData(EventData):
     name: str
     type: str
     authoritative: bool = False
+    sharing_type: str | None = None  # stricter than the resource's (第二十四条 仅能够部分提供); None: the resource's
 
 
 class InterfaceData(EventData):

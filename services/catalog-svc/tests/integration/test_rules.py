@@ -187,3 +187,45 @@ async def test_a_department_may_claim_authority_on_several_of_its_resources(cata
     second = catalog.body(catalog.POPULATION, code="101001/000002", name="居民身份证信息")
     published = await catalog.publish("ga", second)
     assert published["status"] == "published"
+
+
+async def test_a_resource_provided_only_in_part_names_its_stricter_items(catalog):
+    """第二十四条 仅能够部分提供: an unconditional resource may share some items on conditions or not at all; such
+    items need the conditions and the legal basis a stricter resource needs; an item is never wider than its
+    resource; a base resource's items are all unconditional (第二十五条(二))."""
+    items = [dict(i) for i in catalog.MARRIAGE["items"]]
+    items[0]["sharing_type"] = "conditional"
+    items[1]["sharing_type"] = "none"
+    partial = catalog.body(
+        catalog.MARRIAGE, sharing_type="unconditional", sharing_conditions=None, legal_basis=None, items=items
+    )
+    refused = await catalog.client.post("/api/catalog/resources", json=partial, headers=catalog.as_("mz"))
+    assert refused.status_code == 422
+    assert _errors(refused) == {
+        ("sharing_conditions", "required_when_conditional"),
+        ("legal_basis", "legal_basis_required"),
+    }
+
+    wider = [dict(i) for i in catalog.MARRIAGE["items"]]
+    wider[0]["sharing_type"] = "unconditional"
+    response = await catalog.client.post(
+        "/api/catalog/resources", json=catalog.body(catalog.MARRIAGE, items=wider), headers=catalog.as_("mz")
+    )
+    assert response.status_code == 422 and _errors(response) == {("items[0].sharing_type", "not_wider_than_resource")}
+
+    base_items = [dict(i) for i in catalog.POPULATION["items"]]
+    base_items[2]["sharing_type"] = "conditional"
+    response = await catalog.client.post(
+        "/api/catalog/resources",
+        json=catalog.body(catalog.POPULATION, items=base_items, sharing_conditions="仅限核验", legal_basis="某法"),
+        headers=catalog.as_("ga"),
+    )
+    assert response.status_code == 422
+    assert ("items[2].sharing_type", "base_must_share_unconditionally") in _errors(response)
+
+    published = await catalog.publish(
+        "mz", partial | {"sharing_conditions": "仅限婚姻状况核验", "legal_basis": "《婚姻登记条例》第十七条"}
+    )
+    assert [i.get("sharing_type") for i in published["items"]][:2] == ["conditional", "none"]
+    (event,) = [e for e in await catalog.events(published["id"]) if e["type"] == "catalog.resource.published"]
+    assert [i["sharing_type"] for i in event["data"]["items"]][:3] == ["conditional", "none", None]

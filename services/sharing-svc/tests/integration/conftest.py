@@ -58,6 +58,7 @@ def resource_event(
     event_type: str = "catalog.resource.published",
     status: str = "published",
     items: tuple[str, ...] = ("id_number", "name", "gender", "birth_date"),
+    item_types: dict[str, str] | None = None,  # an item's own sharing type (第二十四条)
 ):
     data = {
         "resource_id": resource_id,
@@ -74,7 +75,9 @@ def resource_event(
         "open_type": "closed",
         "security_level": "3",
         "update_cycle": "daily",
-        "items": [{"code": code, "name": code, "type": "C"} for code in items],
+        "items": [
+            {"code": code, "name": code, "type": "C", "sharing_type": (item_types or {}).get(code)} for code in items
+        ],
         "interface": {
             "base_url": "http://127.0.0.1:8900/x",
             "methods": ["GET"],

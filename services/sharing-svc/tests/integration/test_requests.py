@@ -386,3 +386,28 @@ async def test_no_attachment_once_the_request_is_decided(sharing):
         headers=sharing.as_("mz"),
     )
     assert late.status_code == 409 and late.json()["code"] == "request_decided"
+
+
+async def test_a_resource_provided_only_in_part_sends_a_request_for_a_conditional_item_down_the_conditional_path(
+    sharing,
+):
+    """第二十四条 仅能够部分提供: an unconditional resource whose 婚姻状况 is shared on conditions and whose 宗教信仰
+    is not shared. Its unconditional items go to the platform's review; asking for the conditional item too sends
+    the request to the provider first (第二十九条(二)); the none-shared item cannot be asked for."""
+    await sharing.catalog(
+        sharing.resource_event(
+            "res-partial",
+            provider="YC-GA",
+            sharing_type="unconditional",
+            items=("id_number", "name", "marriage_status", "religion"),
+            item_types={"marriage_status": "conditional", "religion": "none"},
+        )
+    )
+    plain = await sharing.request("mz", "res-partial", items=["id_number", "name"])
+    assert (plain["path"], plain["status"]) == ("unconditional", "platform_review")
+    partial = await sharing.request("rs", "res-partial", items=["name", "marriage_status"])
+    assert (partial["path"], partial["status"]) == ("conditional", "provider_review")
+    refused = await sharing.post("/requests", "mz", sharing.request_body("res-partial", items=["name", "religion"]))
+    assert refused.status_code == 422, refused.text
+    (error,) = refused.json()["errors"]
+    assert (error["field"], error["rule"]) == ("items[1]", "item_not_shared")
