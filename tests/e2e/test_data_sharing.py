@@ -323,3 +323,29 @@ def test_every_call_of_two_clients_allowed_or_denied_is_one_access_record(platfo
     )
     assert citizen.status_code == 403
     assert auditor.get("/api/audit/verify").json()["ok"] is True
+
+
+def test_a_resource_provided_only_in_part_routes_each_request_by_the_items_asked_for(platform, world):
+    """第二十四条 仅能够部分提供: 居住证办理信息 is shared unconditionally except its 证件号码, which 公安局 shares
+    only on conditions; a request for the open items goes to the platform, one naming the conditional item to
+    公安局."""
+    body = demo_resource("居住证办理信息")
+    body.pop("provider_dept")
+    body["code"] = body["code"][:7] + "900011"
+    body["interface"] = {**body["interface"], "base_url": platform.provider + "/yc-ga/9"}
+    body["items"] = [
+        {**item, "sharing_type": "conditional"} if item["code"] == "license_no" else item for item in body["items"]
+    ]
+    body |= {"sharing_conditions": "仅限办理居住登记相关业务核验", "legal_basis": "《居住证暂行条例》第十七条"}
+    created = world["ga"].post("/api/catalog/resources", body)
+    assert created.status_code == 201, created.text
+    rid = created.json()["id"]
+    assert world["ga"].post(f"/api/catalog/resources/{rid}/submit").status_code == 200
+    assert world["bureau"].post(f"/api/catalog/resources/{rid}/review", {"decision": "approve"}).status_code == 200
+
+    open_items = apply(world["mz"], rid, ["id_number", "name"])
+    assert open_items.status_code == 201, open_items.text
+    assert (open_items.json()["path"], open_items.json()["status"]) == ("unconditional", "platform_review")
+    with_conditional = apply(world["rs"], rid, ["name", "license_no"])
+    assert with_conditional.status_code == 201, with_conditional.text
+    assert (with_conditional.json()["path"], with_conditional.json()["status"]) == ("conditional", "provider_review")
