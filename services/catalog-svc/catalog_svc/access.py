@@ -45,6 +45,14 @@ meets_demands = requires_role(
     detail="只有提出需求的部门或县政务服务和大数据管理局可以标记需求已满足",
 )
 
+# 第十四条: a department records its own update triggers, the bureau one for any department.
+records_triggers = requires_role(
+    Role.BUREAU_ADMIN,
+    *DEPARTMENT_ROLES,
+    code="department_role_required",
+    detail="只有部门经办人、负责人或县政务服务和大数据管理局可以登记目录更新事由",
+)
+
 _SHOWN_TO_EVERYONE = (ResourceStatus.PUBLISHED, ResourceStatus.RETIRED)
 
 

@@ -11,7 +11,14 @@ from govdata_shared.auth import AuthorizeFirst, CurrentCaller, DepartmentStaff, 
 from govdata_shared.service import Now, ReadSessionDep, SessionDep
 
 from catalog_svc import browse, lifecycle, lists, snapshot, triggers
-from catalog_svc.access import DepartmentScope, bureau_only, export_allowed, meets_demands, retires_resources
+from catalog_svc.access import (
+    DepartmentScope,
+    bureau_only,
+    export_allowed,
+    meets_demands,
+    records_triggers,
+    retires_resources,
+)
 from catalog_svc.domain import Category, ResourceFormat, SecurityLevel, SharingType
 from catalog_svc.lifecycle import UpstreamPolicyDep
 from catalog_svc.models import Demand, UpdateTrigger
@@ -181,9 +188,11 @@ async def allow_overlap(body: OverlapIn, caller: CurrentCaller, session: Session
 # --- update triggers and deadlines (第十四条) -----------------------------------------------------------------
 
 
-@router.post("/triggers", status_code=201, response_model=TriggerOut)
-async def record_trigger(body: TriggerIn, caller: DepartmentStaff, session: SessionDep, now: Now) -> UpdateTrigger:
-    """第十四条: record that a law or the department's duties changed; the update is due in 10 working days."""
+@router.post("/triggers", status_code=201, response_model=TriggerOut, dependencies=[Depends(records_triggers)])
+async def record_trigger(body: TriggerIn, caller: CurrentCaller, session: SessionDep, now: Now) -> UpdateTrigger:
+    """第十四条: record that a law or a department's duties changed (the bureau for any department, naming
+    `dept`); the update is due in 10 working days. A trigger naming `resource_ids` is answered once each of them
+    is submitted; one naming none, by the registration of a new resource — never by revising another."""
     return await triggers.record_trigger(session, caller=caller, body=body, now=now)
 
 

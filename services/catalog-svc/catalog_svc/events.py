@@ -94,6 +94,7 @@ def trigger_payload(trigger: UpdateTrigger) -> dict[str, Any]:
         "trigger_id": trigger.id,
         "dept": trigger.dept,
         "resource_id": trigger.resource_id,
+        "resource_ids": trigger.resource_ids,
         "kind": trigger.kind,
         "occurred_on": trigger.occurred_on,
         "submit_deadline": trigger.submit_deadline,

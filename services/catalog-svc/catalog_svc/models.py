@@ -120,6 +120,8 @@ class UpdateTrigger(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=40)
     dept: str = Field(max_length=32, index=True)
     resource_id: str | None = Field(default=None, max_length=40, index=True)
+    resource_ids: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    answered_ids: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     kind: str = Field(max_length=20)
     occurred_on: date
     description: str = Field(sa_type=sa.Text)

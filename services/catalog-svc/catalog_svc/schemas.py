@@ -218,12 +218,19 @@ class TriggerIn(BaseModel):
     occurred_on: date
     description: Text
     resource_id: str | None = Field(default=None, max_length=40)
+    resource_ids: list[Annotated[str, Field(max_length=40)]] | None = Field(
+        default=None, min_length=1, max_length=200, description="the department's resources the change touches"
+    )
+    dept: str | None = Field(default=None, max_length=32, description="the bureau: whose catalog must change")
 
 
 class TriggerOut(BaseModel):
     id: str
     dept: str
     resource_id: str | None
+    resource_ids: list[str] | None = Field(None, description="resources named; each must be submitted")
+    answered_ids: list[str] | None = Field(None, description="those of them submitted so far")
+    recorded_by: str
     kind: str
     occurred_on: date
     description: str

@@ -9,32 +9,59 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from govdata_shared.auth import Caller, require_department
+from govdata_shared.auth import Caller, Role, require_department
 from govdata_shared.errors import validation_problem
 from govdata_shared.publish import publish
-from govdata_shared.repository import get_or_404, new_id
+from govdata_shared.repository import new_id
 from govdata_shared.workdays import DEFAULT_CALENDAR, today_in_shanghai
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog_svc import access, domain, events
+from catalog_svc import domain, events
 from catalog_svc.domain import RevisionStatus
 from catalog_svc.models import Resource, ResourceRevision, UpdateTrigger
 from catalog_svc.schemas import TriggerIn
 
 
 async def record_trigger(session: AsyncSession, *, caller: Caller, body: TriggerIn, now: datetime) -> UpdateTrigger:
-    """Record that a law or the department's duties changed; the update is due in 10 working days."""
-    dept = require_department(caller)
-    if body.resource_id is not None:
-        access.require_provider(caller, await get_or_404(session, Resource, body.resource_id))
+    """Record that a law or a department's duties changed; the update is due in 10 working days. The bureau
+    records one for the department it names (第十四条: it watches the catalog's currency)."""
+    if caller.has_role(Role.BUREAU_ADMIN):
+        if not body.dept:
+            raise validation_problem(
+                [{"field": "dept", "rule": "required_for_bureau", "detail": "县大数据局登记更新事由时须指明部门"}]
+            )
+        dept = body.dept
+    else:
+        dept = require_department(caller)
+        if body.dept not in (None, dept):
+            raise validation_problem(
+                [{"field": "dept", "rule": "own_department", "detail": "部门只能登记本部门的目录更新事由"}]
+            )
+    errors = []
     if body.occurred_on > today_in_shanghai(now):
-        raise validation_problem([{"field": "occurred_on", "rule": "not_in_future", "detail": "变更日期不能晚于今天"}])
+        errors.append({"field": "occurred_on", "rule": "not_in_future", "detail": "变更日期不能晚于今天"})
+    if body.resource_id is not None and body.resource_ids:
+        errors.append(
+            {"field": "resource_ids", "rule": "one_or_the_other", "detail": "resource_id 与 resource_ids 只填其一"}
+        )
+    named = ([body.resource_id] if body.resource_id else []) + list(body.resource_ids or [])
+    for index, rid in enumerate(named):
+        resource = await session.get(Resource, rid)
+        field = "resource_id" if body.resource_id else f"resource_ids[{index}]"
+        if resource is None or resource.provider_dept != dept:
+            errors.append({"field": field, "rule": "resource_of_department", "detail": f"{rid} 不是 {dept} 的资源"})
+    if len(set(named)) != len(named):
+        errors.append({"field": "resource_ids", "rule": "unique", "detail": "资源重复"})
+    if errors:
+        raise validation_problem(errors)
     # 第十四条: apply for the catalog update within 10 working days of the change.
     deadline = DEFAULT_CALENDAR.add_working_days(body.occurred_on, domain.UPDATE_SUBMIT_WORKING_DAYS)
     trigger = UpdateTrigger(
         id=new_id("trg"),
         dept=dept,
         resource_id=body.resource_id,
+        resource_ids=list(body.resource_ids) if body.resource_ids else None,
+        answered_ids=[] if body.resource_ids else None,
         kind=body.kind,
         occurred_on=body.occurred_on,
         description=body.description,
@@ -68,7 +95,9 @@ async def list_triggers(session: AsyncSession, *, dept: str | None, open_only: b
 
 
 async def mark_submitted(session: AsyncSession, resource: Resource, revision: ResourceRevision, now: datetime) -> None:
-    """The first submission after a trigger answers it; the bureau's 5 working days start then."""
+    """A submission answers the open triggers it concerns, and the bureau's 5 working days start then: one naming
+    this resource; one naming several, once each of them is submitted (this one last); one naming none, only the
+    registration of a new resource (a department-wide change is not answered by revising something else)."""
     open_triggers = (
         await session.execute(
             sa.select(UpdateTrigger).where(
@@ -79,6 +108,14 @@ async def mark_submitted(session: AsyncSession, resource: Resource, revision: Re
         )
     ).scalars()
     for trigger in open_triggers:
+        if trigger.resource_ids:
+            if resource.id not in trigger.resource_ids:
+                continue
+            trigger.answered_ids = sorted({*(trigger.answered_ids or []), resource.id})
+            if set(trigger.answered_ids) != set(trigger.resource_ids):
+                continue
+        elif trigger.resource_id is None and revision.version != 1:
+            continue
         trigger.submitted_at = now
         trigger.submitted_version = revision.version
         trigger.resource_id = trigger.resource_id or resource.id

@@ -108,6 +108,7 @@ class UpdateTriggerEventData(EventData):
     trigger_id: str
     dept: str
     resource_id: str | None
+    resource_ids: list[str] | None = None  # several resources named: each must be submitted
     kind: str
     occurred_on: date
     submit_deadline: date

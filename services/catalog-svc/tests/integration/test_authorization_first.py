@@ -25,7 +25,7 @@ GATES = {
         "bureau", "ga", DEPARTMENT, {"record_count": -1}, "record_count"
     ),
     ("POST", f"{P}/authority-overlaps"): Gate("ga", "bureau", BUREAU, {"item_code": "name", "reason": "r"}, "dept"),
-    ("POST", f"{P}/triggers"): Gate("city", "ga", DEPARTMENT, {"kind": "whim"}, "kind"),
+    ("POST", f"{P}/triggers"): Gate("city", "ga", DEPARTMENT, {"kind": "whim"}, "kind"),  # the bureau may too
     ("POST", f"{P}/demands"): Gate("citizen", "mz", DEPARTMENT, {"description": "需要户籍数据"}, "title"),
     ("POST", f"{P}/demands/{{demand_id}}/meet"): Gate(
         "citizen", "bureau", DEPARTMENT, {"resource_id": ["x"]}, "resource_id"

@@ -127,3 +127,66 @@ async def test_data_never_refreshed_is_announced_late_once_per_missed_due_date(c
     assert await check_overdue(catalog.app) == 0  # refreshed a day ago: due again tomorrow
     catalog.clock.advance(days=2)
     assert await check_overdue(catalog.app) == 1  # and missed again
+
+
+async def _submit_revision(catalog, resource_id: str, who: str = "ga") -> None:
+    revised = await catalog.client.post(
+        f"/api/catalog/resources/{resource_id}/revisions", json={"summary": "按新规定修订。"}, headers=catalog.as_(who)
+    )
+    assert revised.status_code == 201, revised.text
+    submitted = await catalog.client.post(f"/api/catalog/resources/{resource_id}/submit", headers=catalog.as_(who))
+    assert submitted.status_code == 200, submitted.text
+
+
+@both_backends
+async def test_the_bureau_records_a_trigger_for_a_department_answered_when_each_named_resource_is_submitted(catalog):
+    """第十四条: the bureau records that 公安局's duties changed on 2026-09-28, touching two of its resources; the
+    ten working days run across National Day to 2026-10-16; submitting one resource does not answer it, the
+    second does, and the bureau's five days start then."""
+    population = await catalog.publish("ga", catalog.POPULATION)
+    other = await catalog.publish("ga", catalog.POPULATION, code="101001/000002", name="户籍迁移信息")
+    marriage = await catalog.publish("mz", catalog.MARRIAGE)
+    fields = {"kind": "duties_changed", "occurred_on": "2026-09-28", "description": "职能调整：户籍管理"}
+
+    no_dept = await catalog.client.post("/api/catalog/triggers", json=fields, headers=catalog.as_("bureau"))
+    assert no_dept.status_code == 422 and no_dept.json()["errors"][0]["rule"] == "required_for_bureau"
+    not_theirs = await catalog.client.post(
+        "/api/catalog/triggers",
+        json=fields | {"dept": "YC-GA", "resource_ids": [population["id"], marriage["id"]]},
+        headers=catalog.as_("bureau"),
+    )
+    assert not_theirs.status_code == 422
+    assert [(e["field"], e["rule"]) for e in not_theirs.json()["errors"]] == [
+        ("resource_ids[1]", "resource_of_department")
+    ]
+    for_another = await catalog.client.post(
+        "/api/catalog/triggers", json=fields | {"dept": "YC-MZ"}, headers=catalog.as_("ga")
+    )
+    assert for_another.status_code == 422 and for_another.json()["errors"][0]["rule"] == "own_department"
+    refused = await catalog.client.post("/api/catalog/triggers", json=fields, headers=catalog.as_("citizen"))
+    assert refused.status_code == 403
+
+    trigger = await _trigger(catalog, "bureau", **fields, dept="YC-GA", resource_ids=[population["id"], other["id"]])
+    assert (trigger["dept"], trigger["recorded_by"], trigger["submit_deadline"]) == ("YC-GA", "bureau", "2026-10-16")
+
+    await _submit_revision(catalog, population["id"])
+    (held,) = (await catalog.client.get("/api/catalog/triggers", headers=catalog.as_("ga"))).json()
+    assert held["submitted_at"] is None and held["answered_ids"] == [population["id"]]
+    await _submit_revision(catalog, other["id"])
+    (held,) = (await catalog.client.get("/api/catalog/triggers", headers=catalog.as_("ga"))).json()
+    assert held["submitted_at"] is not None and held["review_deadline"] == "2026-12-03"  # 5 working days
+
+
+async def test_a_department_wide_trigger_is_not_answered_by_revising_another_resource(catalog):
+    """第十四条: a change of duties naming no resource is answered by registering the new resource it calls for,
+    not by any submission that happens to come next."""
+    population = await catalog.publish("ga", catalog.POPULATION)
+    trigger = await _trigger(catalog, kind="duties_changed", occurred_on="2026-11-20", description="新增户籍职能")
+    await _submit_revision(catalog, population["id"])
+    (held,) = (await catalog.client.get("/api/catalog/triggers", headers=catalog.as_("ga"))).json()
+    assert held["id"] == trigger["id"] and held["submitted_at"] is None
+    created = await catalog.create("ga", catalog.POPULATION, code="101001/000009", name="户籍新增业务信息")
+    submitted = await catalog.client.post(f"/api/catalog/resources/{created['id']}/submit", headers=catalog.as_("ga"))
+    assert submitted.status_code == 200, submitted.text
+    (held,) = (await catalog.client.get("/api/catalog/triggers", headers=catalog.as_("ga"))).json()
+    assert held["submitted_at"] is not None and held["resource_id"] == created["id"]
