@@ -36,6 +36,13 @@ ITEM_TYPE = {
     "F": "浮点",
 }
 SHARING_TYPE = {"unconditional": "无条件共享", "conditional": "有条件共享", "none": "不予共享"}
+# What the bureau's decision on a 共享异议 orders (第二十七条).
+DISPUTE_OUTCOME = {
+    "upheld": "异议成立",
+    "dismissed": "异议不成立，维持原共享",
+    "grant_ordered": "予以授权（按被驳回的申请）",
+    "sharing_change_ordered": "调整共享类型",
+}
 SHARING_METHOD = {"platform_api": "平台接口", "file": "文件", "database": "数据库"}
 OPEN_TYPE = {"open": "无条件开放", "conditional_open": "有条件开放", "closed": "不予开放"}
 SECURITY_LEVEL = {"1": "公开", "2": "内部", "3": "敏感", "4": "重要"}
@@ -146,6 +153,7 @@ AUDIT_EVENT_TYPES = {
     "sharing.grant.revoked_inactive": "长期未用收回授权",
     "sharing.grant.used": "授权被使用",
     "sharing.dispute.opened": "提出异议",
+    "sharing.dispute.answered": "提供部门答复异议",
     "sharing.dispute.resolved": "异议处理完毕",
     "verification.request.submitted": "校核申请提交",
     "verification.request.extended": "校核延期",

@@ -88,7 +88,7 @@ ITEM_LABELS = {
     "type": "数据类型",
     "length": "长度",
     "authoritative": "权威来源",
-    "sharing_type": "共享类型",
+    "sharing_type": "本项共享类型",
     "description": "说明",
 }
 

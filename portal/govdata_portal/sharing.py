@@ -58,6 +58,12 @@ FIELD_LABELS = {
     "reason": "理由",
     "resolution": "处理结果",
 }
+DISPUTE_LABELS = {
+    **FIELD_LABELS,
+    "resolution": "处理结果",
+    "outcome": "处理决定",
+    "ordered_sharing_type": "应改为的共享类型",
+}
 DECISION_LABELS = {**FIELD_LABELS, "items": "同意的信息项", "reason": "驳回理由"}
 # The approval form's reason (why the items left unticked are refused) is `refusal_reason` on the page: `reason`
 # is the rejection form's field beside it.
@@ -652,10 +658,11 @@ async def _dispute_page(
     api: PersonApi,
     dispute_id: str,
     *,
-    resolution: str = "",
+    typed: dict[str, str] | None = None,
     errors: list[dict[str, Any]] | None = None,
     status: int = 200,
 ) -> Response:
+    typed = typed or {}
     # The API lists disputes but has no read of one: it is found in the list.
     found = [d for d in await api.get(f"{API}/disputes") if d["id"] == dispute_id]
     if not found:
@@ -669,7 +676,9 @@ async def _dispute_page(
         active="disputes",
         dispute=dispute,
         resource=(await catalog_resources(api, [dispute["resource_id"]])).get(dispute["resource_id"]),
-        resolution=resolution,
+        resolution=typed.get("resolution", ""),
+        outcome=typed.get("outcome", "upheld"),
+        ordered_sharing_type=typed.get("ordered_sharing_type", ""),
         **error_context(errors),
     )
 
@@ -684,12 +693,16 @@ async def dispute_page(request: Request, session: CurrentSession, api: PersonApi
 @router.post("/disputes/{dispute_id}/resolve", dependencies=[CsrfChecked])
 async def resolve(request: Request, session: CurrentSession, api: PersonApiDep, dispute_id: Id) -> Response:
     form = await request.form()
-    resolution = text(form, "resolution")
+    typed = {name: text(form, name) for name in ("resolution", "outcome", "ordered_sharing_type")}
+    body = {
+        "resolution": typed["resolution"],
+        "outcome": typed["outcome"] or "upheld",
+        "ordered_sharing_type": typed["ordered_sharing_type"] or None,
+    }
     try:
-        await api.post(f"{API}/disputes/{_q(dispute_id)}/resolve", {"resolution": resolution})
+        await api.post(f"{API}/disputes/{_q(dispute_id)}/resolve", body)
     except ApiProblem as problem:
         refused = refusal(problem, (400, 409, 422))
-        return await _dispute_page(
-            request, api, dispute_id, resolution=resolution, errors=sharing_errors(refused), status=refused.status
-        )
+        errors = sharing_errors(refused, DISPUTE_LABELS)
+        return await _dispute_page(request, api, dispute_id, typed=typed, errors=errors, status=refused.status)
     return done("/disputes", "resolved")

@@ -115,7 +115,7 @@ async def test_journey(platform, new_tab, checkpoint):
     await page.get_by_label("资源格式").select_option("api")
     await page.get_by_label("安全级别").select_option("3")
     await page.get_by_label("更新周期").select_option("daily")
-    await page.get_by_label("共享类型").select_option("conditional")
+    await page.get_by_label("共享类型", exact=True).select_option("conditional")
     await page.get_by_label("共享条件").fill("仅限社会救助和居住证办理业务核验")
     await page.get_by_label("法律依据").fill("《居住证暂行条例》第九条")
     await page.get_by_label("开放类型").select_option("closed")

@@ -351,11 +351,25 @@ async def test_the_bureau_resolves_a_dispute_from_the_list(platform) -> None:
     assert '<label for="resolution">处理结果</label>' in page and ">办结异议</button>" in page
     empty = await portal.browser.post(f"/disputes/{dispute['id']}/resolve", data={"csrf": bureau.csrf})
     assert empty.status_code == 422 and '<a href="#resolution">处理结果：' in empty.text
+    assert "提供部门答复" in page and "尚未答复" in page and '<label for="outcome">处理决定</label>' in page
+    await services.call("sharing", "POST", f"/disputes/{dispute['id']}/answer", "mz", {"answer": "可提供婚姻状况"})
+    assert "可提供婚姻状况" in (await portal.browser.get(f"/disputes/{dispute['id']}")).text
+    untyped = await portal.browser.post(
+        f"/disputes/{dispute['id']}/resolve",
+        data={"csrf": bureau.csrf, "resolution": "调整共享类型", "outcome": "sharing_change_ordered"},
+    )
+    assert untyped.status_code == 422 and '<a href="#ordered_sharing_type">应改为的共享类型：' in untyped.text
     done = await portal.browser.post(
         f"/disputes/{dispute['id']}/resolve",
-        data={"csrf": bureau.csrf, "resolution": "会同民政局确认：可按有条件共享提供婚姻状况"},
+        data={
+            "csrf": bureau.csrf,
+            "resolution": "会同民政局确认：可按有条件共享提供婚姻状况",
+            "outcome": "sharing_change_ordered",
+            "ordered_sharing_type": "conditional",
+        },
     )
     assert done.headers["location"] == "/disputes?notice=resolved"
     (resolved,) = await services.sharing("bureau", "/disputes")
     assert resolved["status"] == "resolved" and resolved["resolution"].startswith("会同民政局确认")
+    assert (resolved["outcome"], resolved["ordered_sharing_type"]) == ("sharing_change_ordered", "conditional")
     assert "暂无待处理的共享异议" in (await portal.browser.get(done.headers["location"])).text

@@ -15,6 +15,7 @@ from sharing_svc import access, disputes, grants, projection, requests
 from sharing_svc.domain import DisputeStatus, GrantAction, GrantStatus
 from sharing_svc.models import Dispute, Grant
 from sharing_svc.schemas import (
+    AnswerIn,
     ApproveIn,
     DisputeIn,
     DisputeOut,
@@ -203,13 +204,21 @@ async def list_disputes(
     return await disputes.list_disputes(session, caller=caller, status=status)
 
 
+@router.post("/disputes/{dispute_id}/answer", response_model=DisputeOut, dependencies=[Depends(requires_department)])
+async def answer_dispute(
+    dispute_id: str, body: AnswerIn, caller: CurrentCaller, session: SessionDep, now: Now
+) -> Dispute:
+    """The provider department's answer to a dispute about its resource, before the bureau decides."""
+    return await disputes.answer_dispute(session, caller=caller, dispute_id=dispute_id, answer=body.answer, now=now)
+
+
 @router.post("/disputes/{dispute_id}/resolve", response_model=DisputeOut, dependencies=[access.resolves_disputes])
 async def resolve_dispute(
     dispute_id: str, body: ResolveIn, caller: CurrentCaller, session: SessionDep, now: Now
 ) -> Dispute:
-    return await disputes.resolve_dispute(
-        session, caller=caller, dispute_id=dispute_id, resolution=body.resolution, now=now
-    )
+    """The bureau's decision within ten working days of the dispute: dismissed, upheld, the refused request
+    granted (`grant_ordered`), or a changed sharing type ordered (`sharing_change_ordered`)."""
+    return await disputes.resolve_dispute(session, caller=caller, dispute_id=dispute_id, body=body, now=now)
 
 
 # --- for the gateway -----------------------------------------------------------------------------------------

@@ -205,6 +205,24 @@ class DisputeStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class DisputeOutcome(StrEnum):
+    """What the bureau's decision on a dispute orders (第二十七条)."""
+
+    DISMISSED = "dismissed"  # the sharing stands
+    UPHELD = "upheld"  # the requester is right; the resolution says what follows
+    GRANT_ORDERED = "grant_ordered"  # the refused request is granted as requested
+    SHARING_CHANGE_ORDERED = "sharing_change_ordered"  # the provider is to register a changed sharing type
+
+
+# 第二十七条 sets no term for the bureau's coordination; the platform gives it ten working days from the dispute,
+# as 第十四条 gives a department to update its catalog and 第十九条 a provider to correct its data.
+DISPUTE_DECISION_WORKING_DAYS = 10
+
+
+def dispute_deadline(opened_on: date) -> Deadline:
+    return DEFAULT_CALENDAR.add_working_days(opened_on, DISPUTE_DECISION_WORKING_DAYS)
+
+
 def period_violations(valid_from: date, valid_to: date, today: date) -> list[dict]:
     """What is wrong with a requested grant period: it ends before it starts, runs a year or more, or is over."""
     errors = []

@@ -15,6 +15,7 @@ from govdata_shared.contracts import catalog as catalog_events
 from govdata_shared.contracts import identity as identity_events
 from govdata_shared.contracts.access import RecordsData
 from govdata_shared.contracts.sharing import (
+    DISPUTE_ANSWERED,
     DISPUTE_OPENED,
     DISPUTE_RESOLVED,
     GRANT_CREATED,
@@ -39,6 +40,7 @@ from sharing_svc.domain import GrantAction
 from sharing_svc.models import ApplicationSystem, CatalogResource, Dispute, Grant, ShareRequest
 
 __all__ = [
+    "DISPUTE_ANSWERED",
     "DISPUTE_OPENED",
     "DISPUTE_RESOLVED",
     "GRANT_CREATED",
@@ -163,6 +165,11 @@ def dispute_payload(dispute: Dispute) -> dict[str, Any]:
         "status": dispute.status,
         "reason": dispute.reason,
         "resolution": dispute.resolution,
+        "deadline": dispute.deadline,
+        "provider_answer": dispute.provider_answer,
+        "outcome": dispute.outcome,
+        "grant_id": dispute.grant_id,
+        "ordered_sharing_type": dispute.ordered_sharing_type,
     }
 
 

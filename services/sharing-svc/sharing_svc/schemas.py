@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sharing_svc.domain import Decision, DisputeStatus, GrantStatus, RequestStatus, SharingType
+from sharing_svc.domain import Decision, DisputeOutcome, DisputeStatus, GrantStatus, RequestStatus, SharingType
 
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 
@@ -139,9 +139,22 @@ class DisputeIn(BaseModel):
 
 
 class ResolveIn(BaseModel):
+    """The bureau's decision (第二十七条): `outcome` says what it orders — `grant_ordered` grants the refused request
+    the dispute names; `sharing_change_ordered` asks the provider to register `ordered_sharing_type`."""
+
     model_config = ConfigDict(extra="forbid")
 
     resolution: Reason
+    outcome: DisputeOutcome = DisputeOutcome.UPHELD
+    ordered_sharing_type: SharingType | None = None
+
+
+class AnswerIn(BaseModel):
+    """The provider department's answer to a dispute about its resource."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: Reason
 
 
 class DisputeOut(BaseModel):
@@ -152,7 +165,14 @@ class DisputeOut(BaseModel):
     request_id: str | None
     reason: str
     status: DisputeStatus
+    deadline: date | None = Field(description="the bureau decides by then: ten working days from the dispute")
+    deadline_estimated: bool = False
+    provider_answer: str | None = None
+    answered_at: datetime | None = None
     resolution: str | None
+    outcome: DisputeOutcome | None = None
+    grant_id: str | None = None
+    ordered_sharing_type: SharingType | None = None
     created_at: datetime
     resolved_at: datetime | None
 

@@ -20,6 +20,7 @@ GRANT_REVOKED = "sharing.grant.revoked_inactive"
 GRANT_USED = "sharing.grant.used"  # last_used_at moved forward (from the gateway's usage reports)
 DISPUTE_OPENED = "sharing.dispute.opened"
 DISPUTE_RESOLVED = "sharing.dispute.resolved"
+DISPUTE_ANSWERED = "sharing.dispute.answered"  # the provider department's answer (第二十七条: 会同提供部门)
 
 GRANT_EVENTS = (
     GRANT_CREATED,
@@ -100,8 +101,10 @@ class GrantData(EventData):
     reason: str | None = None
 
 
-@event_contract(DISPUTE_OPENED, DISPUTE_RESOLVED)
+@event_contract(DISPUTE_OPENED, DISPUTE_ANSWERED, DISPUTE_RESOLVED)
 class DisputeData(EventData):
+    """Each event names both parties (requester_dept, provider_dept): both are told of every step."""
+
     dispute_id: str
     requester_dept: str
     resource_id: str
@@ -110,3 +113,8 @@ class DisputeData(EventData):
     status: str  # open | resolved
     reason: str | None = None
     resolution: str | None = None
+    deadline: date | None = None  # the bureau decides by then (ten working days from opening)
+    provider_answer: str | None = None
+    outcome: str | None = None  # dismissed | upheld | grant_ordered | sharing_change_ordered
+    grant_id: str | None = None  # the grant a grant_ordered decision made
+    ordered_sharing_type: str | None = None  # what a sharing_change_ordered decision asks the provider to register

@@ -26,6 +26,7 @@ GATES = {
     ("POST", f"{P}/grants/{{grant_id}}/terminate"): Gate("city", "bureau", GRANT_CHANGER, REASON, "reason"),
     ("POST", f"{P}/grants/{{grant_id}}/revoke-inactive"): Gate("citizen", "ga", GRANT_CHANGER),
     ("POST", f"{P}/disputes"): Gate("bureau", "mz", DEPARTMENT, {"resource_id": "res-pop"}, "reason"),
+    ("POST", f"{P}/disputes/{{dispute_id}}/answer"): Gate("bureau", "ga", DEPARTMENT, {"answerx": "x"}, "answer"),
     ("POST", f"{P}/disputes/{{dispute_id}}/resolve"): Gate(
         "ga", "bureau", "bureau_role_required", {"resolution": 1}, "resolution"
     ),
