@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 
@@ -76,7 +77,14 @@ async def test_the_services_internal_routes_are_not_reachable_through_the_gatewa
     """The snapshot routes are for the gateway's own projections, which call the services directly: from outside
     they do not exist, even with a token that carries the gateway's role."""
     gw = await platform.start_gateway()
-    seen = len(platform.snapshots.calls)
+    # The projection's own fetches of one resource's entry (for catalog events of other tests on this broker) may
+    # come at any time: every other call to the services counts.
+    entry = re.compile(r"/api/catalog/internal/interfaces/res-[0-9a-f]+")
+
+    def reached() -> int:
+        return sum(1 for call in platform.snapshots.calls if not entry.fullmatch(call))
+
+    seen = reached()
     url = aiohttp.client.URL(f"{gw.url}{path}", encoded=True)
     for headers in ({}, {"Authorization": f"Bearer {gateway_token(gw)}"}):
         async with platform.http.get(url, headers=headers) as resp:
@@ -84,7 +92,7 @@ async def test_the_services_internal_routes_are_not_reachable_through_the_gatewa
             assert resp.status == 404, (path, text)
             assert resp.content_type == "application/problem+json"
             assert "interface" not in text and "grant_id" not in text
-    assert len(platform.snapshots.calls) == seen, "the request reached a service"
+    assert reached() == seen, "the request reached a service"
     # The same token and route are what the projections use, straight at the service: it is there.
     async with platform.http.get(
         f"{platform.snapshots.url}/api/catalog/internal/interfaces",
