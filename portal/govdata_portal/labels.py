@@ -36,6 +36,9 @@ ITEM_TYPE = {
     "F": "浮点",
 }
 SHARING_TYPE = {"unconditional": "无条件共享", "conditional": "有条件共享", "none": "不予共享"}
+# 第十六条: whose data an item is, and the key identifier records are collected by.
+ITEM_SUBJECT = {"person": "自然人", "org": "法人和其他组织"}
+ITEM_IDENTIFIER = {"resident_id": "公民身份号码", "credit_code": "统一社会信用代码"}
 # What the bureau's decision on a 共享异议 orders (第二十七条).
 DISPUTE_OUTCOME = {
     "upheld": "异议成立",

@@ -89,6 +89,8 @@ ITEM_LABELS = {
     "length": "长度",
     "authoritative": "权威来源",
     "sharing_type": "本项共享类型",
+    "subject": "数据主体",
+    "identifier": "关键标识",
     "description": "说明",
 }
 
@@ -123,6 +125,8 @@ class ItemRow:
     authoritative: bool = False
     description: str = ""
     sharing_type: str = ""  # "": the resource's (第二十四条: an item may be shared on stricter terms)
+    subject: str = ""  # person | org: whose data the item is (第十六条)
+    identifier: str = ""  # resident_id | credit_code: the key identifier the records are collected by
 
     def blank(self) -> bool:
         return not (self.code or self.name or self.length or self.description or self.authoritative)
@@ -136,6 +140,8 @@ class ItemRow:
             "authoritative": self.authoritative,
             "description": self.description or None,
             "sharing_type": self.sharing_type or None,
+            "subject": self.subject or None,
+            "identifier": self.identifier or None,
         }
 
 
@@ -169,7 +175,8 @@ def _words(value: str) -> list[str]:
     return [w for w in re.split(r"[\s,，、;；]+", value) if w]
 
 
-_ITEM_KEY = re.compile(r"items\.(\d+)\.(?:code|name|type|length|description|authoritative|sharing_type)")
+_ITEM_FIELDS = "code|name|type|length|description|authoritative|sharing_type|subject|identifier"
+_ITEM_KEY = re.compile(rf"items\.(\d+)\.(?:{_ITEM_FIELDS})")
 
 
 def read_form(form: FormData) -> ResourceForm:
@@ -186,6 +193,8 @@ def read_form(form: FormData) -> ResourceForm:
             authoritative=form.get(f"items.{i}.authoritative") == "true",
             description=text(form, f"items.{i}.description"),
             sharing_type=text(form, f"items.{i}.sharing_type"),
+            subject=text(form, f"items.{i}.subject"),
+            identifier=text(form, f"items.{i}.identifier"),
         )
         for i in indexes[:MAX_ITEM_ROWS]
     ]
@@ -216,6 +225,8 @@ def form_of_resource(resource: dict[str, Any]) -> ResourceForm:
             authoritative=bool(item.get("authoritative")),
             description=item.get("description") or "",
             sharing_type=item.get("sharing_type") or "",
+            subject=item.get("subject") or "",
+            identifier=item.get("identifier") or "",
         )
         for item in resource.get("items") or []
     ]

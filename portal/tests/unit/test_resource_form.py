@@ -81,6 +81,8 @@ def test_what_was_typed_becomes_the_body_of_post_resources_without_the_rows_left
             "authoritative": True,
             "description": None,
             "sharing_type": None,  # the resource's
+            "subject": None,
+            "identifier": None,
         },
         # A length that is no number goes as typed: the API names it (应为整数) beside the field.
         {
@@ -91,6 +93,8 @@ def test_what_was_typed_becomes_the_body_of_post_resources_without_the_rows_left
             "authoritative": False,
             "description": "初次登记",
             "sharing_type": "conditional",
+            "subject": None,
+            "identifier": None,
         },
     ]
     assert body["no_state_secrets"] is True
@@ -133,6 +137,8 @@ def test_a_revision_held_by_the_api_becomes_the_form_and_the_same_body_again() -
                 "length": 18,
                 "authoritative": True,
                 "sharing_type": "none",
+                "subject": "person",
+                "identifier": "resident_id",
             }
         ],
         "interface": {

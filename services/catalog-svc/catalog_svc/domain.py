@@ -253,6 +253,20 @@ def rule_violations(fields: ResourceMetadata) -> list[dict[str, Any]]:
                 "not_wider_than_resource",
                 f"信息项 {item.code} 的共享类型不能比资源的共享类型更宽（资源为{SHARING_LABELS[fields.sharing_type]}）",
             )
+    # 第十六条: natural persons' data is collected by 公民身份号码, organisations' by 统一社会信用代码.
+    subjects = {getattr(item, "subject", None) for item in fields.items}
+    identifiers = {getattr(item, "identifier", None) for item in fields.items}
+    for subject, identifier, name in (
+        ("person", "resident_id", "公民身份号码"),
+        ("org", "credit_code", "统一社会信用代码"),
+    ):
+        if subject in subjects and identifier not in identifiers:
+            fail(
+                "items",
+                f"{subject}_identifier_required",
+                f"含有{'自然人' if subject == 'person' else '法人和其他组织'}数据的资源必须包含{name}信息项，"
+                f"并将其标为关键标识（第十六条）",
+            )
     # An unconditional resource with stricter items needs what a stricter resource needs (checked above for it).
     item_types = {getattr(item, "sharing_type", None) for item in fields.items}
     if fields.sharing_type != SharingType.UNCONDITIONAL:

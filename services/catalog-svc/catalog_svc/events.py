@@ -43,6 +43,8 @@ def snapshot_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "type": i["type"],
             "authoritative": bool(i.get("authoritative")),
             "sharing_type": i.get("sharing_type"),  # None: the resource's (第二十四条)
+            "subject": i.get("subject"),  # person | org (第十六条)
+            "identifier": i.get("identifier"),  # resident_id | credit_code: the key it is collected by
         }
         for i in items
     ]

@@ -44,6 +44,14 @@ class DataItem(BaseModel):
     length: int | None = Field(default=None, ge=1, le=100_000)
     description: str | None = Field(default=None, max_length=500)
     authoritative: bool = Field(default=False, description="权威来源 (一数一源, 第十六条)")
+    subject: Literal["person", "org"] | None = Field(
+        default=None, description="第十六条: the item is data about a natural person (person) or an organisation (org)"
+    )
+    identifier: Literal["resident_id", "credit_code"] | None = Field(
+        default=None,
+        description="第十六条: the item is the key identifier records are collected by — 公民身份号码 (resident_id) "
+        "or 统一社会信用代码 (credit_code)",
+    )
     sharing_type: SharingType | None = Field(
         default=None,
         description="第二十四条 仅能够部分提供: this item's sharing type when stricter than the resource's (an "

@@ -34,6 +34,8 @@ class ItemData(EventData):
     type: str
     authoritative: bool = False
     sharing_type: str | None = None  # stricter than the resource's (第二十四条 仅能够部分提供); None: the resource's
+    subject: str | None = None  # person | org: whose data the item is (第十六条)
+    identifier: str | None = None  # resident_id | credit_code: the key identifier records are collected by
 
 
 class InterfaceData(EventData):

@@ -229,3 +229,27 @@ async def test_a_resource_provided_only_in_part_names_its_stricter_items(catalog
     assert [i.get("sharing_type") for i in published["items"]][:2] == ["conditional", "none"]
     (event,) = [e for e in await catalog.events(published["id"]) if e["type"] == "catalog.resource.published"]
     assert [i["sharing_type"] for i in event["data"]["items"]][:3] == ["conditional", "none", None]
+
+
+async def test_data_about_people_or_organisations_carries_its_key_identifier(catalog):
+    """第十六条: natural persons' data is collected by 公民身份号码, organisations' by 统一社会信用代码 — a resource
+    whose items are declared person or org data must mark the item that identifies them."""
+    items = [dict(i) for i in catalog.MARRIAGE["items"]]
+    items[1]["subject"] = "person"  # 婚姻状况 is data about a person
+    unkeyed = await catalog.client.post(
+        "/api/catalog/resources", json=catalog.body(catalog.MARRIAGE, items=items), headers=catalog.as_("mz")
+    )
+    assert unkeyed.status_code == 422
+    assert _errors(unkeyed) == {("items", "person_identifier_required")}
+    assert "公民身份号码" in unkeyed.json()["errors"][0]["detail"]
+
+    items[2]["subject"] = "org"  # and, say, the registering organisation's
+    items[0]["identifier"] = "resident_id"  # 公民身份号码 is the key
+    half = await catalog.client.post(
+        "/api/catalog/resources", json=catalog.body(catalog.MARRIAGE, items=items), headers=catalog.as_("mz")
+    )
+    assert _errors(half) == {("items", "org_identifier_required")}
+
+    items[2].pop("subject")
+    keyed = await catalog.create("mz", catalog.MARRIAGE, items=items)
+    assert [i.get("identifier") for i in keyed["items"]] == ["resident_id", None, None]
