@@ -17,10 +17,9 @@ from fastapi.responses import Response
 from govdata_shared.contracts.access import DENIAL_REASONS
 
 from govdata_portal.auth import CurrentSession, PersonApiDep
-from govdata_portal.forms import error_context, field_errors, refusal
-from govdata_portal.gateway import ApiProblem
+from govdata_portal.forms import error_context
 from govdata_portal.lists import department_names
-from govdata_portal.oversight import day_filters, event_window
+from govdata_portal.oversight import dated_search
 from govdata_portal.pages import forbidden, page_or_part, pager
 
 router = APIRouter()
@@ -83,22 +82,10 @@ async def access_log(request: Request, session: CurrentSession, api: PersonApiDe
         return forbidden(request, "访问记录供审计监督人员、县大数据局和相关部门的经办人、负责人查看（第三十二条）。")
     query = request.query_params
     filters = {name: (query.get(name) or "").strip()[:100] for name in FILTERS}
-    days, errors = day_filters(filters, ACCESS_FIELDS)
-    found: dict[str, Any] | None = None
-    names: dict[str, str] = {}
-    status = 400 if errors else 200
-    if not errors:
-        time_from, time_to = event_window(days["from"], days["to"])
-        params = {k: filters[k] for k in ("grant_id", "client_id", "resource_id")}
-        try:
-            found = await api.get(
-                "/api/audit/access", **params, **{"from": time_from, "to": time_to}, page=page, size=PAGE_SIZE
-            )
-        except ApiProblem as problem:
-            refused = refusal(problem, (400, 422))
-            errors, status = field_errors(refused, ACCESS_FIELDS), refused.status
-        else:
-            names = await department_names(api, session)
+    found, errors, status = await dated_search(
+        api, "/api/audit/access", filters, ("grant_id", "client_id", "resource_id"), ACCESS_FIELDS, page, PAGE_SIZE
+    )
+    names = await department_names(api, session) if found is not None else {}
     return page_or_part(
         request,
         "oversight/access.html",

@@ -528,6 +528,30 @@ def day_filters(filters: Mapping[str, str], labels: Mapping[str, str]) -> tuple[
     return days, errors
 
 
+async def dated_search(
+    api: PersonApi,
+    path: str,
+    filters: Mapping[str, str],
+    keys: tuple[str, ...],
+    labels: Mapping[str, str],
+    page: Any,
+    size: int = PAGE_SIZE,
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]], int]:
+    """One page of a list API filtered by `keys` of `filters` and by its `from`/`to` days: (the page, the field
+    errors, the status) — a bad day is refused here, a bad filter by the API, both beside their fields."""
+    days, errors = day_filters(filters, labels)
+    if errors:
+        return None, errors, 400
+    time_from, time_to = event_window(days["from"], days["to"])
+    params = {k: filters[k] for k in keys}
+    try:
+        found = await api.get(path, **params, **{"from": time_from, "to": time_to}, page=page, size=size)
+    except ApiProblem as problem:
+        refused = refusal(problem, (400, 422))
+        return None, field_errors(refused, labels), refused.status
+    return found, [], 200
+
+
 def event_window(start: date | None, end: date | None) -> tuple[str | None, str | None]:
     """Days in Asia/Shanghai, both included, as the API's `from` (inclusive) and `to` (exclusive) instants."""
 
@@ -551,19 +575,9 @@ def event_summary(entry: Mapping[str, Any]) -> str:
 async def audit_log(request: Request, session: CurrentSession, api: PersonApiDep, page: Text = None) -> Response:
     query = request.query_params
     filters = {name: (query.get(name) or "").strip()[:100] for name in ("type", "dept", "resource_id", "from", "to")}
-    days, errors = day_filters(filters, AUDIT_FIELDS)
-    found: dict[str, Any] | None = None
-    status = 400 if errors else 200
-    if not errors:
-        time_from, time_to = event_window(days["from"], days["to"])
-        params = {k: filters[k] for k in ("type", "dept", "resource_id")}
-        try:
-            found = await api.get(
-                "/api/audit/events", **params, **{"from": time_from, "to": time_to}, page=page, size=PAGE_SIZE
-            )
-        except ApiProblem as problem:
-            refused = refusal(problem, (400, 422))
-            errors, status = field_errors(refused, AUDIT_FIELDS), refused.status
+    found, errors, status = await dated_search(
+        api, "/api/audit/events", filters, ("type", "dept", "resource_id"), AUDIT_FIELDS, page
+    )
     rows = [
         {
             "seq": e["seq"],

@@ -13,14 +13,25 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from audit_svc.main import SPEC as AUDIT
 from fastapi import FastAPI
+from govdata_gateway.identity import SIGNING_KEY, setup_identity
+from govdata_gateway.keys import SigningKey
+from govdata_gateway.settings import GatewaySettings
 from govdata_portal.main import create_app
 from govdata_portal.session import SESSION_COOKIE, CookieCodec, Session
 from govdata_portal.settings import PortalSettings
+from govdata_shared.auth import StaticKeySet, TokenVerifier
 from govdata_shared.contracts.catalog import RESOURCE_PUBLISHED
 from govdata_shared.events import new_event
 from govdata_shared.testing import MovableClock
 from verification_svc.events import HANDLERS as VERIFICATION_HANDLERS
+
+ISSUER = "urn:yichuan:govdata:gateway"
+API_AUDIENCE = "govdata-api"
 
 PUBLIC = "https://portal.test"
 CALLBACK = PUBLIC + "/signin/callback"
@@ -142,3 +153,49 @@ class RoutedTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.network.aclose()
+
+
+@dataclass
+class OversightServices:
+    """audit-svc, the gateway's identity registry API and the portal between them (the oversight pages' world)."""
+
+    portal: Portal
+    audit_app: Any
+    identity: TestServer
+    key: SigningKey
+    registry_url: str
+
+
+@contextlib.asynccontextmanager
+async def oversight_services(
+    service_app, migrated, backend: str, tmp_path: Path, registry: dict[str, Any], clock: MovableClock
+) -> AsyncIterator[OversightServices]:
+    """Start audit-svc (as a service app) and the gateway's registry (seeded from `registry`, over loopback), and
+    run the portal routed to both; audit-svc trusts the gateway's key, as it does through the JWKS in production."""
+    audit_app, _ = await service_app(AUDIT, clock=clock)
+    registry_url = await migrated.fresh("govdata_gateway", backend, tmp_path)
+    clients = tmp_path / "clients.yaml"
+    clients.write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
+    settings = GatewaySettings(
+        database_url=registry_url,
+        migrate_on_start=False,
+        govdata_data_dir=tmp_path / "gateway-data",
+        govdata_clients_file=clients,
+        govdata_jwt_generate_key=True,
+        govdata_jwt_issuer=ISSUER,
+        govdata_jwt_audience=API_AUDIENCE,
+    )
+    gateway = web.Application()
+    setup_identity(gateway, settings, relay=False, clock=clock)
+    key = gateway[SIGNING_KEY]
+    audit_app.state.token_verifier = TokenVerifier(StaticKeySet(key.jwks()), issuer=ISSUER, audience=API_AUDIENCE)
+    async with contextlib.AsyncExitStack() as stack:
+        identity = TestServer(gateway, host="127.0.0.1")
+        await identity.start_server()
+        stack.push_async_callback(identity.close)
+        transport = RoutedTransport(httpx.URL(str(identity.make_url(""))), audit_app)
+        stack.push_async_callback(transport.aclose)
+        portal = await stack.enter_async_context(
+            running_portal(portal_settings(tmp_path), transport=transport, clock=clock)
+        )
+        yield OversightServices(portal, audit_app, identity, key, registry_url)

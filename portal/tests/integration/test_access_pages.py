@@ -6,7 +6,6 @@ the gateway's JWKS in production."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 import uuid
@@ -18,22 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from audit_svc.events import append_batch
-from audit_svc.main import SPEC as AUDIT
-from govdata_gateway.identity import SIGNING_KEY, setup_identity
 from govdata_gateway.keys import SigningKey
-from govdata_gateway.settings import GatewaySettings
-from govdata_shared.auth import StaticKeySet, TokenVerifier
 from govdata_shared.events import Event
 from govdata_shared.testing import MovableClock
 
-from portal.tests.harness import Portal, RoutedTransport, portal_settings, running_portal, session_of
+from portal.tests.harness import API_AUDIENCE, ISSUER, Portal, oversight_services, session_of
 
-ISSUER = "urn:yichuan:govdata:gateway"
-AUDIENCE = "govdata-api"
+AUDIENCE = API_AUDIENCE
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 MORNING = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)  # 09:00 on 1 March in Yichuan
 CITIZEN_ID = "34052419800101001X"
@@ -132,33 +123,8 @@ class Pages:
 @pytest.fixture
 async def pages(service_app, migrated, backend: str, tmp_path: Path) -> AsyncIterator[Pages]:
     clock = MovableClock(NOW)
-    audit_app, _ = await service_app(AUDIT, clock=clock)
-    registry_url = await migrated.fresh("govdata_gateway", backend, tmp_path)
-    clients = tmp_path / "clients.yaml"
-    clients.write_text(yaml.safe_dump(REGISTRY, allow_unicode=True), encoding="utf-8")
-    settings = GatewaySettings(
-        database_url=registry_url,
-        migrate_on_start=False,
-        govdata_data_dir=tmp_path / "gateway-data",
-        govdata_clients_file=clients,
-        govdata_jwt_generate_key=True,
-        govdata_jwt_issuer=ISSUER,
-        govdata_jwt_audience=AUDIENCE,
-    )
-    gateway = web.Application()
-    setup_identity(gateway, settings, relay=False, clock=clock)
-    key = gateway[SIGNING_KEY]
-    audit_app.state.token_verifier = TokenVerifier(StaticKeySet(key.jwks()), issuer=ISSUER, audience=AUDIENCE)
-    async with contextlib.AsyncExitStack() as stack:
-        identity = TestServer(gateway, host="127.0.0.1")
-        await identity.start_server()
-        stack.push_async_callback(identity.close)
-        transport = RoutedTransport(httpx.URL(str(identity.make_url(""))), audit_app)
-        stack.push_async_callback(transport.aclose)
-        portal = await stack.enter_async_context(
-            running_portal(portal_settings(tmp_path), transport=transport, clock=clock)
-        )
-        yield Pages(portal, audit_app, key, clock)
+    async with oversight_services(service_app, migrated, backend, tmp_path, REGISTRY, clock) as services:
+        yield Pages(services.portal, services.audit_app, services.key, clock)
 
 
 def rows(html: str) -> list[str]:

@@ -6,7 +6,6 @@ JWKS in production. The portal's session is one it sealed itself; signing in is 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -24,25 +23,18 @@ import httpx
 import orjson
 import pytest
 import sqlalchemy as sa
-import yaml
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 from audit_svc.events import append_batch
-from audit_svc.main import SPEC as AUDIT
-from govdata_gateway.identity import SIGNING_KEY, setup_identity
 from govdata_gateway.keys import SigningKey
-from govdata_gateway.settings import GatewaySettings
 from govdata_portal.session import Session
-from govdata_shared.auth import StaticKeySet, TokenVerifier
 from govdata_shared.db import Database
 from govdata_shared.events import Event
 from govdata_shared.outbox import outbox_table
 from govdata_shared.testing import MovableClock
 
-from portal.tests.harness import Portal, RoutedTransport, portal_settings, running_portal, session_of
+from portal.tests.harness import API_AUDIENCE, ISSUER, Portal, oversight_services, session_of
 
-ISSUER = "urn:yichuan:govdata:gateway"
-AUDIENCE = "govdata-api"
+AUDIENCE = API_AUDIENCE
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday, 10:00 in Shanghai: the default report year is 2025
 REGISTRY = {
@@ -141,36 +133,12 @@ class Oversight:
 @pytest.fixture
 async def oversight(service_app, migrated, backend: str, tmp_path: Path) -> AsyncIterator[Oversight]:
     clock = MovableClock(NOW)
-    audit_app, _ = await service_app(AUDIT, clock=clock)
-    registry_url = await migrated.fresh("govdata_gateway", backend, tmp_path)
-    clients = tmp_path / "clients.yaml"
-    clients.write_text(yaml.safe_dump(REGISTRY, allow_unicode=True), encoding="utf-8")
-    settings = GatewaySettings(
-        database_url=registry_url,
-        migrate_on_start=False,
-        govdata_data_dir=tmp_path / "gateway-data",
-        govdata_clients_file=clients,
-        govdata_jwt_generate_key=True,
-        govdata_jwt_issuer=ISSUER,
-        govdata_jwt_audience=AUDIENCE,
-    )
-    gateway = web.Application()
-    setup_identity(gateway, settings, relay=False, clock=clock)
-    key = gateway[SIGNING_KEY]
-    # audit-svc trusts the gateway's key, as it does through the gateway's JWKS in production.
-    audit_app.state.token_verifier = TokenVerifier(StaticKeySet(key.jwks()), issuer=ISSUER, audience=AUDIENCE)
-    registry_db = Database(registry_url)
-    async with contextlib.AsyncExitStack() as stack:
-        identity = TestServer(gateway, host="127.0.0.1")
-        await identity.start_server()
-        stack.push_async_callback(identity.close)
-        stack.push_async_callback(registry_db.dispose)
-        transport = RoutedTransport(httpx.URL(str(identity.make_url(""))), audit_app)
-        stack.push_async_callback(transport.aclose)
-        portal = await stack.enter_async_context(
-            running_portal(portal_settings(tmp_path), transport=transport, clock=clock)
-        )
-        yield Oversight(portal, audit_app, identity, key, registry_db, clock)
+    async with oversight_services(service_app, migrated, backend, tmp_path, REGISTRY, clock) as services:
+        registry_db = Database(services.registry_url)
+        try:
+            yield Oversight(services.portal, services.audit_app, services.identity, services.key, registry_db, clock)
+        finally:
+            await registry_db.dispose()
 
 
 def rows(html: str, section: str | None = None) -> list[str]:
