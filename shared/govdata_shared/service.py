@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -209,14 +210,22 @@ Now = Annotated[datetime, Depends(_now)]
 """The current time as the app sees it (an injectable clock, so deadlines can be tested)."""
 
 
-def periodic(name: str, interval: float, job: Callable[[FastAPI], Awaitable[Any]]):
-    """A background task for `ServiceSpec.background` that runs `job(app)` every `interval` seconds.
+CHECK_INTERVAL_SETTING = "GOVDATA_CHECK_INTERVAL_SECONDS"
+
+
+def periodic(
+    name: str, interval: float, job: Callable[[FastAPI], Awaitable[Any]], *, setting: str | None = None
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """A background task for `ServiceSpec.background` that runs `job(app)` every `interval` seconds, or every
+    `$setting` seconds when that environment variable is set (read at start-up).
 
     A failing round is logged and retried next round; the task stops with the app.
     """
 
     @contextlib.asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
+        seconds = float(os.environ.get(setting) or interval) if setting else interval
+
         async def loop() -> None:
             while True:
                 try:
@@ -225,7 +234,7 @@ def periodic(name: str, interval: float, job: Callable[[FastAPI], Awaitable[Any]
                         log.info("%s: %s", name, result)
                 except Exception:
                     log.exception("%s failed; retrying next round", name)
-                await asyncio.sleep(interval)
+                await asyncio.sleep(seconds)
 
         task = asyncio.create_task(loop(), name=name)
         try:

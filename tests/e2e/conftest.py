@@ -58,6 +58,7 @@ def platform_env(data_dir: Path, broker: str, gateway_port: int, urls: dict[str,
         "GOVDATA_CLIENTS_FILE": str(DEMO_CLIENTS),
         "LOG_LEVEL": "WARNING",
         "GATEWAY_ACCESS_FLUSH_SECONDS": "0.2",
+        "GOVDATA_CHECK_INTERVAL_SECONDS": "1",
         **{f"{name.upper()}_URL": url for name, url in urls.items()},
     }
 

@@ -4,7 +4,7 @@ that passed unrefreshed, once."""
 from __future__ import annotations
 
 from fastapi import FastAPI
-from govdata_shared.service import periodic
+from govdata_shared.service import CHECK_INTERVAL_SETTING, periodic
 
 from catalog_svc import lists, triggers
 
@@ -17,4 +17,4 @@ async def check_overdue(app: FastAPI) -> int:
         return await triggers.emit_overdue(session, now) + await lists.emit_refresh_overdue(session, now)
 
 
-overdue_watch = periodic("catalog-overdue", OVERDUE_CHECK_SECONDS, check_overdue)
+overdue_watch = periodic("catalog-overdue", OVERDUE_CHECK_SECONDS, check_overdue, setting=CHECK_INTERVAL_SETTING)

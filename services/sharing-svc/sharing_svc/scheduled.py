@@ -4,7 +4,7 @@ says so — revocation of grants unused for three months (第二十九条)."""
 from __future__ import annotations
 
 from fastapi import FastAPI
-from govdata_shared.service import periodic
+from govdata_shared.service import CHECK_INTERVAL_SETTING, periodic
 
 from sharing_svc import grants, requests
 
@@ -31,4 +31,4 @@ async def _scheduled_checks(app: FastAPI) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
-sharing_watch = periodic("sharing-checks", CHECK_SECONDS, _scheduled_checks)
+sharing_watch = periodic("sharing-checks", CHECK_SECONDS, _scheduled_checks, setting=CHECK_INTERVAL_SETTING)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from govdata_shared.service import periodic
+from govdata_shared.service import CHECK_INTERVAL_SETTING, periodic
 
 from verification_svc import corrections
 
@@ -15,4 +15,4 @@ async def check_overdue(app: FastAPI) -> int:
         return await corrections.emit_overdue(session, now=app.state.clock())
 
 
-overdue_watch = periodic("verification-overdue", OVERDUE_CHECK_SECONDS, check_overdue)
+overdue_watch = periodic("verification-overdue", OVERDUE_CHECK_SECONDS, check_overdue, setting=CHECK_INTERVAL_SETTING)
