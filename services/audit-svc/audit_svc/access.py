@@ -2,7 +2,8 @@
 
 The whole trail (events, verification, exports, the annual report) is for auditors and the bureau (第三十八条:
 the bureau evaluates every department; auditors read what it reads). A department's own figures are also for
-that department's staff.
+that department's staff. A department's 第三十九条 work report is written by its own staff and read by them and the
+overseers.
 """
 
 from __future__ import annotations
@@ -25,3 +26,36 @@ async def require_department_report_reader(dept: str, caller: CurrentCaller) -> 
     if caller.oversees or caller.acting_dept == dept:
         return caller
     raise Problem(403, "not_your_department", "部门只能查看本部门的监督数据", dept=dept)
+
+
+# 第三十九条 work reports: a department's own staff write its report; the overseers read every department's.
+
+
+def require_work_report_author(caller: Caller, dept: str | None = None) -> str:
+    """The department whose report the caller writes (its operators and heads); 403 for anyone else, and for the
+    report of another department."""
+    own = caller.acting_dept
+    if own is None:
+        raise Problem(403, "department_role_required", "年度工作报告由本部门的经办人或负责人提交")
+    if dept is not None and dept != own:
+        raise Problem(403, "not_your_department", "部门只能提交本部门的年度工作报告", dept=dept)
+    return own
+
+
+def require_work_report_reader(caller: Caller, dept: str) -> None:
+    """The overseers, or the staff of `dept`; 403 naming the department for anyone else."""
+    if not (caller.oversees or caller.acting_dept == dept):
+        raise Problem(403, "not_your_department", "部门只能查看本部门的年度工作报告", dept=dept)
+
+
+def work_report_scope(caller: Caller, dept: str | None) -> str | None:
+    """Whose reports a list may hold: None (every department's) for the overseers, the caller's own department for
+    its staff; 403 when they ask for another department's, or when the caller acts for none."""
+    if caller.oversees:
+        return None
+    own = caller.acting_dept
+    if own is None:
+        raise Problem(403, "work_report_forbidden", "只有部门工作人员、审计监督人员和县大数据局可以查看年度工作报告")
+    if dept and dept != own:
+        raise Problem(403, "not_your_department", "部门只能查看本部门的年度工作报告", dept=dept)
+    return own

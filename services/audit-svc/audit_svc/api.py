@@ -1,21 +1,33 @@
 """HTTP routes of audit-svc, mounted under /api/audit (API.md "Audit and supervision"). Thin: who may call a route
-is declared on it (access.py), and each calls one operation of a topic module. Every route only reads."""
+is declared on it (access.py), and each calls one operation of a topic module. Every route only reads, but those of
+the departments' 第三十九条 work reports (work_reports.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
-from govdata_shared.auth import CurrentCaller
-from govdata_shared.service import Now, ReadSessionDep
+from govdata_shared.auth import AuthorizeFirst, CurrentCaller, requires_department
+from govdata_shared.service import Now, ReadSessionDep, SessionDep
 
-from audit_svc import access_records, chain, export, reports, trail
+from audit_svc import access_records, chain, export, reports, trail, work_reports
 from audit_svc.access import require_department_report_reader, require_reader
-from audit_svc.schemas import AccessPage, AnnualReport, DepartmentReport, EventPage, VerifyResult
+from audit_svc.schemas import (
+    AccessPage,
+    AnnualReport,
+    DepartmentReport,
+    EventPage,
+    VerifyResult,
+    WorkReportIn,
+    WorkReportOut,
+    WorkReportPage,
+)
 
-router = APIRouter()
+# Who may call a route is decided before its body is read (AuthorizeFirst): the work reports' write routes answer a
+# caller of the wrong role 403 whatever the body, never a 422 describing the schema.
+router = APIRouter(route_class=AuthorizeFirst)
 
 Seq = Annotated[int | None, Query(ge=1, description="序号（含）")]
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="年度；默认上一年度（第三十九条）")]
@@ -105,3 +117,60 @@ async def department_report(dept: str, session: ReadSessionDep, now: Now, year: 
 async def annual_report(session: ReadSessionDep, now: Now, year: Year = None, format: Literal["json", "csv"] = "json"):
     """第三十九条 annual report of every department; `format=csv` for Excel (UTF-8 with BOM)."""
     return await reports.annual_report(session, year=year, format=format, now=now)
+
+
+# --- 第三十九条 annual work reports ---------------------------------------------------------------------------------
+
+ReportId = Annotated[str, Path(max_length=64)]
+
+
+@router.post(
+    "/work-reports", response_model=WorkReportOut, status_code=201, dependencies=[Depends(requires_department)]
+)
+async def file_work_report(
+    body: WorkReportIn, response: Response, caller: CurrentCaller, session: SessionDep, now: Now
+) -> dict:
+    """第三十九条: the department's 上一年度政务数据管理情况 for a year that is over (422 `year_not_over` otherwise),
+    by its operators or heads; 201 new (a draft until its attachment is there), 200 when it replaces the text of
+    the department's report on that year."""
+    report, created = await work_reports.file_report(session, caller, year=body.year, text=body.text, now=now)
+    if not created:
+        response.status_code = 200
+    return report
+
+
+@router.put(
+    "/work-reports/{report_id}/attachment", response_model=WorkReportOut, dependencies=[Depends(requires_department)]
+)
+async def attach_work_report(
+    report_id: ReportId,
+    caller: CurrentCaller,
+    session: SessionDep,
+    now: Now,
+    file: Annotated[UploadFile, File(description="附件 (PDF/JPEG/PNG, ≤ 10 MiB)")],
+) -> dict:
+    """The report's attachment, replacing an earlier one; with it the report is submitted (`submitted_at` is set
+    once, the first time, and a chain record `audit.work_report.submitted` carries the digests)."""
+    return await work_reports.attach(session, caller, report_id=report_id, upload=file, now=now)
+
+
+@router.get("/work-reports", response_model=WorkReportPage)
+async def list_work_reports(
+    session: ReadSessionDep,
+    caller: CurrentCaller,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="报告所属年度")] = None,
+    dept: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict:
+    """Work reports, newest year first: auditors and the bureau every department's, a department its own."""
+    return await work_reports.list_reports(session, caller, year=year, dept=dept)
+
+
+@router.get("/work-reports/{report_id}", response_model=WorkReportOut)
+async def get_work_report(report_id: ReportId, session: ReadSessionDep, caller: CurrentCaller) -> dict:
+    return await work_reports.get_report(session, caller, report_id)
+
+
+@router.get("/work-reports/{report_id}/attachment")
+async def download_work_report_attachment(report_id: ReportId, session: ReadSessionDep, caller: CurrentCaller):
+    """The attachment as uploaded, its SHA-256 in `X-Content-SHA256`."""
+    return await work_reports.attachment_file(session, caller, report_id)

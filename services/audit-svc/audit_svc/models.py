@@ -1,5 +1,6 @@
-"""Tables of audit-svc: the hash-chained audit log (审计日志), the head of its chain, and the data plane's access
-records (one per data call, chained a batch at a time: migration 0003).
+"""Tables of audit-svc: the hash-chained audit log (审计日志), the head of its chain, the data plane's access records
+(one per data call, chained a batch at a time: migration 0003) and the departments' 第三十九条 annual work reports
+(migration 0004: the only rows a department writes and may replace).
 
 `audit_log.record` holds the canonical JSON of each record exactly as it was hashed; the other columns are an
 index over it for queries and reports. Rows are only ever inserted: the migration installs triggers that refuse
@@ -74,4 +75,27 @@ access_record = sa.Table(
     sa.Column("bytes", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
     sa.Column("duration_ms", sa.Float(), nullable=False),
     sa.Column("request_id", sa.Text()),
+)
+
+work_report = sa.Table(
+    "work_report",
+    metadata,
+    sa.Column("id", sa.Text(), primary_key=True),
+    sa.Column("dept", sa.Text(), nullable=False),
+    sa.Column("year", sa.Integer(), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("status", sa.Text(), nullable=False),
+    sa.Column("attachment", sa.LargeBinary(), nullable=True),
+    sa.Column("attachment_name", sa.Text(), nullable=True),
+    sa.Column("attachment_content_type", sa.Text(), nullable=True),
+    sa.Column("attachment_size", sa.Integer(), nullable=True),
+    sa.Column("attachment_sha256", sa.Text(), nullable=True),
+    sa.Column("created_by", sa.Text(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("submitted_by", sa.Text(), nullable=True),
+    sa.Column("submitted_at", UTCDateTime(), nullable=True),
+    sa.Column("updated_by", sa.Text(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.UniqueConstraint("dept", "year", name="uq_work_report_dept_year"),
 )

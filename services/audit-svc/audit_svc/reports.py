@@ -1,5 +1,6 @@
 """Supervision reports of 第六章 from the log: a department's figures for a year and the 第三十九条 annual report
-(JSON, or CSV for Excel). The tallies themselves are plain functions in `supervision`."""
+(JSON, or CSV for Excel), each with the department's 第三十九条 work report (on time, late or missing). The tallies
+themselves are plain functions in `supervision`; the work reports, `work_reports`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from govdata_shared.contracts.access import DENIAL_REASONS
 from govdata_shared.contracts.identity import DEPARTMENT_EVENTS
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from audit_svc import supervision
+from audit_svc import supervision, work_reports
 from audit_svc.domain import utc_text
 from audit_svc.models import access_record, audit_log
 
@@ -89,12 +90,14 @@ async def department_report(session: AsyncSession, *, dept: str, year: int | Non
     """A department's figures for `year` (default: the previous year)."""
     year = supervision.report_year(year, now)
     tally = await year_tally(session, year)
+    reports = await work_reports.standings(session, year)
     return {
         "dept": dept,
         "year": year,
         "period": supervision.report_period(year),
         "generated_at": now,
         "figures": supervision.figures_view(tally.get(dept, supervision.zero_figures())),
+        "work_report": reports.get(dept) or work_reports.standing_view(None, year),
     }
 
 
@@ -134,14 +137,17 @@ async def annual_report(
     year = supervision.report_year(year, now)
     tally = await year_tally(session, year)
     registry = await registered_departments(session, year)
+    reports = await work_reports.standings(session, year)
     # Every department of the registry, with zeros where nothing was recorded; and any other a record names.
-    departments = sorted(set(registry) | {d for d in tally if d})
+    departments = sorted(set(registry) | {d for d in tally if d} | set(reports))
     zero = supervision.zero_figures()
+    missing = work_reports.standing_view(None, year)
     if format == "csv":
         rows = [(dept, tally.get(dept, zero)) for dept in departments]
         rows.append(("合计", supervision.totals(tally)))
+        standings = {dept: reports.get(dept, missing)["status"] for dept in departments}
         return Response(
-            supervision.annual_csv(year, rows),
+            supervision.annual_csv(year, rows, work_reports=standings),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="audit-annual-{year}.csv"'},
         )
@@ -152,7 +158,12 @@ async def annual_report(
         "period": supervision.report_period(year),
         "generated_at": now,
         "departments": [
-            {"dept": dept, "name": registry.get(dept), "figures": supervision.figures_view(tally.get(dept, zero))}
+            {
+                "dept": dept,
+                "name": registry.get(dept),
+                "figures": supervision.figures_view(tally.get(dept, zero)),
+                "work_report": reports.get(dept, missing),
+            }
             for dept in departments
         ],
         # Includes what no department can be named for (a denied call without a valid grant token).

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class AuditEntry(BaseModel):
@@ -82,20 +82,33 @@ class FigureValue(BaseModel):
     article: str
 
 
+class WorkReportStanding(BaseModel):
+    """第三十九条: whether the department's report on the year came by the end of January (work_reports.py)."""
+
+    status: Literal["on_time", "late", "missing"] = Field(description="按时 · 逾期 · 未提交 (a draft is missing)")
+    submitted_at: datetime | None = Field(description="first moment the report held text and attachment")
+    id: str | None = Field(description="the report, when there is one (a draft too)")
+    label: str
+    article: str
+    due_by: str = Field(description="last day on time, Asia/Shanghai")
+
+
 class DepartmentReport(BaseModel):
-    """A department's supervision figures for a year (第三十七、三十八条)."""
+    """A department's supervision figures for a year (第三十七、三十八条) and its 第三十九条 work report."""
 
     dept: str
     year: int
     period: dict[str, str]
     generated_at: datetime
     figures: dict[str, FigureValue]
+    work_report: WorkReportStanding
 
 
 class DepartmentFigures(BaseModel):
     dept: str
     name: str | None = Field(None, description="the registry's name of the department")
     figures: dict[str, FigureValue]
+    work_report: WorkReportStanding
 
 
 class AnnualReport(BaseModel):
@@ -108,3 +121,49 @@ class AnnualReport(BaseModel):
     generated_at: datetime
     departments: list[DepartmentFigures]
     totals: dict[str, FigureValue]
+
+
+# --- 第三十九条 annual work reports (work_reports.py) -------------------------------------------------------------
+
+
+class WorkReportIn(BaseModel):
+    """年度工作报告: the department's 上一年度政务数据管理情况 for `year` (a year that is over)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    year: int = Field(ge=2000, le=2100, description="the year reported on")
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50_000)] = Field(
+        description="上一年度政务数据管理情况"
+    )
+
+
+class WorkReportAttachment(BaseModel):
+    name: str | None
+    content_type: str
+    size: int
+    sha256: str
+
+
+class WorkReportOut(BaseModel):
+    id: str
+    dept: str
+    year: int = Field(description="the year reported on")
+    text: str
+    status: Literal["draft", "submitted"] = Field(description="draft until the attachment is there")
+    attachment: WorkReportAttachment | None
+    article: str
+    due_by: str = Field(description="last day on time: 31 January of the year after, Asia/Shanghai")
+    deadline: datetime = Field(description="first late moment: 1 February 00:00 Asia/Shanghai of the year after")
+    submitted_at: datetime | None = Field(description="first moment with text and attachment; a later change keeps it")
+    submitted_by: str | None
+    on_time: bool | None = Field(description="submitted before the deadline; null while a draft")
+    standing: Literal["on_time", "late", "missing"]
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+
+
+class WorkReportPage(BaseModel):
+    items: list[WorkReportOut]
+    total: int

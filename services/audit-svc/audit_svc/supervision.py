@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -295,11 +295,28 @@ def totals(tally: Tally) -> dict[str, int]:
     return summed
 
 
-def annual_csv(year: int, rows: Iterable[tuple[str, Mapping[str, int]]]) -> bytes:
-    """第三十九条 annual report as CSV: a header row, one row per department, UTF-8 with a BOM for Excel."""
+WORK_REPORT_WORDS = {"on_time": "按时", "late": "逾期", "missing": "未提交"}
+
+
+def annual_csv(
+    year: int, rows: Iterable[tuple[str, Mapping[str, int]]], *, work_reports: Mapping[str, str] | None = None
+) -> bytes:
+    """第三十九条 annual report as CSV: a header row, one row per department, UTF-8 with a BOM for Excel; with
+    `work_reports` (department → on_time / late / missing) a last column says whether its work report came in time,
+    and the totals row how many did."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["年度", "部门", *(f"{f.label}（{f.article}）" for f in FIGURES)])
+    header = ["年度", "部门", *(f"{f.label}（{f.article}）" for f in FIGURES)]
+    if work_reports is not None:
+        header.append("年度工作报告（第三十九条）")
+    writer.writerow(header)
     for dept, values in rows:
-        writer.writerow([year, dept, *(values.get(code, 0) for code in FIGURE_CODES)])
+        row = [year, dept, *(values.get(code, 0) for code in FIGURE_CODES)]
+        if work_reports is not None:
+            if dept in work_reports:
+                row.append(WORK_REPORT_WORDS.get(work_reports[dept], work_reports[dept]))
+            else:
+                counts = Counter(work_reports.values())
+                row.append("，".join(f"{word} {counts[status]}" for status, word in WORK_REPORT_WORDS.items()))
+        writer.writerow(row)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -14,6 +14,8 @@ SERVICE_GRANTS = [
     # Access records: never updated (a trigger refuses it), deleted a batch at a time after retention.
     "GRANT SELECT, INSERT, DELETE ON access_record TO {role}",
     "GRANT SELECT, INSERT, UPDATE ON access_batch TO {role}",
+    # 第三十九条 work reports: a department replaces its text or attachment; none is ever deleted.
+    "GRANT SELECT, INSERT, UPDATE ON work_report TO {role}",
     "GRANT SELECT, INSERT, UPDATE, DELETE ON outbox, processed_event, failed_event TO {role}",
     "GRANT USAGE ON SEQUENCE outbox_seq_seq, failed_event_id_seq TO {role}",
     "GRANT SELECT ON alembic_version TO {role}",
