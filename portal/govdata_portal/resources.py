@@ -1,6 +1,6 @@
 """目录编制 and 目录审核 (第十二–十四条): a department registers its data resources (我的资源, the registration
-form with its 信息项, submit, new revision, retire), the bureau reviews what was submitted (目录审核), and the
-catalog's lists: 需求清单 (第十二条) and 采集责任清单 (第十三条).
+form with its 信息项, submit, new revision, retire), the bureau reviews what was submitted (目录审核). The catalog's
+需求清单 (第十二条) is in demands.py, 责任清单 (第十三条) in responsibilities.py.
 
 The API decides every rule (codes, 一数一源 of 第十六条, the declaration of 第二条 that no state secret is held);
 the pages send what was typed and show the refusals beside the fields. The registration form works without
@@ -36,7 +36,6 @@ PAGE_SIZE = 20
 MAX_ITEM_ROWS = 500  # as many 信息项 as the API accepts
 
 ResourceId = Annotated[str, Path(max_length=64)]
-DemandId = Annotated[str, Path(max_length=64)]
 Text = Annotated[str | None, Query(max_length=100)]
 
 NOTICES = {
@@ -47,8 +46,6 @@ NOTICES = {
     "retired": "资源已停用。",
     "approved": "审核通过，资源已发布到数据目录。",
     "rejected": "已退回，提供部门将看到退回理由。",
-    "demand": "需求已登记。",
-    "met": "需求已标记为已满足。",
 }
 
 # The registration form's fields as people read them (also in the error summary).
@@ -77,9 +74,6 @@ FIELD_LABELS = {
     "interface.credential_ref": "凭据引用",
     "no_state_secrets": "不涉及国家秘密的声明",
     "reason": "退回理由",
-    "title": "需求名称",
-    "description": "需求说明",
-    "resource_id": "关联资源编号",
 }
 # A 信息项's fields: `items.1.code` is 「信息项第 2 行 信息项代码」 (not the resource's 信息资源代码).
 ITEM_LABELS = {
@@ -786,115 +780,3 @@ async def decide_review(request: Request, session: CurrentSession, api: PersonAp
         errors = field_errors(refused, FIELD_LABELS)
         return await _review_page(request, api, resource_id, errors=errors, reason=reason, status=refused.status)
     return done("/review/catalog", "approved" if decision == "approve" else "rejected")
-
-
-# --------------------------------------------------------------------------------------------- 需求清单
-
-
-DEMAND_FIELDS = ("title", "description", "resource_id")
-
-
-async def _demands_page(
-    request: Request,
-    session: Session,
-    api: PersonApi,
-    *,
-    status_filter: str,
-    page: str | None,
-    typed: dict[str, str] | None = None,
-    errors: list[dict[str, Any]] | None = None,
-    status: int = 200,
-) -> Response:
-    demands = await api.get(f"{API}/demands", status=status_filter or None)
-    filters = {"status": status_filter}
-    shown, list_pager = paged(demands, page, "/demands", filters, PAGE_SIZE)
-    return page_or_part(
-        request,
-        "resources/demands.html",
-        "resources/_demand_results.html",
-        "demand-results",
-        status_code=status,
-        title="需求清单",
-        active="demands",
-        notice=notice_of(request, NOTICES),
-        filters=filters,
-        demands=shown,
-        pager=list_pager,
-        may_file=session.is_department_staff(),
-        is_bureau=session.has_role("bureau_admin"),
-        typed=typed or dict.fromkeys(DEMAND_FIELDS, ""),
-        **error_context(errors),
-    )
-
-
-@router.get("/demands")
-async def demands(request: Request, session: CurrentSession, api: PersonApiDep, status: Text = None, page: Text = None):
-    """第十二条: the data a department needs from others; the bureau sees every department's."""
-    chosen = status if status in labels.DEMAND_STATUS else ""
-    return await _demands_page(request, session, api, status_filter=chosen, page=page)
-
-
-@router.post("/demands", dependencies=[CsrfChecked])
-async def file_demand(request: Request, session: CurrentSession, api: PersonApiDep) -> Response:
-    form = await request.form()
-    typed = {name: text(form, name) for name in DEMAND_FIELDS}
-    body: dict[str, Any] = {"title": typed["title"], "description": typed["description"]}
-    if typed["resource_id"]:
-        body["resource_id"] = typed["resource_id"]
-    try:
-        await api.post(f"{API}/demands", body)
-    except ApiProblem as problem:
-        refused = refusal(problem, (400, 404, 409, 422))
-        errors = field_errors(refused, FIELD_LABELS)
-        detail = {"detail": refused.detail, "rule": refused.code}
-        if refused.status == 404:  # the resource named does not exist
-            errors = [{"field": "resource_id", "label": FIELD_LABELS["resource_id"], "anchor": "resource_id", **detail}]
-        return await _demands_page(
-            request, session, api, status_filter="", page=None, typed=typed, errors=errors, status=422
-        )
-    return done("/demands", "demand")
-
-
-@router.post("/demands/{demand_id}/meet", dependencies=[CsrfChecked])
-async def meet_demand(request: Request, session: CurrentSession, api: PersonApiDep, demand_id: DemandId):
-    await api.post(f"{API}/demands/{quote(demand_id, safe='')}/meet")
-    return done("/demands", "met")
-
-
-# --------------------------------------------------------------------------------------------- 责任清单
-
-
-@router.get("/responsibilities")
-async def responsibilities(
-    request: Request, session: CurrentSession, api: PersonApiDep, dept: Text = None, page: Text = None
-) -> Response:
-    """第十三条: the published resources a department must collect, and whether each is late for its cycle. The
-    bureau may look at any department's."""
-    oversees = session.has_role("bureau_admin", "auditor")
-    chosen = ((dept or "").strip() if oversees else "") or (session.dept or "")
-    found: dict[str, Any] | None = None
-    errors: list[dict[str, Any]] = []
-    status = 200
-    if chosen:
-        try:
-            found = await api.get(f"{API}/departments/{quote(chosen, safe='')}/responsibilities")
-        except ApiProblem as problem:
-            refused = refusal(problem, (400, 403, 404, 422))
-            errors, status = _plain(refused), refused.status
-    items = found["items"] if found else []
-    shown, list_pager = paged(items, page, "/responsibilities", {"dept": chosen if oversees else ""}, PAGE_SIZE)
-    return page_or_part(
-        request,
-        "resources/responsibilities.html",
-        "resources/_responsibility_results.html",
-        "responsibility-results",
-        status_code=status,
-        title="责任清单",
-        active="responsibilities",
-        dept=chosen,
-        may_choose=oversees,
-        found=found,
-        items=shown,
-        pager=list_pager,
-        errors=errors,
-    )

@@ -352,35 +352,82 @@ async def test_the_bureau_reviews_oldest_deadline_first_and_a_rejection_needs_a_
     assert "信息项不完整，请补充低保类别" in page and "已退回" in page and ">提交审核</button>" in page
 
 
-async def test_demands_and_responsibilities_list_the_departments_rows(platform) -> None:
+async def test_a_demand_is_filed_reviewed_answered_and_met_on_the_demand_pages(platform) -> None:
+    """第十二条: 民政局 asks 公安局; the bureau routes it to 人社局, which promises a date; the bureau confirms it met.
+    The requesting department cannot close its own demand."""
     catalog, portal = platform
-    published = await catalog.resource("ga")
-    await catalog.call("POST", "/demands", "mz", {"title": "婚姻登记信息", "description": "低保审核需核对婚姻状况"})
-    ga = catalog.session("ga")
-    portal.hold(ga)
-
-    missing = await portal.browser.post("/demands", data={"csrf": ga.csrf, "title": "", "description": "核对车辆"})
-    assert missing.status_code == 422 and '<a href="#title">需求名称：' in summary_of(missing.text)
-    assert "核对车辆</textarea>" in missing.text
-    filed = await portal.browser.post(
-        "/demands", data={"csrf": ga.csrf, "title": "不动产登记信息", "description": "核对户籍人员房产"}
+    await catalog.call(
+        "POST", "/demands", "ga", {"title": "低保对象名单", "description": "核对", "supplier_dept": "YC-MZ"}
     )
+    mz = catalog.session("mz")
+    portal.hold(mz)
+    missing = await portal.browser.post("/demands", data={"csrf": mz.csrf, "title": "", "description": "核对婚姻状况"})
+    summary = summary_of(missing.text)
+    assert missing.status_code == 422 and '<a href="#title">需求名称：' in summary
+    assert '<a href="#supplier_dept">提供部门：必填' in summary and "核对婚姻状况</textarea>" in missing.text
+    assert '<label for="supplier_dept">提供部门（部门代码）</label>' in missing.text
+    typed = {
+        "csrf": mz.csrf,
+        "title": "婚姻登记信息",
+        "description": "低保审核需核对婚姻状况",
+        "supplier_dept": "YC-GA",
+    }
+    filed = await portal.browser.post("/demands", data=typed)
     assert filed.status_code == 303
-    html = (await portal.browser.get("/demands")).text
-    (row,) = rows(html)  # a department sees its own
+    page = (await portal.browser.get(filed.headers["location"])).text
+    assert "需求已提交" in page and "待审核" in page and "确认已满足" not in page and "答复需求" not in page
+    demand_id = filed.headers["location"].split("?")[0].rsplit("/", 1)[1]
+    own = await portal.browser.post(f"/demands/{demand_id}/meet", data={"csrf": mz.csrf})
+    assert own.status_code == 403 and "不能自行关闭" in own.text
+    mine = rows((await portal.browser.get("/demands", params={"role": "requester"})).text)
+    assert len(mine) == 1 and "婚姻登记信息" in mine[0] and "YC-GA" in mine[0] and "待审核" in mine[0]
+    addressed = rows((await portal.browser.get("/demands", params={"role": "supplier"})).text)
+    assert len(addressed) == 1 and "低保对象名单" in addressed[0]
     partial = await portal.browser.get("/demands", headers={"HX-Request": "true", "HX-Target": "demand-results"})
-    assert partial.text.lstrip().startswith('<section id="demand-results"') and "不动产登记信息" in partial.text
-    assert "不动产登记信息" in row and "YC-GA" in row and "待满足" in row
+    assert partial.text.lstrip().startswith('<section id="demand-results"') and len(rows(partial.text)) == 2
 
     bureau = catalog.session("bureau")
     portal.hold(bureau)
     html = (await portal.browser.get("/demands")).text
     assert len(rows(html)) == 2 and "提出需求" not in html  # the bureau files none; it sees every department's
-    (mz_demand,) = [d for d in await catalog.call("GET", "/demands", "bureau") if d["dept"] == "YC-MZ"]
-    met = await portal.browser.post(f"/demands/{mz_demand['id']}/meet", data={"csrf": bureau.csrf})
+    review = f"/demands/{demand_id}/review"
+    unexplained = {"csrf": bureau.csrf, "decision": "route", "route_supplier_dept": "YC-RS"}
+    refused = await portal.browser.post(review, data=unexplained)
+    assert refused.status_code == 422 and '<a href="#route_reason">转交理由：' in summary_of(refused.text)
+    routed = await portal.browser.post(review, data={**unexplained, "route_reason": "由人社局共享库提供"})
+    assert routed.status_code == 303
+    assert "由 YC-GA 转交" in (await portal.browser.get(routed.headers["location"])).text
+
+    rs = catalog.session("rs")
+    portal.hold(rs)
+    page = (await portal.browser.get(f"/demands/{demand_id}")).text
+    assert "答复需求" in page and '<label for="provide_by">承诺提供日期</label>' in page
+    answer = f"/demands/{demand_id}/answer"
+    cannot = await portal.browser.post(answer, data={"csrf": rs.csrf, "answer": "cannot_provide", "cannot_reason": ""})
+    assert cannot.status_code == 422 and '<a href="#cannot_reason">无法提供的理由：' in summary_of(cannot.text)
+    past = await portal.browser.post(
+        answer, data={"csrf": rs.csrf, "answer": "will_provide", "provide_by": "2026-11-01"}
+    )
+    assert past.status_code == 422 and '<a href="#provide_by">承诺提供日期：' in summary_of(past.text)
+    promised = await portal.browser.post(
+        answer, data={"csrf": rs.csrf, "answer": "will_provide", "provide_by": "2026-12-31"}
+    )
+    assert promised.status_code == 303
+    assert "承诺于 2026-12-31 前提供" in (await portal.browser.get(promised.headers["location"])).text
+
+    portal.hold(bureau)
+    met = await portal.browser.post(f"/demands/{demand_id}/meet", data={"csrf": bureau.csrf, "meet_resource_id": ""})
     assert met.status_code == 303
     (row,) = rows((await portal.browser.get("/demands", params={"status": "met"})).text)
     assert "婚姻登记信息" in row and "已满足" in row
+    assert (await catalog.call("GET", f"/demands/{demand_id}", "mz"))["met_by"] == "bureau"
+
+
+async def test_responsibilities_list_the_departments_rows(platform) -> None:
+    catalog, portal = platform
+    published = await catalog.resource("ga")
+    ga = catalog.session("ga")
+    portal.hold(catalog.session("bureau"))
 
     html = (await portal.browser.get("/responsibilities", params={"dept": "YC-GA"})).text
     (row,) = rows(html)

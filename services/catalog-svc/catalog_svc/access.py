@@ -37,12 +37,12 @@ retires_resources = requires_role(
     code="department_role_required",
     detail="只有资源的提供部门或县政务服务和大数据管理局可以停用资源",
 )
-# 需求清单: the bureau marks any demand met, a department its own.
+# 第十二条: the bureau reviews the demand list and closes a demand as met; the requesting department cannot close
+# its own demand by itself.
 meets_demands = requires_role(
     Role.BUREAU_ADMIN,
-    *DEPARTMENT_ROLES,
-    code="department_role_required",
-    detail="只有提出需求的部门或县政务服务和大数据管理局可以标记需求已满足",
+    code="bureau_role_required",
+    detail="只有县政务服务和大数据管理局可以确认需求已满足，提出需求的部门不能自行关闭需求",
 )
 
 # 第十四条: a department records its own update triggers, the bureau one for any department.
@@ -51,6 +51,18 @@ records_triggers = requires_role(
     *DEPARTMENT_ROLES,
     code="department_role_required",
     detail="只有部门经办人、负责人或县政务服务和大数据管理局可以登记目录更新事由",
+)
+
+# 第十三条: the bureau breaks the catalog down into each department's 责任清单.
+assigns_responsibilities = requires_role(
+    Role.BUREAU_ADMIN, code="bureau_role_required", detail="只有县政务服务和大数据管理局可以下达或撤销责任清单条目"
+)
+# 第十六条, 第四十一条(三): the list of items collected by several departments is for the bureau and auditors.
+oversight_only = requires_role(
+    Role.BUREAU_ADMIN,
+    Role.AUDITOR,
+    code="oversight_role_required",
+    detail="只有县政务服务和大数据管理局和审计监督人员可以查看",
 )
 
 _SHOWN_TO_EVERYONE = (ResourceStatus.PUBLISHED, ResourceStatus.RETIRED)
@@ -133,8 +145,28 @@ def require_department_reader(caller: Caller, dept: str) -> None:
         raise Problem(403, "not_your_department", "只能查看本部门的责任清单")
 
 
-def meetable_demand(caller: Caller) -> sa.ColumnElement[bool]:
-    """The demands `caller` may mark met: the bureau any, a department its own."""
-    if caller.is_bureau:
+def readable_demand(caller: Caller, role: str | None = None) -> sa.ColumnElement[bool]:
+    """第十二条: the demands `caller` may see — the bureau and auditors every one; a department those it made
+    (`role` requester), those addressed to it (`role` supplier) and, without `role`, also those the bureau routed
+    away from it."""
+    if caller.oversees:
         return sa.true()
-    return Demand.dept == caller.dept if caller.dept else sa.false()
+    dept = caller.acting_dept
+    if dept is None:
+        return sa.false()
+    if role == "requester":
+        return Demand.dept == dept
+    if role == "supplier":
+        return Demand.supplier_dept == dept
+    return sa.or_(Demand.dept == dept, Demand.supplier_dept == dept, Demand.routed_from == dept)
+
+
+def require_supplier(caller: Caller, demand: Demand) -> None:
+    """第十二条: only the department the demand is addressed to answers it."""
+    if require_department(caller) != demand.supplier_dept:
+        raise Problem(
+            403,
+            "not_supplier",
+            f"只有需求所指向的提供部门 {demand.supplier_dept} 可以答复该需求",
+            supplier_dept=demand.supplier_dept,
+        )

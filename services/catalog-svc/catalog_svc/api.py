@@ -6,25 +6,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 from govdata_shared.auth import AuthorizeFirst, CurrentCaller, DepartmentStaff, gateway_only, requires_department
 from govdata_shared.service import Now, ReadSessionDep, SessionDep
 
-from catalog_svc import browse, lifecycle, lists, snapshot, triggers
+from catalog_svc import browse, demands, lifecycle, lists, overlaps, responsibility, snapshot, triggers
 from catalog_svc.access import (
     DepartmentScope,
+    assigns_responsibilities,
     bureau_only,
+    department_scope,
     export_allowed,
     meets_demands,
+    oversight_only,
     records_triggers,
     retires_resources,
 )
-from catalog_svc.domain import Category, ResourceFormat, SecurityLevel, SharingType
+from catalog_svc.domain import Category, Fulfilment, ResourceFormat, SecurityLevel, SharingType
 from catalog_svc.lifecycle import UpstreamPolicyDep
 from catalog_svc.models import Demand, UpdateTrigger
 from catalog_svc.schemas import (
+    DemandAnswerIn,
     DemandIn,
+    DemandMeetIn,
     DemandOut,
+    DemandReviewIn,
+    ItemOverlapOut,
     OverdueItem,
     OverlapIn,
     RefreshIn,
@@ -32,12 +39,15 @@ from catalog_svc.schemas import (
     ResourceOut,
     ResourcePage,
     ResourcePatch,
+    ResponsibilityEntryOut,
+    ResponsibilityIn,
     ResponsibilityList,
     RetireIn,
     ReviewIn,
     RevisionIn,
     TriggerIn,
     TriggerOut,
+    WithdrawIn,
 )
 
 # Who may call a route is decided before its body is read (AuthorizeFirst): a caller of the wrong role gets 403
@@ -214,32 +224,113 @@ async def list_overdue(dept: DepartmentScope, session: ReadSessionDep, now: Now)
 
 @router.post("/demands", status_code=201, response_model=DemandOut)
 async def record_demand(body: DemandIn, caller: DepartmentStaff, session: SessionDep, now: Now) -> Demand:
-    """需求清单: data the department needs from other departments."""
-    return await lists.record_demand(session, caller=caller, body=body, now=now)
+    """需求清单 (第十二条): data the department needs, naming the department expected to supply it."""
+    return await demands.record_demand(session, caller=caller, body=body, now=now)
 
 
-@router.get("/demands", response_model=list[DemandOut])
+DemandId = Annotated[str, Path(max_length=40)]
+DemandStatusFilter = Literal["submitted", "accepted", "rejected", "promised", "cannot_provide", "met", "open"]
+
+
+@router.get("/demands", response_model=list[DemandOut], dependencies=[Depends(department_scope)])
 async def list_demands(
-    dept: DepartmentScope, session: ReadSessionDep, status: Literal["open", "met"] | None = None
+    caller: CurrentCaller,
+    session: ReadSessionDep,
+    status: Annotated[DemandStatusFilter | None, Query(description="a status; open: not yet met or rejected")] = None,
+    role: Annotated[
+        Literal["requester", "supplier"] | None,
+        Query(description="a department's: the demands it made, or those addressed to it"),
+    ] = None,
 ) -> list[Demand]:
-    return await lists.list_demands(session, dept=dept, status=status)
+    """A department's own demands and those addressed to it; the bureau and auditors every department's."""
+    return await demands.list_demands(session, caller=caller, status=status, role=role)
+
+
+@router.get("/demands/{demand_id}", response_model=DemandOut)
+async def get_demand(demand_id: DemandId, caller: CurrentCaller, session: ReadSessionDep) -> Demand:
+    return await demands.get_demand(session, caller=caller, demand_id=demand_id)
+
+
+@router.post("/demands/{demand_id}/review", response_model=DemandOut, dependencies=[Depends(bureau_only)])
+async def review_demand(
+    demand_id: DemandId, body: DemandReviewIn, caller: CurrentCaller, session: SessionDep, now: Now
+) -> Demand:
+    """The bureau accepts, routes (to `supplier_dept`) or rejects a submitted demand; route and reject need a reason."""
+    return await demands.review_demand(session, caller=caller, demand_id=demand_id, body=body, now=now)
+
+
+@router.post("/demands/{demand_id}/answer", response_model=DemandOut)
+async def answer_demand(
+    demand_id: DemandId, body: DemandAnswerIn, caller: DepartmentStaff, session: SessionDep, now: Now
+) -> Demand:
+    """The supplying department: will provide by `provide_by`, or cannot (with a reason)."""
+    return await demands.answer_demand(session, caller=caller, demand_id=demand_id, body=body, now=now)
 
 
 @router.post("/demands/{demand_id}/meet", response_model=DemandOut, dependencies=[Depends(meets_demands)])
 async def meet_demand(
-    demand_id: str,
+    demand_id: DemandId,
     caller: CurrentCaller,
     session: SessionDep,
     now: Now,
-    resource_id: Annotated[str | None, Body(embed=True)] = None,
+    body: Annotated[DemandMeetIn | None, Body()] = None,
 ) -> Demand:
-    return await lists.meet_demand(session, caller=caller, demand_id=demand_id, resource_id=resource_id, now=now)
+    """The bureau closes the demand as met, optionally by a published resource of the supplier."""
+    resource_id = body.resource_id if body else None
+    return await demands.meet_demand(session, caller=caller, demand_id=demand_id, resource_id=resource_id, now=now)
+
+
+# --- 责任清单 (第十三条) and 重复采集 (第十六条) --------------------------------------------------------------------
+
+Dept = Annotated[str, Path(min_length=1, max_length=32, description="部门代码")]
 
 
 @router.get("/departments/{dept}/responsibilities", response_model=ResponsibilityList)
-async def responsibilities(dept: str, caller: CurrentCaller, session: ReadSessionDep, now: Now) -> ResponsibilityList:
-    """采集责任清单 (第十三条) with the late-for-its-cycle flag."""
-    return await lists.responsibilities(session, caller=caller, dept=dept, now=now)
+async def responsibilities(dept: Dept, caller: CurrentCaller, session: ReadSessionDep, now: Now) -> ResponsibilityList:
+    """采集责任清单 (第十三条): the bureau's entries for the department with how each stands (`entries`, computed from
+    the catalog), and its published resources with the late-for-its-cycle flag (`items`)."""
+    return await responsibility.responsibilities(session, caller=caller, dept=dept, now=now)
+
+
+@router.post(
+    "/departments/{dept}/responsibilities",
+    status_code=201,
+    response_model=ResponsibilityEntryOut,
+    dependencies=[Depends(assigns_responsibilities)],
+)
+async def assign_responsibility(
+    dept: Dept, body: ResponsibilityIn, caller: CurrentCaller, session: SessionDep, now: Now
+) -> ResponsibilityEntryOut:
+    """The bureau assigns the department a resource (by catalog code) to provide on an update cycle (第十三条)."""
+    return await responsibility.assign(session, caller=caller, dept=dept, body=body, now=now)
+
+
+@router.post(
+    "/responsibilities/{entry_id}/withdraw",
+    response_model=ResponsibilityEntryOut,
+    dependencies=[Depends(assigns_responsibilities)],
+)
+async def withdraw_responsibility(
+    entry_id: str, body: WithdrawIn, caller: CurrentCaller, session: SessionDep, now: Now
+) -> ResponsibilityEntryOut:
+    return await responsibility.withdraw(session, caller=caller, entry_id=entry_id, reason=body.reason, now=now)
+
+
+@router.get("/responsibilities", response_model=list[ResponsibilityEntryOut], dependencies=[Depends(oversight_only)])
+async def list_responsibilities(
+    session: ReadSessionDep,
+    now: Now,
+    dept: Annotated[str | None, Query(max_length=32)] = None,
+    status: Literal["fulfilled", "late", "missing"] | None = None,
+) -> list[ResponsibilityEntryOut]:
+    """Every department's active entries (the bureau and auditors), by department and code."""
+    return await responsibility.list_entries(session, dept=dept, status=Fulfilment(status) if status else None, now=now)
+
+
+@router.get("/overlaps", response_model=list[ItemOverlapOut], dependencies=[Depends(oversight_only)])
+async def item_overlaps(session: ReadSessionDep) -> list[ItemOverlapOut]:
+    """Item codes offered by several departments without the bureau's leave (第十六条, 第四十一条(三))."""
+    return await overlaps.item_overlaps(session)
 
 
 @router.get("/export", dependencies=[Depends(export_allowed)])

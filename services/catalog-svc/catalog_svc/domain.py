@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from govdata_shared.states import StateMachine
+from govdata_shared.states import Refusal, StateMachine
 
 # --- enumerations (wire values in English; the Chinese term is the label people see) ---------------------
 
@@ -119,10 +119,79 @@ class ResourceStatus(StrEnum):
 
 
 class DemandStatus(StrEnum):
-    """需求清单 entry: open until a resource meets it."""
+    """需求清单 entry (第十二条): the bureau reviews it, the supplying department answers it, and the bureau closes it
+    as met; the requesting department cannot close its own demand."""
 
-    OPEN = "open"
-    MET = "met"
+    SUBMITTED = "submitted"  # 待审核: waits for the bureau
+    ACCEPTED = "accepted"  # 已受理: waits for the supplier's answer (also after the bureau routed it)
+    REJECTED = "rejected"  # 已驳回 by the bureau, with a reason
+    PROMISED = "promised"  # 已承诺: the supplier will provide by a date
+    CANNOT_PROVIDE = "cannot_provide"  # 无法提供: the supplier cannot, and says why
+    MET = "met"  # 已满足
+
+
+class DemandReview(StrEnum):
+    ACCEPT = "accept"
+    ROUTE = "route"  # to another supplying department
+    REJECT = "reject"
+
+
+class DemandAnswer(StrEnum):
+    WILL_PROVIDE = "will_provide"
+    CANNOT_PROVIDE = "cannot_provide"
+
+
+# 第十二条: the bureau reviews the demand list (审核、汇总); actions are the review decisions, the supplier's answers
+# and `meet`. The supplier may change its answer until the demand is met (a new date, or cannot after all, or can
+# after all). Only the bureau closes a demand as met, once it is accepted and not answered "cannot".
+DEMAND = StateMachine(
+    {
+        (DemandStatus.SUBMITTED, DemandReview.ACCEPT): DemandStatus.ACCEPTED,
+        (DemandStatus.SUBMITTED, DemandReview.ROUTE): DemandStatus.ACCEPTED,
+        (DemandStatus.SUBMITTED, DemandReview.REJECT): DemandStatus.REJECTED,
+        **{
+            (status, answer): DemandStatus.CANNOT_PROVIDE
+            if answer == DemandAnswer.CANNOT_PROVIDE
+            else DemandStatus.PROMISED
+            for status in (DemandStatus.ACCEPTED, DemandStatus.PROMISED, DemandStatus.CANNOT_PROVIDE)
+            for answer in DemandAnswer
+        },
+        (DemandStatus.ACCEPTED, "meet"): DemandStatus.MET,
+        (DemandStatus.PROMISED, "meet"): DemandStatus.MET,
+    },
+    status_labels={
+        DemandStatus.SUBMITTED: "待审核",
+        DemandStatus.ACCEPTED: "已受理",
+        DemandStatus.REJECTED: "已驳回",
+        DemandStatus.PROMISED: "已承诺提供",
+        DemandStatus.CANNOT_PROVIDE: "无法提供",
+        DemandStatus.MET: "已满足",
+    },
+    action_labels={
+        DemandReview.ACCEPT: "受理",
+        DemandReview.ROUTE: "转交其他部门",
+        DemandReview.REJECT: "驳回",
+        DemandAnswer.WILL_PROVIDE: "答复承诺提供",
+        DemandAnswer.CANNOT_PROVIDE: "答复无法提供",
+        "meet": "确认已满足",
+    },
+    code="invalid_demand_transition",
+    subject="需求当前状态",
+    refusals={
+        **{
+            (DemandStatus.SUBMITTED, action): Refusal("review_first", "需求尚未经县政务服务和大数据管理局审核受理")
+            for action in (*DemandAnswer, "meet")
+        },
+        (DemandStatus.CANNOT_PROVIDE, "meet"): Refusal(
+            "supplier_cannot_provide", "提供部门已答复无法提供；提供部门改为承诺提供后，才能确认需求已满足"
+        ),
+    },
+    default_rule="demand_status",
+)
+# Not yet met or rejected (`GET /demands?status=open`).
+OPEN_DEMAND_STATUSES = frozenset(
+    {DemandStatus.SUBMITTED, DemandStatus.ACCEPTED, DemandStatus.PROMISED, DemandStatus.CANNOT_PROVIDE}
+)
 
 
 # --- deadlines ----------------------------------------------------------------------------------------------
@@ -345,3 +414,21 @@ def refresh_due(cycle: UpdateCycle, last: datetime | None) -> datetime | None:
 def is_refresh_late(cycle: UpdateCycle, last: datetime | None, now: datetime) -> bool:
     due = refresh_due(cycle, last)
     return due is not None and now > due
+
+
+class Fulfilment(StrEnum):
+    """How a 责任清单 entry stands (第十三条), read from the catalog, never from the department's own word."""
+
+    FULFILLED = "fulfilled"  # 已落实: the department's published resource of that code, refreshed on the cycle
+    LATE = "late"  # 更新逾期: published, but not refreshed within the entry's cycle
+    MISSING = "missing"  # 未编目: no published resource of the department carries that code
+    WITHDRAWN = "withdrawn"  # 已撤销 by the bureau
+
+
+def fulfilment(cycle: UpdateCycle, published: bool, last_refreshed: datetime | None, now: datetime) -> Fulfilment:
+    """An entry's standing: `published` whether the department publishes the resource; `last_refreshed` its last
+    refresh report, or its publication when none came. The entry's cycle is the bureau's and wins over the one the
+    department gave its resource."""
+    if not published:
+        return Fulfilment.MISSING
+    return Fulfilment.LATE if is_refresh_late(cycle, last_refreshed, now) else Fulfilment.FULFILLED

@@ -9,8 +9,10 @@ from typing import Any
 from govdata_shared.auth import Caller
 from govdata_shared.consumer import Handler
 from govdata_shared.contracts.catalog import (  # noqa: F401 - the event types and payloads of this service
+    DEMAND_ANSWERED,
     DEMAND_MET,
     DEMAND_RECORDED,
+    DEMAND_REVIEWED,
     OVERLAP_ALLOWED,
     REFRESH_OVERDUE,
     RESOURCE_PUBLISHED,
@@ -19,6 +21,8 @@ from govdata_shared.contracts.catalog import (  # noqa: F401 - the event types a
     RESOURCE_RETIRED,
     RESOURCE_SUBMITTED,
     RESOURCE_SUPERSEDED,
+    RESPONSIBILITY_ASSIGNED,
+    RESPONSIBILITY_WITHDRAWN,
     REVIEW_OVERDUE,
     UPDATE_OVERDUE,
     UPDATE_TRIGGER_RECORDED,
@@ -26,7 +30,14 @@ from govdata_shared.contracts.catalog import (  # noqa: F401 - the event types a
 )
 
 from catalog_svc.domain import public_interface
-from catalog_svc.models import Demand, RefreshReport, Resource, ResourceRevision, UpdateTrigger
+from catalog_svc.models import (
+    Demand,
+    RefreshReport,
+    Resource,
+    ResourceRevision,
+    ResponsibilityEntry,
+    UpdateTrigger,
+)
 
 SOURCE = "catalog-svc"
 
@@ -119,13 +130,20 @@ def review_overdue_payload(submission: UpdateTrigger | ResourceRevision, dept: s
 
 
 def demand_payload(demand: Demand) -> dict[str, Any]:
-    """catalog.demand.recorded / catalog.demand.met."""
+    """catalog.demand.recorded / reviewed / answered / met: the demand after the transition, both parties named."""
     return {
         "demand_id": demand.id,
         "dept": demand.dept,
+        "supplier_dept": demand.supplier_dept,
+        "routed_from": demand.routed_from,
         "title": demand.title,
         "resource_id": demand.resource_id,
         "status": demand.status,
+        "review_decision": demand.review_decision,
+        "review_reason": demand.review_reason,
+        "answer": demand.answer,
+        "provide_by": demand.provide_by,
+        "answer_reason": demand.answer_reason,
     }
 
 
@@ -155,3 +173,15 @@ def refresh_overdue_payload(resource: Resource, cycle: str, due_by: datetime, la
 def overlap_payload(item_code: str, dept: str, reason: str) -> dict[str, Any]:
     """catalog.authority.overlap_allowed (一数一源 exception, 第十六条)."""
     return {"item_code": item_code, "dept": dept, "reason": reason}
+
+
+def responsibility_payload(entry: ResponsibilityEntry) -> dict[str, Any]:
+    """catalog.responsibility.assigned / .withdrawn (责任清单, 第十三条)."""
+    return {
+        "entry_id": entry.id,
+        "dept": entry.dept,
+        "resource_code": entry.resource_code,
+        "title": entry.title,
+        "update_cycle": entry.update_cycle,
+        "reason": entry.withdrawn_reason,
+    }

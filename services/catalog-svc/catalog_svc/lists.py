@@ -1,5 +1,6 @@
-"""The catalog's lists: demand list (需求清单, 第十二条), responsibility list with data-refresh reports
-(采集责任清单, 第十三条), and the export of the published catalog for the city platform (第二十三条)."""
+"""The catalog's lists (the demand list, 需求清单 of 第十二条, is in demands.py): the data-refresh reports the
+responsibility list reads (采集责任清单, 第十三条; the list itself is in responsibility.py), and the export of the
+published catalog for the city platform (第二十三条)."""
 
 from __future__ import annotations
 
@@ -9,78 +10,16 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from govdata_shared.auth import Caller, require_department
+from govdata_shared.auth import Caller
 from govdata_shared.errors import Problem
 from govdata_shared.publish import publish
 from govdata_shared.repository import get_or_404, new_id
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog_svc import access, domain, events
-from catalog_svc.domain import DemandStatus, ResourceStatus, UpdateCycle
-from catalog_svc.models import Demand, RefreshReport, Resource, ResourceRevision, published_revisions
-from catalog_svc.schemas import DemandIn, RefreshIn, ResponsibilityList, ResponsibilityOut
-
-# --- demands (需求清单, 第十二条) ------------------------------------------------------------------------------
-
-
-async def record_demand(session: AsyncSession, *, caller: Caller, body: DemandIn, now: datetime) -> Demand:
-    """Data the department needs from other departments."""
-    dept = require_department(caller)
-    if body.resource_id is not None:
-        await get_or_404(session, Resource, body.resource_id)
-    demand = Demand(
-        id=new_id("dmd"),
-        dept=dept,
-        title=body.title,
-        description=body.description,
-        resource_id=body.resource_id,
-        status=DemandStatus.OPEN,
-        created_by=caller.sub,
-        created_at=now,
-    )
-    session.add(demand)
-    await _publish_demand(session, events.DEMAND_RECORDED, demand, caller, version=1)
-    return demand
-
-
-async def meet_demand(
-    session: AsyncSession, *, caller: Caller, demand_id: str, resource_id: str | None, now: datetime
-) -> Demand:
-    """The bureau (or the department itself) marks a demand met, optionally by a resource."""
-    demand = await get_or_404(session, Demand, demand_id, where=access.meetable_demand(caller))
-    if demand.status == DemandStatus.MET:
-        raise Problem(409, "demand_met", "该需求已满足")
-    if resource_id is not None:
-        await get_or_404(session, Resource, resource_id)
-        demand.resource_id = resource_id
-    demand.status = DemandStatus.MET
-    demand.met_at = now
-    await _publish_demand(session, events.DEMAND_MET, demand, caller, version=2)
-    return demand
-
-
-async def _publish_demand(session: AsyncSession, event_type: str, demand: Demand, caller: Caller, *, version: int):
-    await publish(
-        session,
-        event_type,
-        demand.id,
-        events.demand_payload(demand),
-        caller=caller,
-        version=version,
-        dept=demand.dept,
-        source=events.SOURCE,
-    )
-
-
-async def list_demands(session: AsyncSession, *, dept: str | None, status: str | None) -> list[Demand]:
-    """Newest first, of one department (None: every department's); `status` open or met."""
-    query = sa.select(Demand).order_by(Demand.created_at.desc())
-    if dept is not None:
-        query = query.where(Demand.dept == dept)
-    if status:
-        query = query.where(Demand.status == status)
-    return list((await session.execute(query)).scalars())
-
+from catalog_svc.domain import ResourceStatus, UpdateCycle
+from catalog_svc.models import RefreshReport, Resource, ResourceRevision, published_revisions
+from catalog_svc.schemas import RefreshIn
 
 # --- refresh reports and the responsibility list (采集责任清单, 第十三条) ----------------------------------------
 
@@ -137,44 +76,6 @@ async def report_refresh(
         "refreshed_at": report.refreshed_at,
         "record_count": report.record_count,
     }
-
-
-async def responsibilities(session: AsyncSession, *, caller: Caller, dept: str, now: datetime) -> ResponsibilityList:
-    """第十三条: the published resources a department must collect, and whether each is late for its cycle."""
-    access.require_department_reader(caller, dept)
-    rows = (
-        await session.execute(
-            published_revisions()
-            .where(Resource.provider_dept == dept, Resource.status == ResourceStatus.PUBLISHED)
-            .order_by(Resource.code)
-        )
-    ).all()
-    refreshed = dict(
-        (
-            await session.execute(
-                sa.select(RefreshReport.resource_id, sa.func.max(RefreshReport.refreshed_at))
-                .where(RefreshReport.dept == dept)
-                .group_by(RefreshReport.resource_id)
-            )
-        ).all()
-    )
-    items = []
-    for resource, revision in rows:
-        last = refreshed.get(resource.id)
-        basis = last or resource.published_at
-        cycle = UpdateCycle(revision.update_cycle)
-        items.append(
-            ResponsibilityOut(
-                resource_id=resource.id,
-                code=resource.code,
-                name=revision.name,
-                update_cycle=cycle,
-                last_refreshed_at=last,
-                due_by=domain.refresh_due(cycle, basis),
-                late=domain.is_refresh_late(cycle, basis, now),
-            )
-        )
-    return ResponsibilityList(dept=dept, items=items, late_count=sum(1 for i in items if i.late))
 
 
 async def emit_refresh_overdue(session: AsyncSession, now: datetime) -> int:

@@ -149,10 +149,55 @@ class Demand(SQLModel, table=True):
     title: str = Field(max_length=200)
     description: str = Field(sa_type=sa.Text)
     resource_id: str | None = Field(default=None, max_length=40)
-    status: str = Field(default="open", max_length=16, index=True, description="DemandStatus")
+    status: str = Field(default="submitted", max_length=16, index=True, description="DemandStatus")
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(sa_type=UTCDateTime)
     met_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    met_by: str | None = Field(default=None, max_length=100)
+    # 第十二条: the department expected to supply it; the bureau reviews (and may route it to another department)
+    supplier_dept: str | None = Field(default=None, max_length=32, index=True)
+    routed_from: str | None = Field(default=None, max_length=32)
+    review_decision: str | None = Field(default=None, max_length=16, description="DemandReview")
+    review_reason: str | None = Field(default=None, sa_type=sa.Text)
+    reviewed_by: str | None = Field(default=None, max_length=100)
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # the supplier's answer: it will provide by a date, or it cannot and why
+    answer: str | None = Field(default=None, max_length=16, description="DemandAnswer")
+    provide_by: date | None = None
+    answer_reason: str | None = Field(default=None, sa_type=sa.Text)
+    answered_by: str | None = Field(default=None, max_length=100)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    event_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class ResponsibilityEntry(SQLModel, table=True):
+    """责任清单 entry (第十三条): the bureau assigns a department a resource of the catalog to collect and keep
+    refreshed on a cycle; whether it is fulfilled is computed from the catalog."""
+
+    __tablename__ = "responsibility_entry"
+    __table_args__ = (
+        sa.Index(
+            "ux_responsibility_entry_active",
+            "dept",
+            "resource_code",
+            unique=True,
+            postgresql_where=sa.text("withdrawn_at IS NULL"),
+            sqlite_where=sa.text("withdrawn_at IS NULL"),
+        ),
+    )
+    __not_found__ = ("responsibility_not_found", "责任清单条目 {0} 不存在")
+
+    id: str = Field(primary_key=True, max_length=40)
+    dept: str = Field(max_length=32, index=True)
+    resource_code: str = Field(max_length=64, description="信息资源代码 the department must publish")
+    title: str = Field(max_length=200)
+    description: str | None = Field(default=None, sa_type=sa.Text)
+    update_cycle: str = Field(max_length=16, description="UpdateCycle")
+    assigned_by: str = Field(max_length=100)
+    assigned_at: datetime = Field(sa_type=UTCDateTime)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    withdrawn_reason: str | None = Field(default=None, sa_type=sa.Text)
+    event_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class RefreshReport(SQLModel, table=True):

@@ -10,6 +10,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
 from catalog_svc.domain import (
     Category,
+    DemandAnswer,
+    DemandReview,
+    Fulfilment,
     ItemType,
     OpenType,
     ResourceFormat,
@@ -263,21 +266,64 @@ class OverdueItem(BaseModel):
 
 
 class DemandIn(BaseModel):
+    """需求清单 entry (第十二条): data the department needs, and the department expected to supply it."""
+
     model_config = ConfigDict(extra="forbid")
 
     title: ShortText
     description: Text
-    resource_id: str | None = Field(default=None, max_length=40)
+    supplier_dept: str = Field(min_length=1, max_length=32, description="提供部门, not the caller's department")
+    resource_id: str | None = Field(default=None, max_length=40, description="a catalog resource the demand is about")
+
+
+class DemandReviewIn(BaseModel):
+    """The bureau's review: accept, route to another supplying department (`supplier_dept`), or reject; routing
+    and rejecting say why (`reason`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: DemandReview
+    supplier_dept: str | None = Field(default=None, max_length=32, description="route: the department it goes to")
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class DemandAnswerIn(BaseModel):
+    """The supplying department's answer: it will provide by `provide_by`, or it cannot and says why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: DemandAnswer
+    provide_by: date | None = Field(default=None, description="will_provide: by when (not in the past)")
+    reason: str | None = Field(default=None, max_length=2000, description="cannot_provide: why")
+
+
+class DemandMeetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resource_id: str | None = Field(default=None, max_length=40, description="a published resource of the supplier")
 
 
 class DemandOut(BaseModel):
     id: str
-    dept: str
+    dept: str = Field(description="提出部门: the department that needs the data")
+    supplier_dept: str | None = Field(description="提供部门: expected to supply it (None only on old demands)")
+    routed_from: str | None = Field(description="the supplier first named, when the bureau routed it elsewhere")
     title: str
     description: str
     resource_id: str | None
-    status: str
+    status: str = Field(description="DemandStatus")
+    created_by: str
     created_at: datetime
+    review_decision: str | None
+    review_reason: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    answer: str | None
+    provide_by: date | None
+    answer_reason: str | None
+    answered_by: str | None
+    answered_at: datetime | None
+    met_by: str | None
     met_at: datetime | None
 
 
@@ -299,10 +345,76 @@ class ResponsibilityOut(BaseModel):
     late: bool
 
 
+class ResponsibilityIn(BaseModel):
+    """A 责任清单 entry the bureau assigns (第十三条): the resource, by its catalog code, a department must provide."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resource_code: str = Field(pattern=RESOURCE_CODE_PATTERN, description="信息资源代码: 类1+项2+目3[+细目]/顺序码")
+    title: ShortText
+    description: str | None = Field(default=None, max_length=2000)
+    update_cycle: UpdateCycle
+
+
+class WithdrawIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text
+
+
+class ResponsibilityEntryOut(BaseModel):
+    """A 责任清单 entry and how it stands, computed from the catalog."""
+
+    id: str
+    dept: str
+    resource_code: str
+    title: str
+    description: str | None
+    update_cycle: UpdateCycle
+    assigned_by: str
+    assigned_at: datetime
+    withdrawn_at: datetime | None = None
+    withdrawn_reason: str | None = None
+    status: Fulfilment
+    resource_id: str | None = Field(None, description="the department's published resource of that code")
+    resource_name: str | None = None
+    last_refreshed_at: datetime | None = None
+    due_by: datetime | None = Field(None, description="when its data must next be refreshed, on the entry's cycle")
+
+
 class ResponsibilityList(BaseModel):
     dept: str
-    items: list[ResponsibilityOut]
+    items: list[ResponsibilityOut] = Field(description="the department's published resources, late on their cycle")
     late_count: int
+    entries: list[ResponsibilityEntryOut] = Field(description="the bureau's active entries for the department")
+    fulfilled_count: int
+    unfulfilled_count: int = Field(description="entries late or missing")
+
+
+class OfferingResource(BaseModel):
+    id: str
+    code: str
+    name: str
+    item_name: str
+
+
+class OfferingDepartment(BaseModel):
+    """One department offering an item code in its published resources."""
+
+    dept: str
+    item_name: str
+    authoritative: bool = Field(description="it is the item's authoritative source (权威来源)")
+    allowed_overlap: bool = Field(description="the bureau allowed it to hold the item beside another (第十六条)")
+    resources: list[OfferingResource]
+
+
+class ItemOverlapOut(BaseModel):
+    """An item code offered by several departments (第十六条 一数一源, 第四十一条(三) 重复采集)."""
+
+    item_code: str
+    has_authoritative_source: bool
+    unresolved_depts: list[str] = Field(description="departments neither authoritative nor allowed by the bureau")
+    departments: list[OfferingDepartment]
 
 
 class ExportOut(BaseModel):

@@ -24,8 +24,12 @@ UPDATE_OVERDUE = "catalog.update.overdue"
 REVIEW_OVERDUE = "catalog.review.overdue"
 REFRESH_OVERDUE = "catalog.refresh.overdue"  # a published resource's data passed its refresh due date unrefreshed
 DEMAND_RECORDED = "catalog.demand.recorded"
+DEMAND_REVIEWED = "catalog.demand.reviewed"  # 第十二条: the bureau accepted, routed or rejected a demand
+DEMAND_ANSWERED = "catalog.demand.answered"  # the supplying department will provide by a date, or cannot
 DEMAND_MET = "catalog.demand.met"
 OVERLAP_ALLOWED = "catalog.authority.overlap_allowed"
+RESPONSIBILITY_ASSIGNED = "catalog.responsibility.assigned"  # 第十三条: the bureau assigns a 责任清单 entry
+RESPONSIBILITY_WITHDRAWN = "catalog.responsibility.withdrawn"
 
 
 class ItemData(EventData):
@@ -127,13 +131,23 @@ class ReviewOverdueEventData(EventData):
     estimated: bool
 
 
-@event_contract(DEMAND_RECORDED, DEMAND_MET)
+@event_contract(DEMAND_RECORDED, DEMAND_REVIEWED, DEMAND_ANSWERED, DEMAND_MET)
 class DemandEventData(EventData):
+    """需求清单 entry (第十二条) after the transition. Both parties are in the data: `dept` asks, `supplier_dept` is
+    expected to supply (None only on demands recorded before a supplier was named)."""
+
     demand_id: str
     dept: str
+    supplier_dept: str | None = None
+    routed_from: str | None = None  # the supplier first named, when the bureau routed the demand elsewhere
     title: str
     resource_id: str | None
     status: str
+    review_decision: str | None = None  # accept | route | reject
+    review_reason: str | None = None
+    answer: str | None = None  # will_provide | cannot_provide
+    provide_by: date | None = None
+    answer_reason: str | None = None
 
 
 @event_contract(OVERLAP_ALLOWED)
@@ -141,3 +155,15 @@ class OverlapEventData(EventData):
     item_code: str
     dept: str
     reason: str
+
+
+@event_contract(RESPONSIBILITY_ASSIGNED, RESPONSIBILITY_WITHDRAWN)
+class ResponsibilityEventData(EventData):
+    """第十三条: a 责任清单 entry — the department, the resource (by catalog code) it must provide, the update cycle."""
+
+    entry_id: str
+    dept: str
+    resource_code: str
+    title: str
+    update_cycle: str
+    reason: str | None = None  # why the bureau withdrew it

@@ -21,7 +21,11 @@ def _client(platform, client_id: str) -> httpx.Client:
 def _record_demand(ga: httpx.Client, n: int) -> str:
     response = ga.post(
         "/api/catalog/demands",
-        json={"title": f"低保核查需要的婚姻登记数据（{n}）", "description": "办理最低生活保障审批时核验婚姻状况。"},
+        json={
+            "title": f"低保核查需要的婚姻登记数据（{n}）",
+            "description": "办理最低生活保障审批时核验婚姻状况。",
+            "supplier_dept": "YC-MZ",
+        },
     )
     assert response.status_code == 201, response.text
     return response.json()["id"]

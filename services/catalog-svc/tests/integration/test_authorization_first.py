@@ -26,10 +26,17 @@ GATES = {
     ),
     ("POST", f"{P}/authority-overlaps"): Gate("ga", "bureau", BUREAU, {"item_code": "name", "reason": "r"}, "dept"),
     ("POST", f"{P}/triggers"): Gate("city", "ga", DEPARTMENT, {"kind": "whim"}, "kind"),  # the bureau may too
-    ("POST", f"{P}/demands"): Gate("citizen", "mz", DEPARTMENT, {"description": "需要户籍数据"}, "title"),
-    ("POST", f"{P}/demands/{{demand_id}}/meet"): Gate(
-        "citizen", "bureau", DEPARTMENT, {"resource_id": ["x"]}, "resource_id"
+    ("POST", f"{P}/departments/{{dept}}/responsibilities"): Gate(
+        "ga", "bureau", BUREAU, {"resource_code": "10100/1", "title": "人口", "update_cycle": "daily"}, "resource_code"
     ),
+    ("POST", f"{P}/responsibilities/{{entry_id}}/withdraw"): Gate(
+        "auditor", "bureau", BUREAU, {"reason": ""}, "reason"
+    ),
+    ("POST", f"{P}/demands"): Gate("citizen", "mz", DEPARTMENT, {"description": "需要户籍数据"}, "title"),
+    ("POST", f"{P}/demands/{{demand_id}}/review"): Gate("mz", "bureau", BUREAU, {"decision": "close"}, "decision"),
+    ("POST", f"{P}/demands/{{demand_id}}/answer"): Gate("bureau", "ga", DEPARTMENT, {"answer": "maybe"}, "answer"),
+    # 第十二条: the requesting department cannot close its own demand.
+    ("POST", f"{P}/demands/{{demand_id}}/meet"): Gate("mz", "bureau", BUREAU, {"resource_id": ["x"]}, "resource_id"),
 }
 
 

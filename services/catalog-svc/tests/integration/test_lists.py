@@ -1,4 +1,4 @@
-"""Demand list (需求清单), responsibility list with refresh reports (采集责任清单), and the export."""
+"""Responsibility list with refresh reports (采集责任清单), and the export (the demand list is in test_demands.py)."""
 
 from __future__ import annotations
 
@@ -13,36 +13,6 @@ both_backends = pytest.mark.backends("postgres", "sqlite")
 def zulu(moment: datetime) -> str:
     """A UTC time as the response models write it."""
     return moment.isoformat().replace("+00:00", "Z")
-
-
-async def test_demands_are_recorded_by_departments_and_seen_by_the_bureau(catalog):
-    created = await catalog.client.post(
-        "/api/catalog/demands",
-        json={"title": "需要婚姻登记信息", "description": "办理低保审核时核验婚姻状况"},
-        headers=catalog.as_("rs"),
-    )
-    assert created.status_code == 201 and created.json()["status"] == "open"
-    await catalog.client.post(
-        "/api/catalog/demands", json={"title": "需要车辆信息", "description": "核查财产"}, headers=catalog.as_("mz")
-    )
-    bureau = await catalog.client.get("/api/catalog/demands?status=open", headers=catalog.as_("bureau"))
-    assert {d["dept"] for d in bureau.json()} == {"YC-RS", "YC-MZ"}
-    own = await catalog.client.get("/api/catalog/demands", headers=catalog.as_("rs"))
-    assert [d["title"] for d in own.json()] == ["需要婚姻登记信息"]
-
-    resource = await catalog.publish("mz", catalog.MARRIAGE)
-    met = await catalog.client.post(
-        f"/api/catalog/demands/{created.json()['id']}/meet",
-        json={"resource_id": resource["id"]},
-        headers=catalog.as_("bureau"),
-    )
-    assert met.json()["status"] == "met" and met.json()["resource_id"] == resource["id"]
-    unmet = await catalog.client.get("/api/catalog/demands?status=open", headers=catalog.as_("bureau"))
-    assert [d["dept"] for d in unmet.json()] == ["YC-MZ"]
-    other = await catalog.client.post(
-        f"/api/catalog/demands/{created.json()['id']}/meet", json={}, headers=catalog.as_("ga")
-    )
-    assert other.status_code == 404
 
 
 @both_backends
