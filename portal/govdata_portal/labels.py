@@ -142,8 +142,14 @@ AUDIT_EVENT_TYPES = {
     "catalog.review.overdue": "目录审核逾期",
     "catalog.refresh.overdue": "数据更新逾期",
     "catalog.demand.recorded": "需求登记",
+    "catalog.demand.reviewed": "需求审核",
+    "catalog.demand.answered": "提供部门答复需求",
     "catalog.demand.met": "需求已满足",
     "catalog.authority.overlap_allowed": "准许权威来源重叠",
+    "audit.work_report.submitted": "提交年度工作报告",
+    "audit.work_report.revised": "修改年度工作报告",
+    "catalog.responsibility.assigned": "下达责任清单条目",
+    "catalog.responsibility.withdrawn": "撤销责任清单条目",
     "sharing.request.submitted": "共享申请提交",
     "sharing.request.approved": "共享申请环节通过",
     "sharing.request.rejected": "共享申请驳回",
@@ -187,8 +193,33 @@ REVISION_STATUS = {
     "superseded": "已被新版本替代",
     "withdrawn": "已撤回",
 }
-DEMAND_STATUS = {"open": "待满足", "met": "已满足"}
+# 需求清单 (demands.py, 第十二条): where a demand stands, the bureau's review and the supplier's answer.
+DEMAND_STATUS = {
+    "submitted": "待审核",
+    "accepted": "已受理",
+    "rejected": "已驳回",
+    "promised": "已承诺提供",
+    "cannot_provide": "无法提供",
+    "met": "已满足",
+}
+DEMAND_ROLE = {"requester": "本部门提出的", "supplier": "向本部门提出的"}
+DEMAND_REVIEW = {"accept": "受理", "route": "转交其他部门", "reject": "驳回"}
+DEMAND_ANSWER = {"will_provide": "承诺提供", "cannot_provide": "无法提供"}
+TONES.update({"accepted": "warning", "promised": "warning", "cannot_provide": "danger"})
 TONES.update({"met": "success", "superseded": "neutral", "withdrawn": "neutral"})
+
+# 目录更新 (triggers.py, 第十四条): why a catalog must change, and where the update stands.
+TRIGGER_KIND = {"law_changed": "法律法规修改", "duties_changed": "行政管理职能变更"}
+TRIGGER_STATE = {"awaiting_update": "待申请更新", "submitted": "已申请，待审核", "reviewed": "已审核"}
+TONES.update({"awaiting_update": "warning", "reviewed": "success"})
+
+# 责任清单 (responsibilities.py, 第十三条): how an entry stands, as catalog-svc reads it from the catalog.
+FULFILMENT = {"fulfilled": "已落实", "late": "更新逾期", "missing": "未编目", "withdrawn": "已撤销"}
+TONES.update({"fulfilled": "success", "late": "danger", "missing": "warning"})
+
+# 年度工作报告 (work_reports.py, 第三十九条): whether a department's report on a year came by the end of January.
+WORK_REPORT_STANDING = {"on_time": "按时", "late": "逾期", "missing": "未提交"}
+TONES.update({"on_time": "success", "late": "danger", "missing": "warning"})
 
 # 校核 (verification.py, 第十九条): how a request was resolved and whose data it is about.
 CORRECTION_OUTCOME = {"corrected": "已更正", "no_error": "数据无误"}  # the service's words (its errors say 数据无误)

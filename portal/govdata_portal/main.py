@@ -25,7 +25,20 @@ from govdata_shared.service import utc_now
 from govdata_shared.validation_messages import chinese_message
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from govdata_portal import access_records, catalog, home, oversight, resources, sharing, signin, verification
+from govdata_portal import (
+    access_records,
+    catalog,
+    demands,
+    home,
+    oversight,
+    resources,
+    responsibilities,
+    sharing,
+    signin,
+    triggers,
+    verification,
+    work_reports,
+)
 from govdata_portal.auth import CsrfRefused, SigninRequired, delete_cookie, signin_location
 from govdata_portal.gateway import ApiProblem, Gateway, GatewayUnavailable
 from govdata_portal.pages import error_page
@@ -37,7 +50,20 @@ log = logging.getLogger("govdata.portal")
 
 STATIC = Path(__file__).parent / "static"
 # The modules of pages, each with its `router`.
-PAGES = (home, catalog, resources, sharing, verification, oversight, access_records, signin)
+PAGES = (
+    home,
+    catalog,
+    resources,
+    demands,
+    responsibilities,
+    triggers,
+    sharing,
+    verification,
+    oversight,
+    access_records,
+    work_reports,
+    signin,
+)
 
 
 def _wants_json(request: Request) -> bool:

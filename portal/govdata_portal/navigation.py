@@ -33,15 +33,22 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("requests", "共享申请", "/requests", OPERATOR),
     NavItem("reviews", "待我审核", "/reviews", OPERATOR),
     NavItem("grants", "我的授权", "/grants", DEPARTMENT),
+    NavItem("my_disputes", "共享异议", "/my/disputes", DEPARTMENT),
     NavItem("corrections", "校核", "/corrections", DEPARTMENT),
     NavItem("demands", "需求清单", "/demands", OPERATOR | BUREAU),
     NavItem("responsibilities", "责任清单", "/responsibilities", DEPARTMENT | BUREAU),
+    # 第十四条: a law or duties changed, so the catalog must be updated (the bureau records it, the department acts)
+    NavItem("triggers", "目录更新", "/triggers", DEPARTMENT | BUREAU),
     # the bureau's (第十四条, 第二十九条, 第三十七–三十九条)
     NavItem("catalog_review", "目录审核", "/review/catalog", BUREAU),
     NavItem("platform_review", "平台审核/交付", "/review/requests", BUREAU),
     NavItem("disputes", "异议处理", "/disputes", BUREAU),
     NavItem("overdue", "逾期", "/overdue", BUREAU),
     NavItem("supervision", "监督考核", "/supervision", OVERSIGHT),
+    # 第三十九条: each department reports on the year before by the end of January; oversight sees who did
+    NavItem("work_reports", "年度工作报告", "/work-reports", DEPARTMENT | OVERSIGHT),
+    # 第十六条 一数一源, 第四十一条(三): items several departments collect without the bureau's leave
+    NavItem("overlaps", "重复采集", "/overlaps", OVERSIGHT),
     NavItem("accounts", "账号管理", "/accounts", BUREAU),
     NavItem("audit", "审计日志", "/audit", OVERSIGHT),
     # every data call, served or refused (第三十二条): a department its own, oversight all

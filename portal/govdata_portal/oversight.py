@@ -1,7 +1,8 @@
 """The oversight pages: 监督考核 (supervision figures per department, 第三十七–三十九条), 账号管理 (the identity
 registry through the gateway's `/api/identity`) and 审计日志 (audit-svc's trail, its hash-chain check and export).
 
-GET  /supervision?year=&figure=        the year's figures per department: a table, a bar chart of one figure
+GET  /supervision?year=&figure=        the year's figures per department: a table (with whether its 第三十九条 work
+                                       report came in time), a bar chart of one figure
 GET  /supervision/annual.csv|json      第三十九条 annual report, streamed from audit-svc as a download
 GET  /accounts[/systems|/clients|/users]  the registry's lists, each with its form to add one
 POST /accounts/{departments,systems}   add, then back to the list
@@ -18,6 +19,7 @@ audit-svc has no `/evaluation` (第三十八条 scores) nor `/access` (access re
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -152,6 +154,8 @@ async def supervision(
         figure=chosen,
         chart=chart,
         names=names,
+        # 第三十九条: how many departments' work reports on the year came in time (each one's line is in `report`)
+        work_reports=Counter(d["work_report"]["status"] for d in departments),
     )
 
 

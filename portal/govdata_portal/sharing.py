@@ -7,7 +7,8 @@
 - 平台审核/交付 `/review/requests`: the bureau's stages (第二十九条(一)(二): 3 working days each);
 - 我的授权 `/grants`: grants the department holds and grants of its resources, which the provider may pause,
   resume or end (第二十九条);
-- 异议处理 `/disputes`: the bureau resolves disputes together with the provider (第二十七条).
+- 异议处理 `/disputes`: the bureau resolves disputes together with the provider (第二十七条); 共享异议
+  `/my/disputes`: a department answers those about its resources and follows those it raised.
 
 Who may do what is the API's to decide; the pages only leave out the controls a person cannot use.
 """
@@ -63,6 +64,7 @@ DISPUTE_LABELS = {
     "resolution": "处理结果",
     "outcome": "处理决定",
     "ordered_sharing_type": "应改为的共享类型",
+    "answer": "答复意见",
 }
 DECISION_LABELS = {**FIELD_LABELS, "items": "同意的信息项", "reason": "驳回理由"}
 # The approval form's reason (why the items left unticked are refused) is `refusal_reason` on the page: `reason`
@@ -86,6 +88,7 @@ NOTICES = {
     "resumed": "授权已恢复。",
     "terminated": "授权已终止。",
     "resolved": "异议已办结。",
+    "answered": "答复已提交，县政务服务和大数据管理局将会同本部门协调处理（第二十七条）。",
 }
 # Where a decision of each stage returns to, and the notice it shows there.
 AFTER_DECISION = {
@@ -628,6 +631,9 @@ async def resume(request: Request, session: CurrentSession, api: PersonApiDep, g
 
 
 DISPUTE_FILTERS = {"open": "open", "resolved": "resolved", "all": None}
+# A department's two sides of 第二十七条: disputes about its resources (it answers them) and those it raised.
+DISPUTE_SIDES = {"provided": "关于本部门资源的异议", "raised": "本部门提出的异议"}
+BUREAU_HANDLES_DISPUTES = "共享异议由县政务服务和大数据管理局会同提供部门处理（第二十七条）。"
 
 
 @router.get("/disputes")
@@ -636,7 +642,7 @@ async def disputes(
 ) -> Response:
     """第二十七条: the bureau resolves disputes over sharing together with the provider department."""
     if not session.has_role("bureau_admin"):
-        return forbidden(request, "共享异议由县政务服务和大数据管理局会同提供部门处理（第二十七条）。")
+        return forbidden(request, BUREAU_HANDLES_DISPUTES + "本部门的共享异议请在「共享异议」页面查看。")
     current = status if status in DISPUTE_FILTERS else "open"
     found = await api.get(f"{API}/disputes", status=DISPUTE_FILTERS[current])
     filters = {"status": current if current != "open" else ""}
@@ -653,9 +659,57 @@ async def disputes(
     )
 
 
+def disputes_of_side(found: list[dict[str, Any]], dept: str | None, side: str) -> list[dict[str, Any]]:
+    """The disputes about the department's resources (`provided`) or those it raised (`raised`)."""
+    column = "provider_dept" if side == "provided" else "requester_dept"
+    return [d for d in found if dept and d.get(column) == dept]
+
+
+@router.get("/my/disputes")
+async def department_disputes(
+    request: Request, session: CurrentSession, api: PersonApiDep, side: Param = None, page: Param = None
+) -> Response:
+    """共享异议 of a department (第二十七条): the provider answers those about its resources before the bureau
+    decides; the requester follows its own, with the provider's answer and the bureau's decision."""
+    if not session.is_department_staff():
+        return forbidden(request, "共享异议页面供部门经办人和负责人查看本部门提出的和关于本部门资源的共享异议。")
+    current = side if side in DISPUTE_SIDES else "provided"
+    every = await api.get(f"{API}/disputes")
+    sides = {s: disputes_of_side(every, session.dept, s) for s in DISPUTE_SIDES}
+    filters = {"side": current if current != "provided" else ""}
+    shown, list_pager = paged(sides[current], page, "/my/disputes", filters, PAGE_SIZE)
+    return _list_page(
+        request,
+        "my_disputes",
+        title="共享异议",
+        active="my_disputes",
+        side=current,
+        sides=DISPUTE_SIDES,
+        counts={s: len(found) for s, found in sides.items()},
+        disputes=shown,
+        resources=await catalog_resources(api, [d["resource_id"] for d in shown]),
+        pager=list_pager,
+    )
+
+
+def dispute_role(session: Session, dispute: dict[str, Any]) -> str | None:
+    """How the person takes part in the dispute: `bureau` decides, `provider` answers, `requester` follows."""
+    if session.has_role("bureau_admin"):
+        return "bureau"
+    if session.is_department_staff() and session.dept == dispute.get("provider_dept"):
+        return "provider"
+    if session.is_department_staff() and session.dept == dispute.get("requester_dept"):
+        return "requester"
+    return None
+
+
+DISPUTE_PAGE_TITLES = {"bureau": "处理共享异议", "provider": "答复共享异议", "requester": "共享异议"}
+
+
 async def _dispute_page(
     request: Request,
     api: PersonApi,
+    session: Session,
     dispute_id: str,
     *,
     typed: dict[str, str] | None = None,
@@ -663,31 +717,53 @@ async def _dispute_page(
     status: int = 200,
 ) -> Response:
     typed = typed or {}
-    # The API lists disputes but has no read of one: it is found in the list.
+    # The API lists disputes but has no read of one: it is found in the list (a party's or the bureau's).
     found = [d for d in await api.get(f"{API}/disputes") if d["id"] == dispute_id]
-    if not found:
-        return error_page(request, 404, "未找到该异议", "该异议不存在，请从异议处理列表进入。")
+    role = dispute_role(session, found[0]) if found else None
+    if role is None:
+        return error_page(request, 404, "未找到该异议", "该异议不存在或与本部门无关，请从共享异议列表进入。")
     dispute = found[0]
+    back = {"bureau": "/disputes", "provider": "/my/disputes", "requester": "/my/disputes?side=raised"}[role]
     return render(
         request,
         "sharing/dispute.html",
         status,
-        title="处理共享异议",
-        active="disputes",
+        title=DISPUTE_PAGE_TITLES[role],
+        active="disputes" if role == "bureau" else "my_disputes",
+        role=role,
+        back=back,
+        back_label="异议处理" if role == "bureau" else "共享异议",
         dispute=dispute,
+        badge=badge_of(dispute, today_of(request)) if dispute["status"] == "open" else None,
         resource=(await catalog_resources(api, [dispute["resource_id"]])).get(dispute["resource_id"]),
         resolution=typed.get("resolution", ""),
         outcome=typed.get("outcome", "upheld"),
         ordered_sharing_type=typed.get("ordered_sharing_type", ""),
+        answer=typed.get("answer", dispute.get("provider_answer") or ""),
         **error_context(errors),
     )
 
 
 @router.get("/disputes/{dispute_id}")
 async def dispute_page(request: Request, session: CurrentSession, api: PersonApiDep, dispute_id: Id) -> Response:
-    if not session.has_role("bureau_admin"):
-        return forbidden(request, "共享异议由县政务服务和大数据管理局会同提供部门处理（第二十七条）。")
-    return await _dispute_page(request, api, dispute_id)
+    """The bureau decides here; the provider department answers; the requester reads both."""
+    if not (session.has_role("bureau_admin") or session.is_department_staff()):
+        return forbidden(request, BUREAU_HANDLES_DISPUTES)
+    return await _dispute_page(request, api, session, dispute_id)
+
+
+@router.post("/disputes/{dispute_id}/answer", dependencies=[CsrfChecked])
+async def answer(request: Request, session: CurrentSession, api: PersonApiDep, dispute_id: Id) -> Response:
+    """第二十七条: the provider department states its view before the bureau decides."""
+    form = await request.form()
+    typed = {"answer": text(form, "answer")}
+    try:
+        await api.post(f"{API}/disputes/{_q(dispute_id)}/answer", typed)
+    except ApiProblem as problem:
+        refused = refusal(problem, (400, 409, 422))
+        errors = sharing_errors(refused, DISPUTE_LABELS)
+        return await _dispute_page(request, api, session, dispute_id, typed=typed, errors=errors, status=refused.status)
+    return done("/my/disputes", "answered")
 
 
 @router.post("/disputes/{dispute_id}/resolve", dependencies=[CsrfChecked])
@@ -704,5 +780,5 @@ async def resolve(request: Request, session: CurrentSession, api: PersonApiDep, 
     except ApiProblem as problem:
         refused = refusal(problem, (400, 409, 422))
         errors = sharing_errors(refused, DISPUTE_LABELS)
-        return await _dispute_page(request, api, dispute_id, typed=typed, errors=errors, status=refused.status)
+        return await _dispute_page(request, api, session, dispute_id, typed=typed, errors=errors, status=refused.status)
     return done("/disputes", "resolved")

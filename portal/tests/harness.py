@@ -134,12 +134,12 @@ async def publish_marriage_resource(verification: FastAPI) -> None:
 
 class RoutedTransport(httpx.AsyncBaseTransport):
     """Where the gateway would send the portal's calls: /api/identity to the gateway's own registry API (over
-    HTTP), /api/audit/… straight into audit-svc."""
+    HTTP), each service's prefix (e.g. /api/audit/) straight into that service's app."""
 
-    def __init__(self, identity_url: httpx.URL, audit_app: Any) -> None:
+    def __init__(self, identity_url: httpx.URL, apps: dict[str, Any]) -> None:
         self.identity_url = identity_url
         self.network = httpx.AsyncHTTPTransport()
-        self.audit = httpx.ASGITransport(app=audit_app)
+        self.services = {prefix: httpx.ASGITransport(app=app) for prefix, app in apps.items()}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.startswith("/api/identity"):
@@ -147,8 +147,9 @@ class RoutedTransport(httpx.AsyncBaseTransport):
                 scheme=self.identity_url.scheme, host=self.identity_url.host, port=self.identity_url.port
             )
             return await self.network.handle_async_request(request)
-        if request.url.path.startswith("/api/audit/"):
-            return await self.audit.handle_async_request(request)
+        for prefix, service in self.services.items():
+            if request.url.path.startswith(prefix):
+                return await service.handle_async_request(request)
         return httpx.Response(404, json={"code": "unknown_service", "detail": "no such service in this test"})
 
     async def aclose(self) -> None:
@@ -157,22 +158,33 @@ class RoutedTransport(httpx.AsyncBaseTransport):
 
 @dataclass
 class OversightServices:
-    """audit-svc, the gateway's identity registry API and the portal between them (the oversight pages' world)."""
+    """A service (audit-svc for the oversight pages), the gateway's identity registry API and the portal between
+    them."""
 
     portal: Portal
-    audit_app: Any
+    service: Any  # the service's app
     identity: TestServer
     key: SigningKey
     registry_url: str
+    client: httpx.AsyncClient  # straight to the service
 
 
 @contextlib.asynccontextmanager
 async def oversight_services(
-    service_app, migrated, backend: str, tmp_path: Path, registry: dict[str, Any], clock: MovableClock
+    service_app,
+    migrated,
+    backend: str,
+    tmp_path: Path,
+    registry: dict[str, Any],
+    clock: MovableClock,
+    *,
+    spec: Any = AUDIT,
+    prefix: str = "/api/audit/",
 ) -> AsyncIterator[OversightServices]:
-    """Start audit-svc (as a service app) and the gateway's registry (seeded from `registry`, over loopback), and
-    run the portal routed to both; audit-svc trusts the gateway's key, as it does through the JWKS in production."""
-    audit_app, _ = await service_app(AUDIT, clock=clock)
+    """Start the service of `spec` (audit-svc unless told, as a service app, reached at `prefix`) and the gateway's
+    registry (seeded from `registry`, over loopback), and run the portal routed to both; the service trusts the
+    gateway's key, as it does through the JWKS in production."""
+    app, client = await service_app(spec, clock=clock)
     registry_url = await migrated.fresh("govdata_gateway", backend, tmp_path)
     clients = tmp_path / "clients.yaml"
     clients.write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
@@ -188,14 +200,14 @@ async def oversight_services(
     gateway = web.Application()
     setup_identity(gateway, settings, relay=False, clock=clock)
     key = gateway[SIGNING_KEY]
-    audit_app.state.token_verifier = TokenVerifier(StaticKeySet(key.jwks()), issuer=ISSUER, audience=API_AUDIENCE)
+    app.state.token_verifier = TokenVerifier(StaticKeySet(key.jwks()), issuer=ISSUER, audience=API_AUDIENCE)
     async with contextlib.AsyncExitStack() as stack:
         identity = TestServer(gateway, host="127.0.0.1")
         await identity.start_server()
         stack.push_async_callback(identity.close)
-        transport = RoutedTransport(httpx.URL(str(identity.make_url(""))), audit_app)
+        transport = RoutedTransport(httpx.URL(str(identity.make_url(""))), {prefix: app})
         stack.push_async_callback(transport.aclose)
         portal = await stack.enter_async_context(
             running_portal(portal_settings(tmp_path), transport=transport, clock=clock)
         )
-        yield OversightServices(portal, audit_app, identity, key, registry_url)
+        yield OversightServices(portal, app, identity, key, registry_url, client)

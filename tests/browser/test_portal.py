@@ -45,9 +45,12 @@ async def test_an_operator_signs_in_sees_her_todo_finds_a_resource_and_signs_out
             "共享申请",
             "待我审核",
             "我的授权",
+            "共享异议",
             "校核",
             "需求清单",
             "责任清单",
+            "目录更新",
+            "年度工作报告",
             "访问记录",
             "接口文档",
         ]

@@ -124,7 +124,7 @@ class Pages:
 async def pages(service_app, migrated, backend: str, tmp_path: Path) -> AsyncIterator[Pages]:
     clock = MovableClock(NOW)
     async with oversight_services(service_app, migrated, backend, tmp_path, REGISTRY, clock) as services:
-        yield Pages(services.portal, services.audit_app, services.key, clock)
+        yield Pages(services.portal, services.service, services.key, clock)
 
 
 def rows(html: str) -> list[str]:

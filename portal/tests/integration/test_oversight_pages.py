@@ -136,7 +136,7 @@ async def oversight(service_app, migrated, backend: str, tmp_path: Path) -> Asyn
     async with oversight_services(service_app, migrated, backend, tmp_path, REGISTRY, clock) as services:
         registry_db = Database(services.registry_url)
         try:
-            yield Oversight(services.portal, services.audit_app, services.identity, services.key, registry_db, clock)
+            yield Oversight(services.portal, services.service, services.identity, services.key, registry_db, clock)
         finally:
             await registry_db.dispose()
 
