@@ -328,9 +328,10 @@ async def list_responsibilities(
 
 
 @router.get("/overlaps", response_model=list[ItemOverlapOut], dependencies=[Depends(oversight_only)])
-async def item_overlaps(session: ReadSessionDep) -> list[ItemOverlapOut]:
-    """Item codes offered by several departments without the bureau's leave (第十六条, 第四十一条(三))."""
-    return await overlaps.item_overlaps(session)
+async def item_overlaps(session: ReadSessionDep, scope: Literal["sourced", "all"] = "sourced") -> list[ItemOverlapOut]:
+    """Item codes offered by several departments without the bureau's leave (第十六条, 第四十一条(三)): by default
+    those with an authoritative source; `scope=all` adds those without one."""
+    return await overlaps.item_overlaps(session, scope=scope)
 
 
 @router.get("/export", dependencies=[Depends(export_allowed)])

@@ -21,13 +21,14 @@ class _Offer:
     """What one department's published resources say of one item code."""
 
     authoritative: bool = False
+    key_identifier: bool = False  # collected as the key identifier of its records (第十六条)
     resources: list[OfferingResource] = field(default_factory=list)
 
 
-async def item_overlaps(session: AsyncSession) -> list[ItemOverlapOut]:
-    """Every item code offered by several departments with one of them not in order. Those with an authoritative
-    source come first (the others could obtain it by sharing, 第四十一条(三)), then the most departments not in
-    order, then by code."""
+async def item_overlaps(session: AsyncSession, *, scope: str = "sourced") -> list[ItemOverlapOut]:
+    """Every item code offered by several departments with one of them not in order (`scope` "sourced": only those
+    with an authoritative source; "all": every one). Those with an authoritative source come first, then the most
+    departments not in order, then by code."""
     rows = await session.execute(
         published_revisions()
         .where(Resource.status == ResourceStatus.PUBLISHED)
@@ -38,6 +39,7 @@ async def item_overlaps(session: AsyncSession) -> list[ItemOverlapOut]:
         for item in revision.items:
             offer = offers.setdefault(item["code"], {}).setdefault(resource.provider_dept, _Offer())
             offer.authoritative = offer.authoritative or bool(item.get("authoritative"))
+            offer.key_identifier = offer.key_identifier or bool(item.get("identifier"))
             offer.resources.append(
                 OfferingResource(
                     id=resource.id, code=resource.code, name=revision.name, item_name=item.get("name") or item["code"]
@@ -58,16 +60,18 @@ async def item_overlaps(session: AsyncSession) -> list[ItemOverlapOut]:
                 item_name=offer.resources[0].item_name,
                 authoritative=offer.authoritative,
                 allowed_overlap=(code, dept) in allowed,
+                key_identifier=offer.key_identifier,
                 resources=offer.resources,
             )
             for dept, offer in sorted(by_dept.items())
         ]
-        unresolved = [d.dept for d in departments if not (d.authoritative or d.allowed_overlap)]
-        if unresolved:
+        unresolved = [d.dept for d in departments if not (d.authoritative or d.allowed_overlap or d.key_identifier)]
+        sourced = any(d.authoritative for d in departments)
+        if unresolved and (sourced or scope == "all"):
             listed.append(
                 ItemOverlapOut(
                     item_code=code,
-                    has_authoritative_source=any(d.authoritative for d in departments),
+                    has_authoritative_source=sourced,
                     unresolved_depts=unresolved,
                     departments=departments,
                 )

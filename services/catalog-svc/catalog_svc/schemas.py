@@ -405,6 +405,10 @@ class OfferingDepartment(BaseModel):
     item_name: str
     authoritative: bool = Field(description="it is the item's authoritative source (权威来源)")
     allowed_overlap: bool = Field(description="the bureau allowed it to hold the item beside another (第十六条)")
+    key_identifier: bool = Field(
+        default=False,
+        description="its resources collect records by this item (公民身份号码 / 统一社会信用代码, 第十六条)",
+    )
     resources: list[OfferingResource]
 
 

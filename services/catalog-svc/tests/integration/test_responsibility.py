@@ -122,3 +122,19 @@ async def test_items_offered_by_several_departments_are_listed_until_the_bureau_
     )
     assert allowed.status_code == 201
     assert (await catalog.get("/overlaps", "bureau")).json() == []
+
+
+async def test_a_key_identifier_is_no_overlap_and_codes_without_a_source_are_listed_on_request(catalog):
+    """第十六条: every department collects people's records by 公民身份号码, so holding it as the key identifier is
+    in order; an item no department is the source of is listed only with scope=all."""
+    await catalog.publish("ga", catalog.POPULATION)  # id_number authoritative
+    keyed = {"code": "id_number", "name": "公民身份号码", "type": "C", "subject": "person", "identifier": "resident_id"}
+    remark = {"code": "remark", "name": "备注", "type": "C"}
+    await catalog.publish("mz", {**catalog.MARRIAGE, "items": [keyed, remark]})
+    await catalog.publish("rs", {**catalog.MARRIAGE, "code": "301003/000009", "items": [keyed, remark]})
+    assert (await catalog.get("/overlaps", "auditor")).json() == []
+    (unsourced,) = (await catalog.get("/overlaps", "auditor", scope="all")).json()
+    assert unsourced["item_code"] == "remark" and unsourced["has_authoritative_source"] is False
+    assert unsourced["unresolved_depts"] == ["YC-MZ", "YC-RS"]
+    id_number = await catalog.get("/overlaps", "auditor", scope="everything")
+    assert id_number.status_code == 422 and id_number.json()["errors"][0]["field"] == "scope"
