@@ -119,6 +119,7 @@ async def _list_page(
 ) -> Response:
     demands = await api.get(API, **{key: value for key, value in filters.items() if value})
     shown, list_pager = paged(demands, page, "/demands", filters, PAGE_SIZE)
+    names = await department_names(api, session)
     return page_or_part(
         request,
         "resources/demands.html",
@@ -130,7 +131,9 @@ async def _list_page(
         notice=notice_of(request, NOTICES),
         filters=filters,
         rows=[(d, step_label(steps_of(session, d))) for d in shown],
-        names=await department_names(api, session),
+        names=names,
+        # the registry's departments other than the person's own (第十二条: needs from other departments)
+        supplier_choices=[(code, f"{name}（{code}）") for code, name in sorted(names.items()) if code != session.dept],
         pager=list_pager,
         may_file=session.is_department_staff(),
         is_department=session.is_department_staff(),

@@ -68,10 +68,13 @@ def item_names(resource: dict[str, Any] | None) -> dict[str, str]:
     return {i["code"]: i.get("name") or i["code"] for i in (resource or {}).get("items", [])}
 
 
+STAFF_ROLES = ("bureau_admin", "auditor", "dept_operator", "dept_head")
+
+
 async def department_names(api: PersonApi, session: Session) -> dict[str, str]:
-    """Department codes to names, from the registry when the person may read it (the bureau); else none — the codes
-    alone still name every department."""
-    if not session.has_role("bureau_admin"):
+    """Department codes to names, from the registry (staff may read it); none for others, or when the registry does
+    not answer — the codes alone still name every department."""
+    if not session.has_role(*STAFF_ROLES):
         return {}
     try:
         answer = await api.get("/api/identity/departments")

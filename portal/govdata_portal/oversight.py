@@ -37,7 +37,7 @@ from govdata_portal.downloads import relay_download
 from govdata_portal.forms import done, error_context, field_errors, notice_of, refusal, text, texts
 from govdata_portal.gateway import ApiProblem
 from govdata_portal.lists import department_names
-from govdata_portal.pages import error_page, page_or_part, paged, pager, render, today_of
+from govdata_portal.pages import error_page, forbidden, page_or_part, paged, pager, render, today_of
 
 router = APIRouter()
 
@@ -278,8 +278,14 @@ async def _accounts_page(
     )
 
 
+ACCOUNTS_ARE_THE_BUREAUS = "账号管理供县政务服务和大数据管理局使用。"
+
+
 @router.get("/accounts")
 async def accounts(request: Request, session: CurrentSession, api: PersonApiDep) -> Response:
+    # Staff may read the departments (the registry answers them), but the page is the bureau's.
+    if not session.has_role("bureau_admin"):
+        return forbidden(request, ACCOUNTS_ARE_THE_BUREAUS)
     return await _accounts_page(request, api, TABS["departments"])
 
 
@@ -287,6 +293,8 @@ async def accounts(request: Request, session: CurrentSession, api: PersonApiDep)
 async def accounts_tab(
     request: Request, session: CurrentSession, api: PersonApiDep, tab: Annotated[str, Path(max_length=20)]
 ) -> Response:
+    if not session.has_role("bureau_admin"):
+        return forbidden(request, ACCOUNTS_ARE_THE_BUREAUS)
     if tab not in TABS:
         return error_page(request, 404, "页面不存在", "账号管理只有部门、应用系统、接入客户端和人员四类。")
     return await _accounts_page(request, api, TABS[tab])

@@ -91,6 +91,9 @@ async def _list_page(
             refused = refusal(problem, (400, 403, 404, 422))
             errors.append({"field": None, "label": "", "anchor": None, "detail": refused.detail, "rule": refused.code})
             status = refused.status
+    overview: list[dict[str, Any]] = []
+    if oversees and not chosen:
+        overview = _overview(await api.get(f"{API}/responsibilities"), names)
     items = found["items"] if found else []
     shown, list_pager = paged(items, page, "/responsibilities", {"dept": chosen if oversees else ""}, PAGE_SIZE)
     departments = sorted(names.items())
@@ -111,6 +114,7 @@ async def _list_page(
         departments=departments,  # empty where the registry cannot be read: the code is typed instead
         may_assign=session.has_role("bureau_admin") and bool(chosen) and found is not None,
         found=found,
+        overview=overview,
         entries=found["entries"] if found else [],
         items=shown,
         pager=list_pager,
@@ -118,6 +122,27 @@ async def _list_page(
         cycles=labels.UPDATE_CYCLE,
         **error_context(errors),
     )
+
+
+def _overview(entries: list[dict[str, Any]], names: dict[str, str]) -> list[dict[str, Any]]:
+    """Per department with entries: how many, and how many fulfilled, late and missing (第十三条's 落实情况),
+    the least fulfilled first."""
+    by_dept: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        row = by_dept.setdefault(
+            entry["dept"],
+            {
+                "dept": entry["dept"],
+                "name": names.get(entry["dept"], entry["dept"]),
+                "fulfilled": 0,
+                "late": 0,
+                "missing": 0,
+                "total": 0,
+            },
+        )
+        row[entry["status"]] = row.get(entry["status"], 0) + 1
+        row["total"] += 1
+    return sorted(by_dept.values(), key=lambda r: (r["fulfilled"] - r["total"], r["dept"]))
 
 
 @router.get("/responsibilities")
@@ -209,14 +234,22 @@ async def withdraw(request: Request, session: CurrentSession, api: PersonApiDep,
 # --------------------------------------------------------------------------------------------- 重复采集
 
 
+# 有权威来源: others could obtain the item by sharing (第四十一条(三)); 全部 adds items no department is the source of.
+OVERLAP_TABS = {"sourced": "有权威来源的信息项", "all": "全部信息项"}
+
+
 @router.get("/overlaps")
-async def overlaps(request: Request, session: CurrentSession, api: PersonApiDep, page: Param = None) -> Response:
+async def overlaps(
+    request: Request, session: CurrentSession, api: PersonApiDep, page: Param = None, scope: Param = None
+) -> Response:
     """第十六条 一数一源, 第四十一条(三): item codes offered by several departments without the bureau's leave."""
     if not _oversees(session):
         return forbidden(request, "重复采集清单供县政务服务和大数据管理局和审计监督人员查看（第十六条）。")
-    found = await api.get(f"{API}/overlaps")
+    scope = scope if scope in OVERLAP_TABS else "sourced"
+    found = await api.get(f"{API}/overlaps", scope=scope)
     names = await department_names(api, session)
-    shown, list_pager = paged(found, page, "/overlaps", {}, PAGE_SIZE)
+    query = {} if scope == "sourced" else {"scope": scope}
+    shown, list_pager = paged(found, page, "/overlaps", query, PAGE_SIZE)
     return page_or_part(
         request,
         "responsibilities/overlaps.html",
@@ -226,6 +259,8 @@ async def overlaps(request: Request, session: CurrentSession, api: PersonApiDep,
         active="overlaps",
         notice=notice_of(request, NOTICES),
         overlaps=shown,
+        scope=scope,
+        tabs=OVERLAP_TABS,
         total=len(found),
         pager=list_pager,
         names=names,

@@ -113,7 +113,15 @@ async def me(request: web.Request, caller: Caller, api: IdentityApi) -> Any:
 
 # (method, path, handler, status, roles — None: any valid API token)
 ROUTES: tuple[tuple[str, str, Handler, int, tuple[str, ...] | None], ...] = (
-    ("GET", "/departments", list_departments, 200, (Role.BUREAU_ADMIN,)),
+    # The departments' codes and names are the county's public organisation: every member of staff may read them
+    # (to name the department a demand is for, 第十二条), only the bureau may change them.
+    (
+        "GET",
+        "/departments",
+        list_departments,
+        200,
+        (Role.BUREAU_ADMIN, Role.AUDITOR, Role.DEPT_OPERATOR, Role.DEPT_HEAD),
+    ),
     ("POST", "/departments", create_department, 201, (Role.BUREAU_ADMIN,)),
     ("GET", "/systems", list_systems, 200, (Role.BUREAU_ADMIN,)),
     ("POST", "/systems", create_system, 201, (Role.BUREAU_ADMIN,)),

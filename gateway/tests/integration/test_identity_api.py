@@ -535,11 +535,12 @@ def _path(route: str) -> str:
     return route.replace("{client_id}", "ga-system").replace("{username}", "zhangmin")
 
 
-ADMIN_ROUTES = [(m, _path(p)) for m, p, _, _, roles in ROUTES if roles is not None]
+ADMIN_ROUTES = [(m, _path(p), roles) for m, p, _, _, roles in ROUTES if roles is not None]
+ROLE_OF = {"ga-system": "dept_operator", "auditor-1": "auditor", "citizen-1": "citizen"}
 
 
-@pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
-async def test_callers_without_a_valid_bureau_token_are_refused_and_change_nothing(gw: Gw, method, path):
+@pytest.mark.parametrize(("method", "path", "roles"), ADMIN_ROUTES)
+async def test_callers_without_a_valid_bureau_token_are_refused_and_change_nothing(gw: Gw, method, path, roles):
     await gw.ok(
         "POST",
         "/users",
@@ -579,11 +580,23 @@ async def test_callers_without_a_valid_bureau_token_are_refused_and_change_nothi
     assert (await expect_problem(await gw.call(method, path, data_token, body), 401, "invalid_token"))[
         "reason"
     ] == "wrong_audience"
-    for who in ("ga-system", "auditor-1", "citizen-1"):
+    for who, role in ROLE_OF.items():
+        if role in roles:  # the departments' codes and names are for every member of staff to read
+            assert method == "GET" and path == "/departments"
+            continue
         problem = await expect_problem(await gw.call(method, path, await gw.token(who), body), 403, "forbidden_role")
-        assert problem["required_roles"] == ["bureau_admin"]
+        assert problem["required_roles"] == list(roles)
     assert await gw.outbox() == before
     assert not (await gw.row(ClientRecord, "ga-system")).disabled
+
+
+async def test_staff_read_the_departments_and_a_citizen_does_not(gw: Gw, bureau: str):
+    """第十二条: a department names the department a demand is for, so it reads the registry's departments."""
+    for who in ("ga-system", "auditor-1"):
+        listing = await gw.ok("GET", "/departments", await gw.token(who))
+        assert "YC-GA" in {d["code"] for d in listing["items"]}
+    await expect_problem(await gw.call("GET", "/departments", await gw.token("citizen-1")), 403, "forbidden_role")
+    await expect_problem(await gw.call("GET", "/systems", await gw.token("ga-system")), 403, "forbidden_role")
 
 
 # --------------------------------------------------------------------------------------------- who am I

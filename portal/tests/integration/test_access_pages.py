@@ -199,7 +199,7 @@ async def test_access_records_are_shown_to_oversight_and_to_each_department_its_
     assert CITIZEN_ID not in html  # the identity number never shows
     assert "YC-MZ" in denied and "授权 g-mz-1" in denied and "res-ga-pop" in denied
     assert re.search(r'<td class="number">0</td>\s*<td class="number">0.8</td>', denied)
-    assert "伊川县民政局" not in html  # the registry is the bureau's: codes alone
+    assert "伊川县民政局" in denied  # staff read the registry: departments by name
 
     second = await pages.get(page="2")
     last = rows(second.text)

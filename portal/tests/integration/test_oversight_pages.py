@@ -238,7 +238,7 @@ async def test_supervision_charts_each_department_and_the_audit_log_searches_ver
     # 审计日志: an auditor searches by type and by days in Yichuan's time.
     oversight.hold("auditor")
     html = (await portal.browser.get("/supervision")).text
-    assert "YC-GA" in html and "伊川县公安局" not in html  # the registry is the bureau's: codes alone
+    assert "伊川县公安局" in html  # staff read the registry: departments by name
     resp = await portal.browser.get("/audit", params={"type": "catalog.resource.submitted"})
     assert resp.status_code == 200, resp.text
     html = resp.text

@@ -142,6 +142,10 @@ async def test_the_bureau_assigns_a_departments_entries_and_the_department_sees_
     twice = await browser.post("/responsibilities", data=second)
     assert twice.status_code == 409 and '<a href="#resource_code">信息资源代码：' in summary_of(twice.text)
 
+    html = (await browser.get("/responsibilities")).text  # no department picked: each department's standing
+    (overview,) = rows(html, "entries-title")
+    assert 'href="/responsibilities?dept=YC-GA">伊川县公安局</a>' in overview
+    assert re.findall(r'<td class="number">(\d+)</td>', overview) == ["2", "1", "0", "1"]
     html = (await browser.get(created.headers["location"])).text
     assert "责任清单条目已下达" in html and "已落实 1 项，未落实 1 项" in html
     fulfilled, missing = rows(html, "entries-title")
@@ -169,7 +173,9 @@ async def test_the_bureau_assigns_a_departments_entries_and_the_department_sees_
     ga = world.hold("ga")
     html = (await browser.get("/responsibilities", params={"dept": "YC-MZ"})).text
     (own,) = rows(html, "entries-title")
-    assert "YC-GA 的责任清单" in html and "已落实" in own and 'id="dept"' not in html and "撤销" not in own
+    assert (
+        "伊川县公安局（YC-GA） 的责任清单" in html and "已落实" in own and 'id="dept"' not in html and "撤销" not in own
+    )
     refused = await browser.post("/responsibilities", data=assignment(ga.csrf))
     assert refused.status_code == 403
     world.clock.advance(days=3)  # no refresh reported for three days: late on the entry's daily cycle
@@ -186,9 +192,14 @@ async def test_the_overlap_page_lists_items_of_several_departments_until_the_bur
     world.hold("auditor")
     html = (await browser.get("/overlaps")).text
     (row,) = rows(html, "overlap-results")
-    assert "id_number" in row and "权威来源" in row and "未获准" in row and "准许" not in row.replace("未获准", "")
-    assert f'href="/catalog/{population["id"]}"' in row and f'href="/catalog/{marriage["id"]}"' in row
-    assert "身份证号" in row and "302001/000025" in row
+    item, source, unresolved, in_order = re.findall(r"<t[hd].*?</t[hd]>", row, re.S)
+    assert "id_number" in item and "伊川县公安局" in source and "民政局" not in source
+    # the department not in order, with the resource that offers the item; an auditor sees no 准许 link
+    assert (
+        "伊川县民政局" in unresolved and f'href="/catalog/{marriage["id"]}"' in unresolved and "准许" not in unresolved
+    )
+    assert f'href="/catalog/{population["id"]}"' not in row and "—" in in_order
+    assert (await browser.get("/overlaps", params={"scope": "all"})).status_code == 200
 
     bureau = world.hold("bureau")
     html = (await browser.get("/overlaps")).text

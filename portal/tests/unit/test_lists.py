@@ -83,7 +83,7 @@ async def test_resources_named_by_id_are_read_once_each_and_those_not_there_left
     assert item_names(None) == {}
 
 
-async def test_department_names_only_for_the_bureau_and_none_when_the_registry_does_not_answer() -> None:
+async def test_department_names_for_staff_and_none_when_the_registry_does_not_answer() -> None:
     departments = {"items": [{"code": "YC-MZ", "name": "伊川县民政局"}, {"code": "YC-GA"}, {"name": "无代码"}]}
     bureau = session("bureau_admin", dept="YC-ZSJ")
     assert await department_names(FakeApi({"/api/identity/departments": departments}), bureau) == {
@@ -92,8 +92,10 @@ async def test_department_names_only_for_the_bureau_and_none_when_the_registry_d
     }
     down = FakeApi({"/api/identity/departments": GatewayUnavailable("/api/identity/departments")})
     assert await department_names(down, bureau) == {}
-    auditor = FakeApi({})
-    assert await department_names(auditor, session("auditor")) == {} and auditor.asked == []
+    operator = FakeApi({"/api/identity/departments": departments})
+    assert (await department_names(operator, session("dept_operator", dept="YC-GA")))["YC-MZ"] == "伊川县民政局"
+    citizen = FakeApi({})
+    assert await department_names(citizen, session("citizen")) == {} and citizen.asked == []
 
 
 def test_one_page_of_a_whole_list_with_its_pager() -> None:
