@@ -3,12 +3,13 @@
 The whole trail (events, verification, exports, the annual report) is for auditors and the bureau (第三十八条:
 the bureau evaluates every department; auditors read what it reads). A department's own figures are also for
 that department's staff. A department's 第三十九条 work report is written by its own staff and read by them and the
-overseers.
+overseers. The 第三十八条 evaluation is read by the overseers whole and by a department's staff for its own row; its
+configuration, 改进意见 and publication are the bureau's; once published (第三十七条) anyone reads the results.
 """
 
 from __future__ import annotations
 
-from govdata_shared.auth import Caller, CurrentCaller, Role, requires_role
+from govdata_shared.auth import Caller, CurrentCaller, Role, requires_role, role_gate
 from govdata_shared.errors import Problem
 
 require_reader = requires_role(
@@ -59,3 +60,27 @@ def work_report_scope(caller: Caller, dept: str | None) -> str | None:
     if dept and dept != own:
         raise Problem(403, "not_your_department", "部门只能查看本部门的年度工作报告", dept=dept)
     return own
+
+
+# 第三十八条 evaluation: the bureau evaluates, auditors read what it reads, a department sees its own row.
+
+require_bureau = requires_role(
+    Role.BUREAU_ADMIN,
+    code="bureau_role_required",
+    detail="评价办法、改进意见和评价结果的公布由县政务服务和大数据管理局负责",
+)
+"""The bureau alone: changes of the evaluation's configuration, 改进意见, publication."""
+
+
+@role_gate
+async def require_evaluation_reader(caller: CurrentCaller) -> Caller:
+    """The overseers, or the staff of a department (who see their own row); 403 for anyone else."""
+    if caller.oversees or caller.acting_dept is not None:
+        return caller
+    raise Problem(403, "evaluation_forbidden", "考核评价结果供县大数据局、审计监督人员和各部门（本部门）查看")
+
+
+def evaluation_scope(caller: Caller) -> str | None:
+    """Whose rows an evaluation shows the caller: None (every department's) for the overseers, else the caller's own
+    department."""
+    return None if caller.oversees else caller.acting_dept

@@ -1,6 +1,7 @@
 """HTTP routes of audit-svc, mounted under /api/audit (API.md "Audit and supervision"). Thin: who may call a route
 is declared on it (access.py), and each calls one operation of a topic module. Every route only reads, but those of
-the departments' 第三十九条 work reports (work_reports.py)."""
+the departments' 第三十九条 work reports (work_reports.py) and of the bureau's 第三十八条 evaluation (evaluation.py).
+`GET /public/evaluation` alone needs no token: the results the bureau published (第三十七条)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,28 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
-from fastapi.responses import StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from govdata_shared.auth import AuthorizeFirst, CurrentCaller, requires_department
 from govdata_shared.service import Now, ReadSessionDep, SessionDep
 
-from audit_svc import access_records, chain, export, reports, trail, work_reports
-from audit_svc.access import require_department_report_reader, require_reader
+from audit_svc import access_records, chain, evaluation, evaluation_export, export, reports, trail, work_reports
+from audit_svc.access import (
+    require_bureau,
+    require_department_report_reader,
+    require_evaluation_reader,
+    require_reader,
+)
 from audit_svc.schemas import (
     AccessPage,
     AnnualReport,
+    DepartmentOpinion,
     DepartmentReport,
+    Evaluation,
+    EvaluationConfigIn,
+    EvaluationConfigOut,
     EventPage,
+    OpinionIn,
+    PublicEvaluation,
     VerifyResult,
     WorkReportIn,
     WorkReportOut,
@@ -174,3 +186,98 @@ async def get_work_report(report_id: ReportId, session: ReadSessionDep, caller: 
 async def download_work_report_attachment(report_id: ReportId, session: ReadSessionDep, caller: CurrentCaller):
     """The attachment as uploaded, its SHA-256 in `X-Content-SHA256`."""
     return await work_reports.attachment_file(session, caller, report_id)
+
+
+# --- 第三十八条 evaluation (考核评价) and its publication (第三十七条) ----------------------------------------------
+
+ConfigVersion = Annotated[int | None, Query(ge=1, description="评价配置版本；默认现行版本")]
+EvaluationYear = Annotated[int, Path(ge=2000, le=2100, description="评价年度")]
+Dept = Annotated[str, Path(max_length=64, description="部门代码")]
+
+
+def _evaluation_file(result: dict, format: str, filename: str) -> Response:
+    if format == "csv":
+        return Response(
+            evaluation_export.evaluation_csv(result),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+        )
+    return HTMLResponse(
+        evaluation_export.evaluation_html(result),
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}.html"',
+            "Content-Security-Policy": evaluation_export.CSP,
+        },
+    )
+
+
+@router.get("/evaluation/config", response_model=EvaluationConfigOut, dependencies=[Depends(require_reader)])
+async def evaluation_config(
+    session: ReadSessionDep, version: Annotated[int | None, Query(ge=1, description="版本；默认现行版本")] = None
+) -> dict:
+    """评价办法: the indicators and weights in force (or of `version`), every version, and the figures available."""
+    return await evaluation.config(session, version)
+
+
+@router.put("/evaluation/config", response_model=EvaluationConfigOut, dependencies=[Depends(require_bureau)])
+async def change_evaluation_config(
+    body: EvaluationConfigIn, caller: CurrentCaller, session: SessionDep, now: Now
+) -> dict:
+    """A new version of the configuration (the bureau's); 422 naming the field and rule when weights are negative or
+    do not add up to 100 within a dimension or across the four, or a figure is unknown."""
+    content = body.model_dump(exclude={"note"})
+    return await evaluation.change_config(session, caller, body=content, note=body.note, now=now)
+
+
+@router.get("/evaluation", response_model=Evaluation, dependencies=[Depends(require_evaluation_reader)])
+async def get_evaluation(
+    session: ReadSessionDep,
+    caller: CurrentCaller,
+    now: Now,
+    year: Year = None,
+    config_version: ConfigVersion = None,
+    format: Literal["json", "csv", "html"] = "json",
+):
+    """第三十八条: every department's scores, with every indicator, weight and source figure, and the ranking (a
+    department: its own row); `format=csv` for Excel (UTF-8 with BOM), `format=html` a printable report."""
+    result = await evaluation.evaluation(session, caller, year=year, config_version=config_version, now=now)
+    if format == "json":
+        return result
+    return _evaluation_file(result, format, f"evaluation-{result['year']}")
+
+
+@router.put(
+    "/evaluation/{year}/departments/{dept}/opinion",
+    response_model=DepartmentOpinion,
+    dependencies=[Depends(require_bureau)],
+)
+async def set_evaluation_opinion(
+    year: EvaluationYear, dept: Dept, body: OpinionIn, caller: CurrentCaller, session: SessionDep, now: Now
+) -> dict:
+    """The bureau's 改进意见 to a department on a year (replaced when sent again); 409 once the year is published."""
+    return await evaluation.set_opinion(session, caller, year=year, dept=dept, text=body.text, now=now)
+
+
+@router.post(
+    "/evaluation/{year}/publish", response_model=Evaluation, status_code=201, dependencies=[Depends(require_bureau)]
+)
+async def publish_evaluation(year: EvaluationYear, caller: CurrentCaller, session: SessionDep, now: Now) -> dict:
+    """第三十七条: freeze the year's results and 改进意见 as published; anyone may then read them at
+    `/public/evaluation`. 422 `year_not_over`, 409 `evaluation_published`."""
+    return await evaluation.publish(session, caller, year=year, now=now)
+
+
+# No caller dependency: the one route without a token, and the merged API docs say so (`security: [{}]`).
+@router.get("/public/evaluation", response_model=PublicEvaluation, openapi_extra={"security": [{}]})
+async def public_evaluation(
+    session: ReadSessionDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="年度；默认最近公布的年度")] = None,
+    format: Literal["json", "html"] = "json",
+):
+    """The published results, for anyone (no token): department names, scores, ranks, dimensions and 改进意见."""
+    result = await evaluation.public_evaluation(session, year=year)
+    if format == "json":
+        return result
+    return HTMLResponse(
+        evaluation_export.public_html(result), headers={"Content-Security-Policy": evaluation_export.CSP}
+    )

@@ -1,6 +1,7 @@
 """Tables of audit-svc: the hash-chained audit log (审计日志), the head of its chain, the data plane's access records
 (one per data call, chained a batch at a time: migration 0003) and the departments' 第三十九条 annual work reports
-(migration 0004: the only rows a department writes and may replace).
+(migration 0004: the only rows a department writes and may replace), and the 第三十八条 evaluation's configuration
+versions, the bureau's 改进意见 and the published results (migration 0005).
 
 `audit_log.record` holds the canonical JSON of each record exactly as it was hashed; the other columns are an
 index over it for queries and reports. Rows are only ever inserted: the migration installs triggers that refuse
@@ -98,4 +99,38 @@ work_report = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("version", sa.Integer(), nullable=False),
     sa.UniqueConstraint("dept", "year", name="uq_work_report_dept_year"),
+)
+
+# 第三十八条 evaluation: configuration versions (never changed once written: a change is a new version), the bureau's
+# 改进意见 per year and department, and each year's results as published (第三十七条), frozen.
+evaluation_config = sa.Table(
+    "evaluation_config",
+    metadata,
+    sa.Column("version", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("config", sa.Text(), nullable=False, comment="JSON: dimensions, their weights and indicators"),
+    sa.Column("note", sa.Text(), nullable=True),
+    sa.Column("created_by", sa.Text(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+evaluation_opinion = sa.Table(
+    "evaluation_opinion",
+    metadata,
+    sa.Column("year", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("dept", sa.Text(), primary_key=True),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("updated_by", sa.Text(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+)
+
+evaluation_publication = sa.Table(
+    "evaluation_publication",
+    metadata,
+    sa.Column("year", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("config_version", sa.Integer(), nullable=False),
+    sa.Column("snapshot", sa.Text(), nullable=False, comment="JSON: the evaluation as published"),
+    sa.Column("snapshot_sha256", sa.Text(), nullable=False),
+    sa.Column("published_by", sa.Text(), nullable=False),
+    sa.Column("published_at", UTCDateTime(), nullable=False),
 )

@@ -4,6 +4,7 @@ themselves are plain functions in `supervision`; the work reports, `work_reports
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -48,6 +49,28 @@ async def year_tally(session: AsyncSession, year: int) -> supervision.Tally:
         ).scalars()
     )
     by_grants = supervision.tally_grants((orjson.loads(r) for r in grant_records), utc_text(start), used)
+    responsibility_records = (
+        await session.execute(
+            sa.select(audit_log.c.record)
+            .where(audit_log.c.type.in_(supervision.RESPONSIBILITY_STATE_EVENTS), audit_log.c.time < end)
+            .order_by(audit_log.c.seq)
+        )
+    ).scalars()
+    by_responsibilities = supervision.tally_responsibilities(
+        (orjson.loads(r) for r in responsibility_records), utc_text(start)
+    )
+    # Calls served or failed by the provider's system, from the access records, by provider department.
+    served = (
+        await session.execute(
+            sa.select(access_record.c.provider_dept, access_record.c.outcome, sa.func.count())
+            .where(
+                access_record.c.outcome.in_((supervision.SERVED, *supervision.PROVIDER_FAILURES)),
+                access_record.c.time >= start,
+                access_record.c.time < end,
+            )
+            .group_by(access_record.c.provider_dept, access_record.c.outcome)
+        )
+    ).all()
     # Refused data calls, from the access records (one per call) by holder department and reason.
     denials = (
         await session.execute(
@@ -83,7 +106,13 @@ async def year_tally(session: AsyncSession, year: int) -> supervision.Tally:
         for subject, moment in rows:
             changes.setdefault(subject, []).append(moment)
     excused = supervision.excused_refusals(refusals, changes)
-    return supervision.merge(by_records, by_grants, supervision.tally_denials(denials, excused))
+    return supervision.merge(
+        by_records,
+        by_grants,
+        by_responsibilities,
+        supervision.tally_service(served),
+        supervision.tally_denials(denials, excused),
+    )
 
 
 async def department_report(session: AsyncSession, *, dept: str, year: int | None, now: datetime) -> dict[str, Any]:
@@ -129,6 +158,15 @@ async def registered_departments(session: AsyncSession, year: int) -> dict[str, 
     return {code: names[code] for code in sorted(in_service)}
 
 
+async def year_departments(
+    session: AsyncSession, year: int, tally: supervision.Tally, reports: Mapping[str, Any]
+) -> tuple[list[str], dict[str, str]]:
+    """The departments a year's reports cover — every department of the registry, with zeros where nothing was
+    recorded, and any other a record or a work report names — and the registry's names (code → name)."""
+    registry = await registered_departments(session, year)
+    return sorted(set(registry) | {d for d in tally if d} | set(reports)), registry
+
+
 async def annual_report(
     session: AsyncSession, *, year: int | None, format: Literal["json", "csv"], now: datetime
 ) -> dict[str, Any] | Response:
@@ -136,10 +174,8 @@ async def annual_report(
     CSV attachment (UTF-8 with BOM, for Excel) when `format` is csv."""
     year = supervision.report_year(year, now)
     tally = await year_tally(session, year)
-    registry = await registered_departments(session, year)
     reports = await work_reports.standings(session, year)
-    # Every department of the registry, with zeros where nothing was recorded; and any other a record names.
-    departments = sorted(set(registry) | {d for d in tally if d} | set(reports))
+    departments, registry = await year_departments(session, year, tally, reports)
     zero = supervision.zero_figures()
     missing = work_reports.standing_view(None, year)
     if format == "csv":

@@ -167,3 +167,171 @@ class WorkReportOut(BaseModel):
 class WorkReportPage(BaseModel):
     items: list[WorkReportOut]
     total: int
+
+
+# --- 第三十八条 evaluation (evaluation.py, scoring.py) ----------------------------------------------------------
+
+Weight = Annotated[int | float, Field(allow_inf_nan=False, description="权重（百分数），同一层级之和为 100")]
+FigureCodes = Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=20)]
+
+
+class IndicatorConfig(BaseModel):
+    """An indicator: how supervision figures become a score from 0 to 100 (scoring.py: ratio, complement,
+    deduction)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+    article: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    rule: Literal["ratio", "complement", "deduction"]
+    weight: Weight
+    numerator: FigureCodes = []
+    denominator: FigureCodes = []
+    counted: FigureCodes = []
+    basis: FigureCodes = []
+    points: Annotated[int | float | None, Field(allow_inf_nan=False, description="扣分规则每项扣分")] = None
+
+
+class DimensionConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    weight: Weight
+    indicators: Annotated[dict[str, IndicatorConfig], Field(max_length=20)]
+
+
+class EvaluationConfigIn(BaseModel):
+    """评价办法: the four dimensions of 第三十八条 (aggregation 汇聚, sharing 共享, application 应用, security 安全),
+    each with its weight and indicators."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=500)] = Field(
+        None, description="修订说明"
+    )
+    dimensions: Annotated[dict[str, DimensionConfig], Field(max_length=8)]
+
+
+class FigureSource(BaseModel):
+    code: str
+    label: str
+    article: str
+    value: int
+    roles: list[str] = Field(description="numerator · denominator · counted · basis")
+
+
+class IndicatorResult(BaseModel):
+    label: str
+    article: str
+    rule: str
+    rule_text: str
+    weight: int | float = Field(description="as configured")
+    effective_weight: float = Field(description="within the dimension, once what was not applicable gave its share")
+    applicable: bool
+    value: int | float | None = Field(description="the ratio (ratio, complement) or the count (deduction)")
+    score: float | None
+    basis: str
+    figures: list[FigureSource]
+
+
+class DimensionResult(BaseModel):
+    label: str
+    weight: int | float
+    applicable: bool
+    score: float | None
+    indicators: dict[str, IndicatorResult]
+
+
+class OpinionOut(BaseModel):
+    text: str
+    updated_by: str
+    updated_at: datetime
+
+
+class DepartmentEvaluation(BaseModel):
+    dept: str
+    name: str | None
+    rank: int | None = Field(description="equal totals share a rank; none without a total")
+    total: float | None
+    dimensions: dict[str, DimensionResult]
+    opinion: OpinionOut | None = Field(description="改进意见 of the bureau")
+
+
+class MethodIndicator(BaseModel):
+    label: str
+    article: str
+    rule: str
+    weight: int | float
+    rule_text: str
+
+
+class MethodDimension(BaseModel):
+    label: str
+    weight: int | float
+    indicators: dict[str, MethodIndicator]
+
+
+class ConfigVersion(BaseModel):
+    version: int
+    note: str | None
+    created_by: str
+    created_at: datetime
+
+
+class Evaluation(BaseModel):
+    """第三十八条: every department's scores for a year, the configuration version they come from and, once
+    published (第三十七条), when."""
+
+    year: int
+    article: str
+    period: dict[str, str]
+    generated_at: datetime
+    status: Literal["draft", "published"]
+    published_at: datetime | None
+    published_by: str | None
+    config: ConfigVersion
+    method: dict[str, MethodDimension]
+    departments: list[DepartmentEvaluation]
+
+
+class EvaluationConfigOut(ConfigVersion):
+    config: dict[str, Any]
+    in_force: bool | None = None
+    method: dict[str, MethodDimension] | None = None
+    versions: list[ConfigVersion] | None = None
+    figures: list[dict[str, str]] | None = Field(None, description="the supervision figures an indicator may read")
+
+
+class OpinionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)] = Field(
+        description="改进意见"
+    )
+
+
+class DepartmentOpinion(OpinionOut):
+    year: int
+    dept: str
+
+
+class PublicDepartment(BaseModel):
+    rank: int | None
+    dept: str
+    name: str | None
+    total: float | None
+    dimensions: dict[str, float | None]
+    opinion: str | None
+
+
+class PublicEvaluation(BaseModel):
+    """The published results (第三十七条): no person's name, no account."""
+
+    year: int
+    article: str
+    publication_article: str
+    period: dict[str, str]
+    published_at: datetime
+    config_version: int
+    method: dict[str, MethodDimension]
+    departments: list[PublicDepartment]
+    published_years: list[int]

@@ -26,7 +26,10 @@ from govdata_shared.contracts.catalog import (
     RESOURCE_PUBLISHED,
     RESOURCE_REFRESHED,
     RESOURCE_REJECTED,
+    RESOURCE_RETIRED,
     RESOURCE_SUBMITTED,
+    RESPONSIBILITY_ASSIGNED,
+    RESPONSIBILITY_WITHDRAWN,
     UPDATE_OVERDUE,
     UPDATE_TRIGGER_RECORDED,
 )
@@ -49,6 +52,12 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 GRANT_STATE_EVENTS = tuple(t for t in GRANT_EVENTS if t != GRANT_USED)
 USAGE_EVENTS = (ACCESS_USAGE, GRANT_USED)
 IN_FORCE = frozenset({"active", "suspended"})
+# 第十三条: the 责任清单 entries and the catalog's state (published or retired resources), read up to the year's end.
+RESPONSIBILITY_STATE_EVENTS = (RESPONSIBILITY_ASSIGNED, RESPONSIBILITY_WITHDRAWN, RESOURCE_PUBLISHED, RESOURCE_RETIRED)
+# What became of a call that reached the provider's system and failed there: the provider's service, not the holder's
+# conduct nor the gateway's (access contract CALL_OUTCOMES).
+SERVED = "ok"
+PROVIDER_FAILURES = ("upstream_error", "upstream_unavailable", "upstream_timeout", "unfilterable_response")
 
 
 @dataclass(frozen=True)
@@ -66,13 +75,19 @@ FIGURES: tuple[Figure, ...] = (
     Figure("catalog_reviews_late", "目录审核超时", "第十四条第二款"),
     Figure("catalog_update_triggers", "需更新目录的事由（法规修改或职能变更）", "第十四条第一款"),
     Figure("catalog_updates_late", "目录更新申请逾期（超过10个工作日）", "第十四条第一款"),
+    Figure("responsibilities_assigned", "年内下达的责任清单条目", "第十三条"),
+    Figure("responsibilities_withdrawn", "年内撤销的责任清单条目", "第十三条"),
+    Figure("responsibilities_in_force", "年末在册的责任清单条目", "第十三条"),
+    Figure("responsibilities_met", "年末已落实的责任清单条目（本部门有该代码的已发布目录）", "第十三条"),
     Figure("data_refreshes", "数据更新报告", "第十八条"),
+    Figure("data_refreshes_on_time", "数据按时更新", "第十八条"),
     Figure("data_refreshes_late", "数据更新晚于更新周期", "第十八条"),
     Figure("share_requests_made", "提出的共享申请", "第二十九条"),
     Figure("share_requests_received", "收到的共享申请（作为提供方）", "第二十九条"),
     Figure("share_decisions_on_time", "共享审批按时", "第二十九条"),
     Figure("share_decisions_late", "共享审批超时", "第二十九条"),
     Figure("share_requests_overdue", "共享审批逾期未办", "第二十九条"),
+    Figure("share_deadlines_missed", "共享审批超期的环节（逾期未办或超时审批，各计一次）", "第二十九条"),
     Figure("corrections_received", "收到的数据校核申请", "第十九条"),
     Figure("corrections_on_time", "校核按时完成", "第十九条第二款"),
     Figure("corrections_late", "校核超时完成", "第十九条第二款"),
@@ -81,6 +96,8 @@ FIGURES: tuple[Figure, ...] = (
     Figure("grants_held", "持有的数据接口授权", "第二十九条"),
     Figure("grants_used", "年内使用过的授权", "第二十九条"),
     Figure("grants_suspended", "年末处于暂停状态的授权", "第二十九条"),
+    Figure("data_calls_served", "作为提供方成功响应的数据调用", "第二十九条"),
+    Figure("data_calls_failed", "因提供方系统原因失败的数据调用", "第二十九条"),
     Figure("data_calls_denied", "被拒绝的数据调用", "第二十九条"),
     Figure("violations_late_catalog_updates", "违规：超过规定时间申请更新目录", "第四十一条第八项"),
     Figure("violations_late_corrections", "违规：超过规定时间校核数据", "第四十一条第八项"),
@@ -155,6 +172,8 @@ def contributions(record: Mapping[str, Any]) -> Iterator[Contribution]:
         yield data.get("dept"), "violations_late_catalog_updates", data.get("trigger_id")
     elif kind == RESOURCE_REFRESHED:
         yield data.get("provider_dept"), "data_refreshes", once
+        if data.get("late") is False:
+            yield data.get("provider_dept"), "data_refreshes_on_time", once
         if data.get("late"):
             # One missed due date is one lateness, whether the catalog announced it, the refresh came late, or both.
             missed = (data.get("resource_id"), data["due_by"]) if data.get("due_by") else once
@@ -170,8 +189,14 @@ def contributions(record: Mapping[str, Any]) -> Iterator[Contribution]:
         if on_time is not None:
             code = "share_decisions_on_time" if on_time else "share_decisions_late"
             yield data.get("decided_by_dept"), code, (data.get("request_id"), data.get("stage"))
+        if on_time is False:
+            # A stage overdue and then decided late missed one deadline: counted once with its overdue notice.
+            stage = (data.get("request_id"), data.get("stage"))
+            yield data.get("decided_by_dept"), "share_deadlines_missed", stage
     elif kind == REQUEST_OVERDUE:
-        yield data.get("responsible_dept"), "share_requests_overdue", (data.get("request_id"), data.get("stage"))
+        stage = (data.get("request_id"), data.get("stage"))
+        yield data.get("responsible_dept"), "share_requests_overdue", stage
+        yield data.get("responsible_dept"), "share_deadlines_missed", stage
     elif kind == CORRECTION_SUBMITTED:
         yield data.get("provider_dept"), "corrections_received", data.get("request_id")
     elif kind == CORRECTION_EXTENDED:
@@ -230,6 +255,53 @@ def tally_grants(grant_records: Iterable[Mapping[str, Any]], year_start: str, us
             figures["grants_used"] += 1
         if latest[grant_id] == "suspended":
             figures["grants_suspended"] += 1
+    return {dept: dict(codes) for dept, codes in out.items()}
+
+
+def tally_responsibilities(records: Iterable[Mapping[str, Any]], year_start: str) -> Tally:
+    """第十三条 责任清单 from the entries' and the catalog's records up to the end of the year, in log order.
+
+    assigned / withdrawn: entries assigned or withdrawn in the year; in_force: entries assigned and not withdrawn
+    when the year ends; met: of those, the ones whose department has a resource of the entry's catalog code that is
+    published (not retired) when the year ends — the catalog's word, never the department's. Whether its data is
+    refreshed on time is `data_refreshes_late`'s to say.
+    """
+    entries: dict[str, tuple[str | None, str | None, bool]] = {}  # entry id → (dept, code, withdrawn)
+    resources: dict[str, tuple[str | None, str | None, bool]] = {}  # resource id → (dept, code, published)
+    out: Tally = defaultdict(lambda: defaultdict(int))
+    for record in records:
+        kind = record["type"]
+        data = record.get("data") or {}
+        in_year = record["time"] >= year_start
+        if kind in (RESPONSIBILITY_ASSIGNED, RESPONSIBILITY_WITHDRAWN):
+            entry_id, dept = data.get("entry_id"), data.get("dept")
+            if entry_id is None:
+                continue
+            withdrawn = kind == RESPONSIBILITY_WITHDRAWN
+            entries[entry_id] = (dept, data.get("resource_code"), withdrawn)
+            if in_year:
+                out[dept]["responsibilities_withdrawn" if withdrawn else "responsibilities_assigned"] += 1
+        elif data.get("resource_id") is not None:
+            published = kind == RESOURCE_PUBLISHED
+            resources[data["resource_id"]] = (data.get("provider_dept"), data.get("code"), published)
+    catalogued = {(dept, code) for dept, code, published in resources.values() if published and code}
+    for dept, code, withdrawn in entries.values():
+        if withdrawn:
+            continue
+        out[dept]["responsibilities_in_force"] += 1
+        if (dept, code) in catalogued:
+            out[dept]["responsibilities_met"] += 1
+    return {dept: dict(codes) for dept, codes in out.items()}
+
+
+def tally_service(rows: Iterable[tuple[str | None, str | None, int]]) -> Tally:
+    """Data calls by provider department and outcome: served (`ok`), or failed in the provider's own system."""
+    out: Tally = defaultdict(lambda: defaultdict(int))
+    for provider_dept, outcome, count in rows:
+        if outcome == SERVED:
+            out[provider_dept]["data_calls_served"] += count
+        elif outcome in PROVIDER_FAILURES:
+            out[provider_dept]["data_calls_failed"] += count
     return {dept: dict(codes) for dept, codes in out.items()}
 
 

@@ -16,6 +16,10 @@ SERVICE_GRANTS = [
     "GRANT SELECT, INSERT, UPDATE ON access_batch TO {role}",
     # 第三十九条 work reports: a department replaces its text or attachment; none is ever deleted.
     "GRANT SELECT, INSERT, UPDATE ON work_report TO {role}",
+    # 第三十八条 evaluation: a configuration change is a new version and a publication is written once; the
+    # bureau's 改进意见 are replaced until the year is published.
+    "GRANT SELECT, INSERT ON evaluation_config, evaluation_publication TO {role}",
+    "GRANT SELECT, INSERT, UPDATE ON evaluation_opinion TO {role}",
     "GRANT SELECT, INSERT, UPDATE, DELETE ON outbox, processed_event, failed_event TO {role}",
     "GRANT USAGE ON SEQUENCE outbox_seq_seq, failed_event_id_seq TO {role}",
     "GRANT SELECT ON alembic_version TO {role}",

@@ -137,13 +137,19 @@ ZERO = {
     "catalog_reviews_late": 0,
     "catalog_update_triggers": 0,
     "catalog_updates_late": 0,
+    "responsibilities_assigned": 0,
+    "responsibilities_withdrawn": 0,
+    "responsibilities_in_force": 0,
+    "responsibilities_met": 0,
     "data_refreshes": 0,
+    "data_refreshes_on_time": 0,
     "data_refreshes_late": 0,
     "share_requests_made": 0,
     "share_requests_received": 0,
     "share_decisions_on_time": 0,
     "share_decisions_late": 0,
     "share_requests_overdue": 0,
+    "share_deadlines_missed": 0,
     "corrections_received": 0,
     "corrections_on_time": 0,
     "corrections_late": 0,
@@ -152,6 +158,8 @@ ZERO = {
     "grants_held": 0,
     "grants_used": 0,
     "grants_suspended": 0,
+    "data_calls_served": 0,
+    "data_calls_failed": 0,
     "data_calls_denied": 0,
     "violations_late_catalog_updates": 0,
     "violations_late_corrections": 0,
@@ -165,6 +173,7 @@ EXPECTED_2025 = {
         "resources_registered": 2,  # res-ga-1, res-ga-2 first published
         "resources_published": 3,  # 2, 6, 10
         "data_refreshes": 2,  # 14, 15
+        "data_refreshes_on_time": 1,  # 14
         "data_refreshes_late": 1,  # 15
         "share_requests_made": 1,  # req-2
         "share_requests_received": 2,  # req-1, req-3
@@ -190,6 +199,7 @@ EXPECTED_2025 = {
         "share_requests_received": 1,  # req-2
         "share_decisions_late": 1,  # req-2 rejected late
         "share_requests_overdue": 1,  # req-2
+        "share_deadlines_missed": 1,  # req-2's provider review: overdue, then decided late — one deadline
         "corrections_received": 1,  # cr-3 (resolved in 2026 by Shanghai time)
         "grants_held": 2,  # g-1, g-2
         "grants_used": 2,  # g-1 (two usage reports), g-2 (grant.used)
@@ -205,6 +215,7 @@ EXPECTED_2025 = {
         "catalog_reviews_late": 2,
         "share_decisions_on_time": 1,
         "share_decisions_late": 1,
+        "share_deadlines_missed": 1,  # req-3's platform review
     },
 }
 TOTALS_2025 = {code: sum(d[code] for d in EXPECTED_2025.values()) for code in ZERO} | {"data_calls_denied": 5}

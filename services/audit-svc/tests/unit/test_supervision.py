@@ -74,7 +74,10 @@ def test_share_decisions_count_for_the_deciding_department_once_per_request_and_
             _record(3, approved, request_id="r-1", stage="delivery", decided_by_dept="YC-ZSJ", on_time=False),
         ]
     )
-    assert tally == {"YC-GA": {"share_decisions_on_time": 1}, "YC-ZSJ": {"share_decisions_late": 1}}
+    assert tally == {
+        "YC-GA": {"share_decisions_on_time": 1},
+        "YC-ZSJ": {"share_decisions_late": 1, "share_deadlines_missed": 1},
+    }
 
 
 def test_only_calls_outside_a_grant_count_as_violations_among_denied_calls():
@@ -97,3 +100,64 @@ def test_the_annual_csv_has_a_bom_a_labelled_header_and_one_row_per_department()
     assert "校核超时完成（第十九条第二款）" in header
     assert [row[:2] for row in rows] == [["2025", "YC-GA"], ["2025", "合计"]]
     assert dict(zip(header, rows[0], strict=True))["校核超时完成（第十九条第二款）"] == "1"
+
+
+def _at(seq: int, type: str, time: str, **data) -> dict:
+    return {"seq": seq, "type": type, "time": time, "data": data}
+
+
+def test_responsibility_entries_are_met_by_the_department_s_own_resource_published_at_year_end():
+    """第十三条: in force at year end and met by a published (not retired) resource of the department with the entry's
+    code; another department's resource of that code does not meet it."""
+    start = "2024-12-31T16:00:00.000000Z"
+    assigned, withdrawn = "catalog.responsibility.assigned", "catalog.responsibility.withdrawn"
+    records = [
+        _at(
+            1,
+            "catalog.resource.published",
+            "2024-03-01T00:00:00.000000Z",
+            resource_id="r1",
+            provider_dept="YC-GA",
+            code="1/1",
+        ),
+        _at(
+            2,
+            "catalog.resource.published",
+            "2024-03-01T00:00:00.000000Z",
+            resource_id="r2",
+            provider_dept="YC-MZ",
+            code="1/2",
+        ),
+        _at(3, assigned, "2024-04-01T00:00:00.000000Z", entry_id="e1", dept="YC-GA", resource_code="1/1"),
+        _at(4, assigned, "2025-02-01T00:00:00.000000Z", entry_id="e2", dept="YC-GA", resource_code="1/2"),
+        _at(5, assigned, "2025-02-01T00:00:00.000000Z", entry_id="e3", dept="YC-GA", resource_code="1/3"),
+        _at(6, withdrawn, "2025-05-01T00:00:00.000000Z", entry_id="e3", dept="YC-GA", resource_code="1/3"),
+        _at(7, assigned, "2024-04-01T00:00:00.000000Z", entry_id="e4", dept="YC-MZ", resource_code="1/2"),
+        _at(
+            8,
+            "catalog.resource.retired",
+            "2025-09-01T00:00:00.000000Z",
+            resource_id="r2",
+            provider_dept="YC-MZ",
+            code="1/2",
+        ),
+    ]
+    assert supervision.tally_responsibilities(records, start) == {
+        "YC-GA": {
+            "responsibilities_assigned": 2,
+            "responsibilities_withdrawn": 1,
+            "responsibilities_in_force": 2,
+            "responsibilities_met": 1,  # e1; e2's code is YC-MZ's resource
+        },
+        "YC-MZ": {"responsibilities_in_force": 1},  # e4: its resource retired
+    }
+
+
+def test_calls_served_and_failed_count_for_the_provider_and_refusals_not_at_all():
+    rows = [
+        ("YC-GA", "ok", 8),
+        ("YC-GA", "upstream_timeout", 1),
+        ("YC-GA", "rate_limited", 5),
+        ("YC-MZ", "not_ready", 2),
+    ]
+    assert supervision.tally_service(rows) == {"YC-GA": {"data_calls_served": 8, "data_calls_failed": 1}}
