@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
 # One image for every component of the platform (伊川县政务大数据平台); each Deployment or Job picks the command:
-#   uvicorn catalog_svc.main:app --host 0.0.0.0 --port 8080      (likewise sharing_svc, verification_svc, audit_svc)
+#   uvicorn catalog_svc.main:app --host 0.0.0.0 --port 8080      (likewise sharing_svc, verification_svc, audit_svc, notify_svc)
 #   python -m govdata_gateway                                    (GATEWAY_HOST / GATEWAY_PORT)
 #   python -m govdata_portal                                     (PORTAL_HOST / PORTAL_PORT; behind the gateway)
 #   python -m govdata_shared.migrations catalog_svc              (migration Jobs; reads DATABASE_URL)
@@ -33,6 +33,7 @@ COPY services/catalog-svc/pyproject.toml services/catalog-svc/
 COPY services/sharing-svc/pyproject.toml services/sharing-svc/
 COPY services/verification-svc/pyproject.toml services/verification-svc/
 COPY services/audit-svc/pyproject.toml services/audit-svc/
+COPY services/notify-svc/pyproject.toml services/notify-svc/
 # The development package (broker, test plugin) is a workspace member; --no-dev leaves it out of the image.
 COPY deploy/local/pyproject.toml deploy/local/
 RUN --mount=type=cache,target=/root/.cache/uv \

@@ -53,7 +53,7 @@ broker: install  ## just the local Kafka-protocol broker on 127.0.0.1:9092
 	$(PY) -m govdata_local.broker --port 9092
 
 migrate: install  ## apply every service's migrations to DATABASE_URL-style settings
-	for s in catalog sharing verification audit; do SERVICE_NAME=$$s $(PY) -m govdata_shared.migrations $${s}_svc || exit 1; done
+	for s in catalog sharing verification audit notify; do SERVICE_NAME=$$s $(PY) -m govdata_shared.migrations $${s}_svc || exit 1; done
 
 clean:
 	rm -rf .venv .tools .data .pytest_cache .ruff_cache

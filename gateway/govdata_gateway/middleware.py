@@ -53,6 +53,7 @@ def _area(path: str) -> str:
         "/api/sharing",
         "/api/verification",
         "/api/audit",
+        "/api/notify",
         "/api/identity",
         "/data",
         "/auth",

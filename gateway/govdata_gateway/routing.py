@@ -1,4 +1,4 @@
-"""Routing of `/api/<service>/...` to the four services, and of every path the gateway does not own to the portal
+"""Routing of `/api/<service>/...` to the services, and of every path the gateway does not own to the portal
 (共享平台门户, `PORTAL_URL`): status, headers and body passed through, streamed.
 
 The services verify the caller's token themselves (defence in depth); the gateway only forwards — except that a

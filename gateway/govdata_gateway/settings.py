@@ -66,6 +66,7 @@ class GatewaySettings(Settings):
     sharing_url: str = Field("http://127.0.0.1:8102", description="sharing-svc base URL.")
     verification_url: str = Field("http://127.0.0.1:8103", description="verification-svc base URL.")
     audit_url: str = Field("http://127.0.0.1:8104", description="audit-svc base URL.")
+    notify_url: str = Field("http://127.0.0.1:8106", description="notify-svc base URL.")
     portal_url: str = Field(
         "http://127.0.0.1:8105",
         description="The portal's base URL: every path the gateway does not own (not /auth, /api, /data, "
@@ -182,6 +183,7 @@ class GatewaySettings(Settings):
             "sharing": self.sharing_url,
             "verification": self.verification_url,
             "audit": self.audit_url,
+            "notify": self.notify_url,
         }
 
 

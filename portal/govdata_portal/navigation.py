@@ -45,6 +45,8 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("disputes", "异议处理", "/disputes", BUREAU),
     NavItem("overdue", "逾期", "/overdue", BUREAU),
     NavItem("supervision", "监督考核", "/supervision", OVERSIGHT),
+    # 第三十七、三十八条: the yearly evaluation; a department sees its own row
+    NavItem("evaluation", "考核评价", "/evaluation", DEPARTMENT | OVERSIGHT),
     # 第三十九条: each department reports on the year before by the end of January; oversight sees who did
     NavItem("work_reports", "年度工作报告", "/work-reports", DEPARTMENT | OVERSIGHT),
     # 第十六条 一数一源, 第四十一条(三): items several departments collect without the bureau's leave

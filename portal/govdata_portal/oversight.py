@@ -13,7 +13,7 @@ GET  /audit?type=&dept=&resource_id=&from=&to=   the trail, newest first
 GET  /audit/verify                     the hash chain recomputed
 GET  /audit/export?from_seq=&to_seq=   the log as JSON Lines, streamed through as a download
 
-audit-svc has no `/evaluation` (第三十八条 scores) nor `/access` (access records) yet: the pages leave them out.
+The 第三十八条 scores are evaluation.py's page (考核评价), the access records access_records.py's.
 """
 
 from __future__ import annotations

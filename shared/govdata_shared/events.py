@@ -23,6 +23,7 @@ TOPICS = {
     "verification": "govdata.verification.v1",
     "access": "govdata.access.v1",
     "identity": "govdata.identity.v1",
+    "notify": "govdata.notify.v1",
 }
 ALL_TOPICS = tuple(TOPICS.values())
 

@@ -46,7 +46,7 @@ class ServiceSpec:
     type → handler) and, where a service takes each batch whole, `BATCH_HANDLER`.
     """
 
-    name: str  # catalog | sharing | verification | audit
+    name: str  # catalog | sharing | verification | audit | notify
     package: str  # python package holding migrations/
     title: str  # shown in OpenAPI, Chinese
     routers: Sequence[APIRouter] = ()

@@ -50,6 +50,7 @@ async def test_an_operator_signs_in_sees_her_todo_finds_a_resource_and_signs_out
             "需求清单",
             "责任清单",
             "目录更新",
+            "考核评价",
             "年度工作报告",
             "访问记录",
             "接口文档",

@@ -66,9 +66,10 @@ def test_negative_aggregate_version_is_rejected():
         ("sharing.grant.suspended", "govdata.sharing.v1"),
         ("verification.request.overdue", "govdata.verification.v1"),
         ("access.denied", "govdata.access.v1"),
+        ("notify.overdue.notified", "govdata.notify.v1"),
     ],
 )
-def test_event_types_map_to_the_four_topics(event_type, topic):
+def test_event_types_map_to_the_platforms_topics(event_type, topic):
     assert topic_for(event_type) == topic
     assert topic in ALL_TOPICS
 

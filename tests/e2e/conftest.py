@@ -1,4 +1,4 @@
-"""The whole platform as real processes for end-to-end tests: four services under uvicorn, the gateway and the
+"""The whole platform as real processes for end-to-end tests: five services under uvicorn, the gateway and the
 portal behind it, each service on its own fresh Postgres database, all on the session's real broker."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Events cross the services over the real broker: what catalog-svc commits to its outbox reaches the
-consumers of sharing-svc, verification-svc and audit-svc, each of which records it exactly once."""
+consumers of sharing-svc, verification-svc, audit-svc and notify-svc, each of which records it exactly once."""
 
 from __future__ import annotations
 
@@ -39,7 +39,12 @@ async def test_catalog_event_reaches_every_consumer_once(platform):
         await add_event(session, event)  # picked up by the running catalog-svc's relay sweep
     await catalog.dispose()
 
-    expected = {"sharing": ["sharing-svc"], "verification": ["verification-svc"], "audit": ["audit-svc"]}
+    expected = {
+        "sharing": ["sharing-svc"],
+        "verification": ["verification-svc"],
+        "audit": ["audit-svc"],
+        "notify": ["notify-svc"],
+    }
     seen: dict[str, list[str]] = {}
     for _ in range(150):
         seen = {name: await _processed(platform.database_urls[name], event.id) for name in expected}

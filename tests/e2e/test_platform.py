@@ -7,10 +7,10 @@ import pytest
 from govdata_shared.auth import JWKSKeySet, TokenVerifier
 
 
-def test_gateway_healthz_reports_all_four_services_and_the_portal(platform):
+def test_gateway_healthz_reports_every_service_and_the_portal(platform):
     response = httpx.get(f"{platform.gateway}/healthz")
     assert response.status_code == 200
-    expected = {"catalog": "ok", "sharing": "ok", "verification": "ok", "audit": "ok", "portal": "ok"}
+    expected = {"catalog": "ok", "sharing": "ok", "verification": "ok", "audit": "ok", "notify": "ok", "portal": "ok"}
     assert response.json() == {"status": "ok", "services": expected}
 
 
@@ -26,7 +26,7 @@ async def test_token_from_gateway_verifies_against_its_jwks(platform):
     assert "dept_operator" in caller.roles
 
 
-@pytest.mark.parametrize("service", ["catalog", "sharing", "verification", "audit"])
+@pytest.mark.parametrize("service", ["catalog", "sharing", "verification", "audit", "notify"])
 def test_each_service_sees_the_caller_through_the_gateway(platform, service):
     token = platform.token("mz-head")
     response = httpx.get(f"{platform.gateway}/api/{service}/whoami", headers={"Authorization": f"Bearer {token}"})
@@ -35,7 +35,7 @@ def test_each_service_sees_the_caller_through_the_gateway(platform, service):
     assert response.headers["x-request-id"]
 
 
-@pytest.mark.parametrize("service", ["catalog", "sharing", "verification", "audit"])
+@pytest.mark.parametrize("service", ["catalog", "sharing", "verification", "audit", "notify"])
 def test_services_refuse_calls_without_a_token(platform, service):
     response = httpx.get(f"{platform.gateway}/api/{service}/whoami")
     assert response.status_code == 401
@@ -114,7 +114,7 @@ def test_api_docs_merge_every_running_service(platform):
     assert response.status_code == 200
     document = response.json()
     assert "x-govdata-unavailable" not in document
-    for service in ("catalog", "sharing", "verification", "audit"):
+    for service in ("catalog", "sharing", "verification", "audit", "notify"):
         assert f"/api/{service}/whoami" in document["paths"], service
     assert "/auth/token" in document["paths"] and "/data/{resource_id}/{path}" in document["paths"]
     page = httpx.get(f"{platform.gateway}/api/docs")

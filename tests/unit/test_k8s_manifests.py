@@ -39,7 +39,7 @@ DOCKERFILE = REPO_ROOT / "Dockerfile"
 
 NAMESPACE = "govdata"
 IMAGE = "govdata/platform:0.1.0"
-SERVICES = ("catalog", "sharing", "verification", "audit")
+SERVICES = ("catalog", "sharing", "verification", "audit", "notify")
 GATEWAY = "gateway"
 PORTAL = "portal"
 BACKENDS = (*(f"{s}-svc" for s in SERVICES), GATEWAY)  # on the broker, each with a database
@@ -406,7 +406,7 @@ def test_deployment_probes(component: str) -> None:
         assert container_port(workload, get["port"]) == CONTAINER_PORT, f"{workload}: {probe} port"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     if component == GATEWAY:
-        # The gateway's /healthz aggregates the four services: as a liveness probe it would restart every
+        # The gateway's /healthz aggregates the services: as a liveness probe it would restart every
         # gateway pod whenever one service is down.
         assert container["livenessProbe"]["httpGet"]["path"] != "/healthz", f"{workload}: liveness /healthz"
     else:

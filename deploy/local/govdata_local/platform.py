@@ -1,4 +1,4 @@
-"""The platform as processes on one machine: the four services under uvicorn, the gateway, the portal behind it
+"""The platform as processes on one machine: the five services under uvicorn, the gateway, the portal behind it
 and (optionally) the demo provider, started in order and stopped in reverse. `make run` uses it, and so do the
 end-to-end and browser tests.
 """
@@ -21,7 +21,7 @@ from govdata_shared.settings import REPO_ROOT
 
 from govdata_local.broker import free_port
 
-SERVICES = ("catalog", "sharing", "verification", "audit")
+SERVICES = ("catalog", "sharing", "verification", "audit", "notify")
 DATABASES = (*SERVICES, "gateway")  # each service's, and the gateway's identity registry
 DEMO_CLIENTS = REPO_ROOT / "deploy" / "demo" / "clients.yaml"
 DEMO_PROVIDER = REPO_ROOT / "deploy" / "demo" / "provider.py"
@@ -59,7 +59,7 @@ class ProcessPlatform:
         self.commands[name] = (args, env)
 
     def add_services(self, env: dict[str, str], urls: dict[str, str], database_urls: dict[str, str]) -> None:
-        """The four services, each on its loopback port and its own database."""
+        """The services, each on its loopback port and its own database."""
         for name in SERVICES:
             service_env = {**env, "SERVICE_NAME": name, "DATABASE_URL": database_urls[name]}
             self.add(name, service_command(name, urls[name].rsplit(":", 1)[1]), service_env)

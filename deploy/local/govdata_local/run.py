@@ -1,4 +1,4 @@
-"""`make run` (`python -m govdata_local.run`): the whole platform on one machine — broker, four services, the
+"""`make run` (`python -m govdata_local.run`): the whole platform on one machine — broker, five services, the
 gateway and the portal behind it, on SQLite files.
 
 Starts the local Kafka-protocol broker (unless KAFKA_BOOTSTRAP_SERVERS names one), each service under

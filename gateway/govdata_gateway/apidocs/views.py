@@ -1,6 +1,6 @@
 """The API docs routes:
 
-    GET /api/openapi.json          the gateway's own endpoints and the four services', merged (merge.py)
+    GET /api/openapi.json          the gateway's own endpoints and the services', merged (merge.py)
     GET /api/docs                  Swagger UI over that document
     GET /api/docs/static/{name}    Swagger UI's files and the page's start-up script, from static/
 

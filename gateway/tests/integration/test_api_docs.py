@@ -1,6 +1,6 @@
 """`/api/openapi.json` and `/api/docs` on the gateway, over real HTTP.
 
-The four services are their real FastAPI apps under uvicorn on loopback ports (start-up work off: serving their
+The services are their real FastAPI apps under uvicorn on loopback ports (start-up work off: serving their
 OpenAPI document needs no database or broker); where a service must change or vanish, a small aiohttp server
 stands in for it. The real gateway app (`create_app`) is served on a port of its own.
 """
@@ -31,7 +31,7 @@ from govdata_shared.errors import PROBLEM_JSON
 
 pytestmark = pytest.mark.backends("sqlite")  # the registry is not what these tests are about
 
-SERVICES = ("catalog", "sharing", "verification", "audit")
+SERVICES = ("catalog", "sharing", "verification", "audit", "notify")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 GATEWAY_OWN = ("/auth/token", "/auth/authorize", "/auth/logout", "/.well-known/jwks.json", "/data/{resource_id}/{path}")
 CLIENTS = """
@@ -68,7 +68,7 @@ def bound_socket(port: int = 0) -> socket.socket:
 
 @pytest.fixture(scope="module")
 async def services() -> AsyncIterator[dict[str, tuple[str, dict[str, Any]]]]:
-    """name → (base URL, the service's own OpenAPI document) for the four real service apps."""
+    """name → (base URL, the service's own OpenAPI document) for the real service apps."""
     running: list[tuple[uvicorn.Server, asyncio.Task]] = []
     found = {}
     try:

@@ -111,13 +111,13 @@ async def test_public_answers_name_no_server_software(platform) -> None:
 
 
 async def test_healthz_keeps_its_documented_shape(platform) -> None:
-    """API.md "Running": `{status, services:{catalog, sharing, verification, audit}}` (and the portal, when the
+    """API.md "Running": `{status, services:{catalog, sharing, verification, audit, notify}}` (and the portal, when the
     gateway serves one) — names and states only."""
     gw = await platform.start_gateway()
     async with platform.http.get(f"{gw.url}/healthz") as resp:
         body = await resp.json()
     assert set(body) == {"status", "services"}
-    assert set(body["services"]) - {"portal"} == {"catalog", "sharing", "verification", "audit"}
+    assert set(body["services"]) - {"portal"} == {"catalog", "sharing", "verification", "audit", "notify"}
     assert set(body["services"].values()) <= {"ok", "unavailable"}
     assert "http" not in str(body)  # no service addresses
 

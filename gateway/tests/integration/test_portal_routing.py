@@ -32,7 +32,7 @@ CLIENTS = """
 departments: [{code: YC-GA, name: 伊川县公安局}]
 clients: [{client_id: ga-system, client_secret: s-ga-system, dept: YC-GA, roles: [dept_operator]}]
 """
-SERVICES = ("catalog", "sharing", "verification", "audit")
+SERVICES = ("catalog", "sharing", "verification", "audit", "notify")
 UPSTREAM_TIMEOUT = 0.5
 AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 HOME_PAGE = '<!DOCTYPE html><html lang="zh-CN"><title>首页</title><h1>首页</h1><p>待办 3 项</p></html>'

@@ -1,6 +1,6 @@
 """The gateway's `/api/<service>/...` routing, `/healthz` and the metrics, over real HTTP, as a client sees them.
 
-Four small aiohttp servers on loopback ports stand in for catalog, sharing, verification and audit; the real
+Small aiohttp servers on loopback ports stand in for catalog, sharing, verification, audit and notify; the real
 gateway app (`create_app`) is served on a port of its own. Nothing is mocked.
 """
 
@@ -28,7 +28,7 @@ from govdata_shared.errors import PROBLEM_JSON
 from multidict import CIMultiDict
 from yarl import URL
 
-SERVICES = ("catalog", "sharing", "verification", "audit")
+SERVICES = ("catalog", "sharing", "verification", "audit", "notify")
 # Routing needs no particular client: one department and one client keep the registry's seeding short.
 CLIENTS = """
 departments: [{code: YC-GA, name: 伊川县公安局}]
@@ -655,7 +655,7 @@ async def test_healthz_all_ok(gw: Gateway, http: aiohttp.ClientSession) -> None:
         assert resp.content_type == "application/json"
         assert await resp.json() == {
             "status": "ok",
-            "services": {"catalog": "ok", "sharing": "ok", "verification": "ok", "audit": "ok"},
+            "services": {"catalog": "ok", "sharing": "ok", "verification": "ok", "audit": "ok", "notify": "ok"},
         }
 
 
@@ -667,7 +667,7 @@ async def test_healthz_names_a_service_whose_readyz_fails(
         assert resp.status == 503
         body = await resp.json(content_type=None)
     assert body["status"] != "ok"
-    assert body["services"] == {"catalog": "ok", "sharing": "unavailable", "verification": "ok", "audit": "ok"}
+    assert body["services"] == {**dict.fromkeys(SERVICES, "ok"), "sharing": "unavailable"}
     upstreams["sharing"].ready_status = 200
     async with http.get(gw("/healthz")) as resp:
         assert resp.status == 200
@@ -680,7 +680,7 @@ async def test_healthz_names_a_service_that_is_not_listening(
     async with http.get(gw("/healthz")) as resp:
         assert resp.status == 503
         body = await resp.json(content_type=None)
-    assert body["services"] == {"catalog": "ok", "sharing": "ok", "verification": "unavailable", "audit": "ok"}
+    assert body["services"] == {**dict.fromkeys(SERVICES, "ok"), "verification": "unavailable"}
 
 
 async def test_healthz_counts_a_hanging_readyz_as_unavailable_quickly(
@@ -692,7 +692,7 @@ async def test_healthz_counts_a_hanging_readyz_as_unavailable_quickly(
         assert resp.status == 503
         body = await resp.json(content_type=None)
     assert time.monotonic() - started < 3.0
-    assert body["services"] == {"catalog": "ok", "sharing": "ok", "verification": "ok", "audit": "unavailable"}
+    assert body["services"] == {**dict.fromkeys(SERVICES, "ok"), "audit": "unavailable"}
 
 
 async def test_metrics_are_prometheus_text(gw: Gateway, http: aiohttp.ClientSession) -> None:

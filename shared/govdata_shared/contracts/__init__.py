@@ -50,4 +50,4 @@ def parse_data(event: Event) -> BaseModel:
 
 
 # Register every area's contracts when the registry is imported (one place for all event schemas).
-from govdata_shared.contracts import access, catalog, identity, sharing, verification  # noqa: E402, F401
+from govdata_shared.contracts import access, catalog, identity, notify, sharing, verification  # noqa: E402, F401
