@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from govdata_shared.auth import DEPARTMENT_ROLES, Caller, Role
 
 from notify_svc.domain import roles_text
-from notify_svc.models import Message, OpenStep
+from notify_svc.models import Message, OpenStep, WebhookSubscription
 
 
 def _holds(role: str) -> sa.ColumnElement[bool]:
@@ -39,4 +39,16 @@ def addressed_to(caller: Caller) -> sa.ColumnElement[bool]:
         return sa.true()
     if dept := caller.acting_dept:
         return Message.dept == dept
+    return sa.false()
+
+
+def manages_subscription(caller: Caller) -> sa.ColumnElement[bool]:
+    """The webhook subscriptions `caller` sees and manages: all for the bureau; its department's for an operator,
+    and only its own system's for a client bound to a system (the routes admit operators and the bureau)."""
+    if caller.is_bureau:
+        return sa.true()
+    if caller.dept and caller.has_role(Role.DEPT_OPERATOR):
+        own = WebhookSubscription.dept == caller.dept
+        system = caller.claims.get("system")
+        return sa.and_(own, WebhookSubscription.system == system) if isinstance(system, str) else own
     return sa.false()

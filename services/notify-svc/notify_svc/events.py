@@ -23,6 +23,7 @@ from govdata_shared.events import TOPICS, Event
 from govdata_shared.publish import publish
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notify_svc import subscriptions
 from notify_svc.domain import BUREAU_DEPT, TRIGGER_KIND_LABELS, Aggregate, MessageKind, StepKind
 from notify_svc.models import KnownDepartment, KnownResource, Message, OpenStep
 from notify_svc.steps import StepSpec, answer_triggers, apply_steps, resource_names
@@ -235,6 +236,8 @@ async def on_department(session: AsyncSession, event: Event) -> None:
 
 
 CONSUMED_TOPICS: tuple[str, ...] = (TOPICS["catalog"], TOPICS["sharing"], TOPICS["verification"], TOPICS["identity"])
+# Every new event of a fetched batch, after its handler, in the same transaction: the webhook deliveries it makes.
+BATCH_HANDLER = subscriptions.enqueue
 HANDLERS: dict[str, Handler] = {
     **{
         event_type: on_resource

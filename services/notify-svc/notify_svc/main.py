@@ -12,6 +12,7 @@ from notify_svc import events
 from notify_svc.api import router
 from notify_svc.domain import StepKind
 from notify_svc.scheduled import deadline_watch
+from notify_svc.sender import webhook_sender
 
 
 class NotifySettings(Settings):
@@ -20,6 +21,12 @@ class NotifySettings(Settings):
         default_factory=dict,
         description="Working days before its deadline a step is reminded of, per step kind, as JSON, e.g."
         ' {"provider_review": 2}; a kind not named: 1.',
+    )
+    notify_webhook_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="How long a webhook receiver has to answer one delivery."
+    )
+    notify_webhook_interval_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often the webhook sender looks for due deliveries when idle."
     )
 
     @field_validator("notify_remind_working_days")
@@ -39,7 +46,7 @@ SPEC = ServiceSpec(
     title="通知服务 notify-svc — 待办、到期提醒与逾期通报",
     routers=[router],
     events=events,
-    background=[deadline_watch],
+    background=[deadline_watch, webhook_sender],
     settings_class=NotifySettings,
 )
 

@@ -4,6 +4,7 @@
 version applied per aggregate, so a repeated or late event changes nothing. `notify_message` holds the 站内信
 (reminders and 逾期通报) and `notify_message_read` who has read which. `known_resource` and `known_department`
 are projections of the catalog's and the identity registry's events, for the names steps and messages show.
+`webhook_subscription` and `webhook_delivery` hold departmental systems' webhooks and their delivery log.
 """
 
 from __future__ import annotations
@@ -104,3 +105,56 @@ class KnownDepartment(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=32)
     name: str = Field(max_length=200)
     version: int
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """A departmental system's webhook (issue 15): the events it wants, where to post them, the secret they are
+    signed with. The secret is kept as given (a signature needs it) and never returned or logged."""
+
+    __tablename__ = "webhook_subscription"
+    __not_found__ = ("subscription_not_found", "订阅 {0} 不存在")
+
+    id: str = Field(primary_key=True, max_length=40)
+    dept: str = Field(max_length=32, index=True, description="the department it belongs to (the bureau's own)")
+    system: str | None = Field(default=None, max_length=64, description="the application system that subscribed")
+    url: str = Field(max_length=500)
+    events: list[str] = Field(sa_column=Column(JSON, nullable=False), description="event types or prefixes (a.b.*)")
+    secret: str = Field(max_length=200, repr=False)
+    enabled: bool = True
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event to post to one subscription, and how that went (the delivery log). Its id orders the deliveries
+    of an aggregate: a later one waits while an earlier one is pending."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("subscription_id", "event_id", name="uq_webhook_delivery_event"),
+        sa.Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        sa.Index("ix_webhook_delivery_order", "subscription_id", "aggregate", "status", "id"),
+    )
+    __not_found__ = ("delivery_not_found", "投递记录 {0} 不存在")
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    )
+    subscription_id: str = Field(foreign_key="webhook_subscription.id", max_length=40)
+    event_id: str = Field(max_length=64)
+    event_type: str = Field(max_length=200)
+    aggregate: str = Field(max_length=200, description="the event's subject: the aggregate it is about")
+    body: str = Field(sa_type=sa.Text, description="the event envelope as posted (the bytes signed)")
+    status: str = Field(max_length=16, description="domain.DeliveryStatus")
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    retry_until: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="set at the first attempt: failed after an attempt past it"
+    )
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=300)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)

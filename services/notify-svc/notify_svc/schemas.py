@@ -55,3 +55,54 @@ class MessagePage(BaseModel):
     unread: int = Field(description="messages addressed to the caller not yet read by the caller")
     page: int
     size: int
+
+
+class SubscriptionIn(BaseModel):
+    """A departmental system's webhook: where to post which events, and the secret to sign them with."""
+
+    url: str = Field(max_length=500, description="http(s), inside GOVDATA_UPSTREAM_ALLOWED_NETWORKS")
+    events: list[str] = Field(
+        min_length=1, max_length=50, description="event types or prefixes, e.g. sharing.request.* or catalog.*"
+    )
+    secret: str = Field(min_length=16, max_length=200, description="write-only: the HMAC-SHA256 key, never returned")
+
+
+class SubscriptionOut(BaseModel):
+    id: str
+    dept: str = Field(description="the department it belongs to")
+    system: str | None = Field(description="the application system that subscribed, when a client bound to one")
+    url: str
+    events: list[str]
+    enabled: bool
+    created_by: str
+    created_at: datetime
+    disabled_at: datetime | None
+
+
+class SubscriptionList(BaseModel):
+    items: list[SubscriptionOut]
+
+
+class DeliveryOut(BaseModel):
+    """One event posted (or to be posted) to one subscription."""
+
+    id: int = Field(description="sent as X-Govdata-Delivery")
+    subscription_id: str
+    event_id: str
+    event_type: str
+    aggregate: str = Field(description="the event's subject; deliveries of one aggregate go in order")
+    status: str = Field(description="pending | delivered | failed | cancelled")
+    attempts: int
+    next_attempt_at: datetime | None = Field(description="while pending")
+    last_attempt_at: datetime | None
+    last_status_code: int | None = Field(description="the receiver's HTTP status at the last attempt")
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    total: int
+    page: int
+    size: int

@@ -124,9 +124,14 @@ async def test_reminder_period_is_configured_per_step_kind(start_notify):
 
 
 async def test_bad_query_and_missing_token_are_refused(notify):
-    """The one write route is anyone's (what it touches is the caller's own read state): no role gate, but no
-    token is a 401 before the body or the message is looked at."""
-    assert write_routes(notify.app) == {("POST", "/api/notify/messages/{message_id}/read")}
+    """The message route is anyone's (what it touches is the caller's own read state): no role gate, but no
+    token is a 401 before the body or the message is looked at. The webhook routes have theirs (test_webhooks)."""
+    assert write_routes(notify.app) == {
+        ("POST", "/api/notify/messages/{message_id}/read"),
+        ("POST", "/api/notify/subscriptions"),
+        ("POST", "/api/notify/subscriptions/{subscription_id}/disable"),
+        ("POST", "/api/notify/deliveries/{delivery_id}/redeliver"),
+    }
     garbage = await notify.client.post(
         "/api/notify/messages/msg-none/read", content=b"{", headers={"Content-Type": "application/json"}
     )
