@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -40,10 +41,23 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
+# Ports handed out for servers come from below Linux's ephemeral range (32768–60999): a port the kernel picked
+# there is free only until an outgoing connection (to Postgres, to the broker) takes it as its local port, which
+# happened between choosing a test gateway's metrics port and the gateway binding it.
+SERVER_PORTS = range(20000, 32000)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A port no one listens on now, outside the ephemeral range, chosen at random so that parallel test workers
+    rarely try the same one."""
+    for port in random.sample(SERVER_PORTS, 200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port on {host} in {SERVER_PORTS.start}–{SERVER_PORTS.stop - 1}")
 
 
 def _kafka_answers(host: str, port: int, timeout: float) -> bool:
