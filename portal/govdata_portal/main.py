@@ -31,11 +31,13 @@ from govdata_portal import (
     demands,
     evaluation,
     home,
+    messages,
     oversight,
     resources,
     responsibilities,
     sharing,
     signin,
+    subscriptions,
     triggers,
     verification,
     work_reports,
@@ -64,6 +66,8 @@ PAGES = (
     evaluation,
     access_records,
     work_reports,
+    messages,
+    subscriptions,
     signin,
 )
 

@@ -27,6 +27,8 @@ CITIZEN = frozenset({"citizen"})
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("home", "首页", "/"),
+    # reminders and 逾期通报 of notify-svc (no unread count here: it would cost an API call on every page)
+    NavItem("messages", "站内信", "/messages", STAFF),
     NavItem("catalog", "数据目录", "/catalog"),
     # a department's own work (第十二–十四条 catalog, 第二十七–二十九条 sharing, 第十九条 校核)
     NavItem("resources", "我的资源", "/resources", OPERATOR),
@@ -57,6 +59,8 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("access", "访问记录", "/access", DEPARTMENT | OVERSIGHT),
     # a citizen's or enterprise's own 校核 requests
     NavItem("my_corrections", "数据校核", "/my/corrections", CITIZEN),
+    # webhooks of notify-svc: a department's systems are sent the events about it, the bureau's every event
+    NavItem("subscriptions", "订阅推送", "/subscriptions", OPERATOR | BUREAU),
     # Swagger UI of every service's OpenAPI, served by the gateway itself, for departmental developers.
     NavItem("api_docs", "接口文档", "/api/docs", STAFF),
 )

@@ -14,6 +14,7 @@ photographed (with axe and console checks) by `checkpoint`.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from datetime import date, timedelta
@@ -309,9 +310,10 @@ async def test_journey(platform, new_tab, checkpoint):
     await expect(page.get_by_text("mz-system").first).to_be_visible()
     await checkpoint(auditor, "access-records")
 
-    # ---- Every other page each of them can open, checked the same way (axe, console, width).
-    for tab, role in ((ga, "operator"), (head, "head"), (bureau, "bureau"), (auditor, "auditor"), (citizen, "citizen")):
-        await every_page(tab, role, checkpoint)
+    # ---- Every other page each of them can open, checked the same way (axe, console, width); the five people
+    #      browse at once, each in a browser of their own, as they would.
+    people = ((ga, "operator"), (head, "head"), (bureau, "bureau"), (auditor, "auditor"), (citizen, "citizen"))
+    await asyncio.gather(*(every_page(tab, role, checkpoint) for tab, role in people))
 
     # ---- The same pages at a phone's width: nothing scrolls sideways but a wide table inside its panel.
     page = mz.page

@@ -40,6 +40,7 @@ async def test_an_operator_signs_in_sees_her_todo_finds_a_resource_and_signs_out
     await expect(navigation.get_by_role("link")).to_have_text(
         [
             "首页",
+            "站内信",
             "数据目录",
             "我的资源",
             "共享申请",
@@ -53,6 +54,7 @@ async def test_an_operator_signs_in_sees_her_todo_finds_a_resource_and_signs_out
             "考核评价",
             "年度工作报告",
             "访问记录",
+            "订阅推送",
             "接口文档",
         ]
     )

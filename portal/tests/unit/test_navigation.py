@@ -18,6 +18,7 @@ def test_a_citizen_has_the_catalog_and_their_own_corrections() -> None:
 def test_each_role_sees_the_pages_of_its_work() -> None:
     assert names("dept_operator") == [
         "首页",
+        "站内信",
         "数据目录",
         "我的资源",
         "共享申请",
@@ -31,10 +32,12 @@ def test_each_role_sees_the_pages_of_its_work() -> None:
         "考核评价",
         "年度工作报告",
         "访问记录",
+        "订阅推送",
         "接口文档",
     ]
     assert names("dept_head") == [
         "首页",
+        "站内信",
         "数据目录",
         "我的授权",
         "共享异议",
@@ -48,6 +51,7 @@ def test_each_role_sees_the_pages_of_its_work() -> None:
     ]
     assert names("bureau_admin") == [
         "首页",
+        "站内信",
         "数据目录",
         "需求清单",
         "责任清单",
@@ -63,10 +67,12 @@ def test_each_role_sees_the_pages_of_its_work() -> None:
         "账号管理",
         "审计日志",
         "访问记录",
+        "订阅推送",
         "接口文档",
     ]
     assert names("auditor") == [
         "首页",
+        "站内信",
         "数据目录",
         "监督考核",
         "考核评价",
