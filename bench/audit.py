@@ -197,15 +197,16 @@ def realistic_events(n: int, seed: int = SEED) -> Iterator[Event]:
         )
 
 
-async def recreate_database(postgres: str) -> str:
+async def recreate_database(postgres: str, name: str = BENCH_DB, package: str = "audit_svc") -> str:
+    """A fresh database `name` on the server, migrated to `package`'s head; its SQLAlchemy URL."""
     conn = await asyncpg.connect(f"{postgres}/postgres")
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        await conn.execute(f"CREATE DATABASE \"{BENCH_DB}\" ENCODING 'UTF8' TEMPLATE template0")
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
     finally:
         await conn.close()
-    url = postgres.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{BENCH_DB}"
-    await upgrade_async("audit_svc", url)
+    url = postgres.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
+    await upgrade_async(package, url)
     return url
 
 

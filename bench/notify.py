@@ -32,16 +32,14 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import asyncpg
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from audit import DEPTS, realistic_events
+from audit import DEPTS, realistic_events, recreate_database
 from govdata_shared.consumer import IdempotentConsumer, _Delivery
 from govdata_shared.contracts import EVENT_CONTRACTS
 from govdata_shared.db import Database
-from govdata_shared.migrations import upgrade_async
 from govdata_shared.service import utc_now
 from notify_svc.domain import BUREAU_DEPT
 from notify_svc.events import BATCH_HANDLER, CONSUMED_TOPICS, HANDLERS
@@ -70,18 +68,6 @@ def serve_receiver(port: int) -> None:
     app = web.Application()
     app.router.add_post("/hook/{dept}", hook)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
-
-
-async def recreate_database(postgres: str) -> str:
-    conn = await asyncpg.connect(f"{postgres}/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        await conn.execute(f"CREATE DATABASE \"{BENCH_DB}\" ENCODING 'UTF8' TEMPLATE template0")
-    finally:
-        await conn.close()
-    url = postgres.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{BENCH_DB}"
-    await upgrade_async("notify_svc", url)
-    return url
 
 
 def consumed_events(n: int, seed: int) -> list:
@@ -168,7 +154,7 @@ async def main() -> int:
     parser.add_argument("--departments", type=int, default=10, help="departments subscribed (plus the bureau)")
     args = parser.parse_args()
 
-    url = await recreate_database(args.postgres)
+    url = await recreate_database(args.postgres, BENCH_DB, "notify_svc")
     settings = NotifySettings(database_url=url)
     db = Database(url)
     port = free_port()

@@ -7,8 +7,9 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
+import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,18 @@ class OversightServices:
     key: SigningKey
     registry_url: str
     client: httpx.AsyncClient  # straight to the service
+
+    def hold(self, sub: str, dept: str | None, roles: tuple[str, ...], name: str | None = None) -> Session:
+        """Sign `sub` in to the portal with a token of the gateway's key, as after the sign-in flow."""
+        now = int(time.time())
+        claims = {"iss": ISSUER, "aud": API_AUDIENCE, "sub": sub, "client_id": "portal", "roles": list(roles)}
+        claims |= {"dept": dept, "name": name or sub, "scope": "api", "iat": now, "nbf": now, "exp": now + 600}
+        token = self.key.sign({**claims, "jti": str(uuid.uuid4())})
+        session = replace(
+            session_of(sub, token, dept=dept, roles=roles), expires_at=self.portal.clock().timestamp() + 600
+        )
+        self.portal.hold(session)
+        return session
 
 
 @contextlib.asynccontextmanager

@@ -9,10 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from audit_svc.events import append_batch
 from govdata_shared.events import Event
 from govdata_shared.testing import MovableClock
 
-from portal.tests.harness import API_AUDIENCE, ISSUER, OversightServices, oversight_services, session_of
+from portal.tests.harness import OversightServices, oversight_services
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Yichuan: 2025 is the year evaluated by default
@@ -72,14 +70,7 @@ async def services(service_app, migrated, backend: str, tmp_path: Path) -> Async
 
 
 def hold(services: OversightServices, who: str) -> Any:
-    sub, dept, roles, name = PEOPLE[who]
-    now = int(time.time())
-    claims = {"iss": ISSUER, "aud": API_AUDIENCE, "sub": sub, "client_id": "portal", "roles": list(roles)}
-    claims |= {"dept": dept, "name": name, "scope": "api", "iat": now, "nbf": now, "exp": now + 600}
-    session = session_of(sub, services.key.sign({**claims, "jti": str(uuid.uuid4())}), dept=dept, roles=roles)
-    session = replace(session, expires_at=services.portal.clock().timestamp() + 600)
-    services.portal.hold(session)
-    return session
+    return services.hold(*PEOPLE[who])
 
 
 def summary_rows(html: str) -> list[tuple[str, ...]]:

@@ -6,10 +6,7 @@ are signed with the gateway's key, which notify-svc trusts; the portal and notif
 from __future__ import annotations
 
 import re
-import time
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +20,7 @@ from notify_svc.main import SPEC as NOTIFY
 from notify_svc.models import Message
 from notify_svc.sender import WebhookSender
 
-from portal.tests.harness import API_AUDIENCE, ISSUER, OversightServices, oversight_services, session_of
+from portal.tests.harness import OversightServices, oversight_services
 
 REGISTRY = {"departments": [{"code": "YC-ZSJ", "name": "伊川县政务服务和大数据管理局"}], "clients": []}
 PEOPLE = {
@@ -46,14 +43,7 @@ async def services(service_app, migrated, backend: str, tmp_path: Path) -> Async
 
 
 def hold(services: OversightServices, who: str) -> Any:
-    sub, dept, roles = PEOPLE[who]
-    now = int(time.time())
-    claims = {"iss": ISSUER, "aud": API_AUDIENCE, "sub": sub, "client_id": "portal", "roles": list(roles)}
-    claims |= {"dept": dept, "name": sub, "scope": "api", "iat": now, "nbf": now, "exp": now + 600}
-    session = session_of(sub, services.key.sign({**claims, "jti": str(uuid.uuid4())}), dept=dept, roles=roles)
-    session = replace(session, expires_at=services.portal.clock().timestamp() + 600)
-    services.portal.hold(session)
-    return session
+    return services.hold(*PEOPLE[who])
 
 
 async def follow(services: OversightServices, response: httpx.Response) -> str:
