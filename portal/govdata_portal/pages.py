@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from govdata_portal import labels
 from govdata_portal.forms import anchor_of
-from govdata_portal.navigation import navigation_for
+from govdata_portal.navigation import navigation_for, navigation_sections
 
 TEMPLATES = Path(__file__).parent / "templates"
 HTMX_VERSION = "2.0.11"
@@ -80,7 +80,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         request=request,
         session=session,
         csrf=session.csrf if session else "",
-        navigation=navigation_for(roles) if session else [],
+        navigation=navigation_sections(navigation_for(roles)) if session else [],
         role_names=[labels.label(labels.ROLES, r) for r in roles],
         **context,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from govdata_portal import labels
 from govdata_portal.main import PAGES
-from govdata_portal.navigation import NAVIGATION, navigation_for
+from govdata_portal.navigation import NAVIGATION, navigation_for, navigation_sections
 
 
 def names(*roles: str) -> list[str]:
@@ -15,73 +15,43 @@ def test_a_citizen_has_the_catalog_and_their_own_corrections() -> None:
     assert names("citizen") == ["首页", "数据目录", "数据校核"]
 
 
-def test_each_role_sees_the_pages_of_its_work() -> None:
-    assert names("dept_operator") == [
-        "首页",
-        "站内信",
-        "数据目录",
-        "我的资源",
-        "共享申请",
-        "待我审核",
-        "我的授权",
-        "共享异议",
-        "校核",
-        "需求清单",
-        "责任清单",
-        "目录更新",
-        "考核评价",
-        "年度工作报告",
-        "访问记录",
-        "订阅推送",
-        "接口文档",
+def sections(*roles: str) -> list[tuple[str, list[str]]]:
+    return [(section, [item.label for item in items]) for section, items in navigation_sections(navigation_for(roles))]
+
+
+def test_each_role_sees_the_pages_of_its_work_under_their_sections() -> None:
+    top = ("", ["首页", "站内信", "数据目录"])
+    assert sections("dept_operator") == [
+        top,
+        ("目录", ["我的资源", "需求清单", "责任清单", "目录更新"]),
+        ("共享", ["共享申请", "待我审核", "我的授权", "共享异议", "访问记录", "订阅推送"]),
+        ("校核", ["校核"]),
+        ("监督", ["考核评价", "年度工作报告"]),
+        ("系统", ["接口文档"]),
     ]
-    assert names("dept_head") == [
-        "首页",
-        "站内信",
-        "数据目录",
-        "我的授权",
-        "共享异议",
-        "校核",
-        "责任清单",
-        "目录更新",
-        "考核评价",
-        "年度工作报告",
-        "访问记录",
-        "接口文档",
+    assert sections("dept_head") == [
+        top,
+        ("目录", ["责任清单", "目录更新"]),
+        ("共享", ["我的授权", "共享异议", "访问记录"]),
+        ("校核", ["校核"]),
+        ("监督", ["考核评价", "年度工作报告"]),
+        ("系统", ["接口文档"]),
     ]
-    assert names("bureau_admin") == [
-        "首页",
-        "站内信",
-        "数据目录",
-        "需求清单",
-        "责任清单",
-        "目录更新",
-        "目录审核",
-        "平台审核/交付",
-        "异议处理",
-        "逾期",
-        "监督考核",
-        "考核评价",
-        "年度工作报告",
-        "重复采集",
-        "账号管理",
-        "审计日志",
-        "访问记录",
-        "订阅推送",
-        "接口文档",
+    assert sections("bureau_admin") == [
+        top,
+        ("目录", ["需求清单", "责任清单", "目录更新", "目录审核", "重复采集"]),
+        ("共享", ["平台审核/交付", "异议处理", "访问记录", "订阅推送"]),
+        ("监督", ["逾期", "监督考核", "考核评价", "年度工作报告", "审计日志"]),
+        ("系统", ["账号管理", "接口文档"]),
     ]
-    assert names("auditor") == [
-        "首页",
-        "站内信",
-        "数据目录",
-        "监督考核",
-        "考核评价",
-        "年度工作报告",
-        "重复采集",
-        "审计日志",
-        "访问记录",
-        "接口文档",
+    assert sections("auditor") == [
+        top,
+        ("目录", ["重复采集"]),
+        ("共享", ["访问记录"]),
+        ("监督", ["监督考核", "考核评价", "年度工作报告", "审计日志"]),
+        ("系统", ["接口文档"]),
     ]
+    assert sections("citizen") == [("", ["首页", "数据目录"]), ("校核", ["数据校核"])]
 
 
 def test_every_page_in_the_navigation_exists() -> None:
