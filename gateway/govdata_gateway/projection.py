@@ -61,7 +61,7 @@ from govdata_shared.contracts.catalog import ResourceEventData
 from govdata_shared.contracts.sharing import GRANT_EVENTS, GrantData
 from govdata_shared.errors import Problem
 from govdata_shared.events import TOPICS, Event
-from govdata_shared.kafka import ensure_topics
+from govdata_shared.kafka import client_options, ensure_topics
 from govdata_shared.workdays import SHANGHAI
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
@@ -538,7 +538,7 @@ class ProjectionFeed:
     async def _bootstrap(self) -> None:
         started = time.monotonic()
         self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **client_options(self.settings),
             group_id=None,  # every replica reads everything: no shared group
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from govdata_shared.db import Database
 from govdata_shared.events import Event
+from govdata_shared.kafka import client_options
 from govdata_shared.outbox import metadata
 from govdata_shared.settings import Settings
 
@@ -106,7 +107,7 @@ class IdempotentConsumer:
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
             *self.topics,
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **client_options(self.settings),
             group_id=self.name,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -1,7 +1,8 @@
 """Offline checks of the Kubernetes manifests (deploy/k8s/, DESIGN.md §6) against each other and the code.
 
 No cluster, no network, no kustomize binary: the base is rendered here by following each kustomization's
-`resources:`; an overlay's patches are checked to exist, parse and name objects of the base, not applied.
+`resources:`; an overlay's patches are checked to exist, parse and name objects of the base, and applied by
+`overlay_objects` (strategic merge of maps, JSON patches) where a check needs the overlay's values.
 Settings names are compared with `Settings` / `GatewaySettings` / `PortalSettings`, topics with `ALL_TOPICS`,
 commands with the packages they run, so the manifests cannot drift from the code unnoticed.
 """
@@ -12,6 +13,7 @@ import importlib
 import importlib.resources
 import importlib.util
 import inspect
+import ipaddress
 import re
 import tomllib
 from collections.abc import Iterator
@@ -29,6 +31,7 @@ from govdata_portal.settings import PortalSettings
 from govdata_shared.db import Database
 from govdata_shared.events import ALL_TOPICS, TOPICS
 from govdata_shared.settings import Settings
+from govdata_shared.upstream import parse_networks as upstream_networks
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 K8S = REPO_ROOT / "deploy" / "k8s"
@@ -57,6 +60,15 @@ PHASE_LABEL = "govdata.yichuan.gov.cn/phase"
 PHASES = ("infra", "migrate", "app")  # apply order
 PART_OF = {"app.kubernetes.io/part-of": "govdata"}
 MONITORING = {"kubernetes.io/metadata.name": "monitoring"}
+INGRESS_NAMESPACE = {"kubernetes.io/metadata.name": "ingress-nginx"}  # the ingress controller's (README "Network")
+# The gateway's public paths at the Ingress, and those it must never expose (probes, metrics).
+PUBLIC_PATHS = {"/", "/api", "/data", "/auth", "/.well-known"}
+INTERNAL_PATHS = {"/metrics", "/healthz", "/readyz"}
+CLUSTER_NETWORKS_ANNOTATION = "govdata.yichuan.gov.cn/cluster-networks"
+UPSTREAM_SETTING = "GOVDATA_UPSTREAM_ALLOWED_NETWORKS"
+# Policies that open egress to the providers' networks, and the components whose setting names those networks.
+UPSTREAM_EGRESS = {"gateway-egress-upstream": GATEWAY, "notify-svc-egress-webhooks": "notify-svc"}
+UPSTREAM_CONFIGS = (GATEWAY, "catalog-svc", "notify-svc")
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 SERVICE_SETTINGS = {name.upper() for name in Settings.model_fields}
@@ -327,7 +339,8 @@ def test_every_object_is_labelled_with_its_apply_phase() -> None:
     """The README applies infra → migrate → app by label; a Job's dependencies must come no later than it."""
     for doc in base():
         assert doc.labels.get(PHASE_LABEL) in PHASES, f"{doc}: label {PHASE_LABEL} must be one of {PHASES}"
-    for kind in ("Namespace", "NetworkPolicy", "Kafka", "KafkaNodePool", "KafkaTopic", "Cluster", "Database"):
+    infra = ("Namespace", "NetworkPolicy", "Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "Cluster", "Database")
+    for kind in infra:
         for doc in objects(kind):
             assert doc.labels[PHASE_LABEL] == "infra", f"{doc} belongs to the infra phase"
     order = PHASES.index
@@ -709,7 +722,12 @@ def test_kafka_bootstrap_is_the_strimzi_cluster() -> None:
         assert host.split(".")[0] == f"{kafka.name}-kafka-bootstrap", f"bootstrap {server}"
         listeners = {item["port"]: item for item in kafka.spec["kafka"]["listeners"]}
         assert int(port) in listeners, f"bootstrap port {port} is no listener of {kafka}"
-        assert listeners[int(port)]["tls"] is False, "the settings have no Kafka TLS options yet"
+    for listener in kafka.spec["kafka"]["listeners"]:
+        # No way around authentication: every listener is TLS with SCRAM-SHA-512, and ACLs are enforced.
+        assert listener["tls"] is True, f"{kafka}: listener {listener['name']} without TLS"
+        assert (listener.get("authentication") or {}).get("type") == "scram-sha-512", f"listener {listener['name']}"
+    assert (kafka.spec["kafka"].get("authorization") or {}).get("type") == "simple"
+    assert (kafka.spec.get("entityOperator") or {}).get("userOperator") is not None, "KafkaUsers need it"
 
 
 def secret_references() -> Iterator[tuple[str, str | None, str]]:
@@ -738,11 +756,23 @@ def secret_references() -> Iterator[tuple[str, str | None, str]]:
                 yield role["passwordSecret"]["name"], None, f"{cluster} role {role['name']}"
 
 
+def strimzi_secrets() -> dict[str, set[str]]:
+    """Secrets Strimzi generates (never created by hand): each KafkaUser's credentials, the cluster CA."""
+    (kafka,) = objects("Kafka")
+    return {u.name: {"password", "sasl.jaas.config"} for u in objects("KafkaUser")} | {
+        f"{kafka.name}-cluster-ca-cert": {"ca.crt", "ca.p12", "ca.password"}
+    }
+
+
 def test_every_referenced_secret_is_declared_in_the_example() -> None:
     declared = example_secrets()
+    generated = strimzi_secrets()
     refs = list(secret_references())
     assert refs
     for name, key, where in refs:
+        if name in generated:
+            assert key is None or key in generated[name], f"{where}: Strimzi's Secret {name} has no key {key}"
+            continue
         assert name in declared, f"{where}: Secret {name} is not in secrets.example.yaml"
         if key is not None:
             assert key in declared[name], f"{where}: Secret {name} has no key {key} in secrets.example.yaml"
@@ -834,6 +864,59 @@ def test_only_the_gateway_is_exposed() -> None:
         assert hosts <= {h for tls in ingress.spec["tls"] for h in tls["hosts"]}, "every host served over TLS"
 
 
+NGINX = "nginx.ingress.kubernetes.io/"
+
+
+def ingress_paths(ingress: Doc) -> dict[str, str]:
+    """path → pathType of every rule of an Ingress."""
+    return {p["path"]: p["pathType"] for rule in ingress.spec["rules"] for p in rule["http"]["paths"]}
+
+
+def denies_everyone(ingress: Doc) -> bool:
+    """ingress-nginx refuses (403) every client address of this Ingress's paths, whatever X-Forwarded-For says."""
+    annotations = ingress.body["metadata"].get("annotations") or {}
+    ranges = {r.strip() for r in annotations.get(f"{NGINX}denylist-source-range", "").split(",")}
+    return {"0.0.0.0/0", "::/0"} <= ranges
+
+
+def test_ingress_routes_only_the_public_paths() -> None:
+    """/, /api, /data, /auth, /.well-known reach the gateway; /metrics, /healthz, /readyz — which the prefix `/`
+    would cover — have longer-prefix locations of their own that refuse every address."""
+    routed: dict[str, str] = {}
+    refused: dict[str, str] = {}
+    for ingress in objects("Ingress"):
+        paths = ingress_paths(ingress)
+        target = refused if denies_everyone(ingress) else routed
+        assert not set(paths) & (set(routed) | set(refused)), f"{ingress}: a path routed twice"
+        target |= paths
+        annotations = ingress.body["metadata"].get("annotations") or {}
+        assert not any("snippet" in a for a in annotations), f"{ingress}: snippets are off in ingress-nginx"
+        assert annotations.get(f"{NGINX}ssl-redirect") == "true", f"{ingress}: plain HTTP must redirect"
+        assert ingress.spec.get("ingressClassName") == "nginx", f"{ingress}: the annotations are ingress-nginx's"
+    assert routed == dict.fromkeys(PUBLIC_PATHS, "Prefix"), routed
+    assert refused == dict.fromkeys(INTERNAL_PATHS, "Prefix"), refused
+
+
+def test_auth_is_rate_limited_at_the_ingress() -> None:
+    (auth,) = [i for i in objects("Ingress") if "/auth" in ingress_paths(i)]
+    assert set(ingress_paths(auth)) == {"/auth"}, f"{auth}: the limit is for sign-in and tokens only"
+    annotations = auth.body["metadata"]["annotations"]
+    assert 0 < int(annotations[f"{NGINX}limit-rps"]) <= 10, "requests a second per client address"
+    assert 1 <= int(annotations[f"{NGINX}limit-burst-multiplier"]) <= 10
+    for other in objects("Ingress"):
+        if other is not auth:
+            assert not {k for k in other.body["metadata"].get("annotations") or {} if k.startswith(f"{NGINX}limit-")}
+
+
+@pytest.mark.parametrize("overlay", ["production", "staging"])
+def test_every_ingress_of_an_overlay_answers_for_one_host(overlay: str) -> None:
+    ingresses = [d for d in overlay_objects(OVERLAYS / overlay) if d.kind == "Ingress"]
+    assert {i.name for i in ingresses} == {i.name for i in objects("Ingress")}
+    hosts = {rule["host"] for i in ingresses for rule in i.spec["rules"]}
+    assert len(hosts) == 1, f"{overlay}: the Ingresses answer for {sorted(hosts)}"
+    assert all(set(tls["hosts"]) == hosts for i in ingresses for tls in i.spec["tls"]), f"{overlay}: TLS hosts"
+
+
 def policies_for(labels: dict[str, str], direction: str) -> list[Doc]:
     return [
         p
@@ -843,7 +926,8 @@ def policies_for(labels: dict[str, str], direction: str) -> list[Doc]:
 
 
 def rule_ports(rule: dict[str, Any]) -> set[int]:
-    return {p["port"] for p in rule.get("ports") or []}
+    """The numbered ports of a rule (an entry with a protocol only — every port — is not counted)."""
+    return {p["port"] for p in rule.get("ports") or [] if "port" in p}
 
 
 def test_namespace_denies_all_ingress_by_default() -> None:
@@ -853,9 +937,60 @@ def test_namespace_denies_all_ingress_by_default() -> None:
     ), "no default-deny ingress NetworkPolicy"
 
 
-def test_gateway_accepts_anyone_on_its_port() -> None:
-    rules = [r for p in policies_for(pod_labels(workload_of(GATEWAY)), "Ingress") for r in p.spec.get("ingress") or []]
-    assert any(not r.get("from") and CONTAINER_PORT in rule_ports(r) for r in rules)
+def known_pods() -> dict[str, dict[str, str]]:
+    """Labels of every kind of pod in the namespace: the platform's workloads and the operators' instances."""
+    (kafka,) = objects("Kafka")
+    (cluster,) = objects("Cluster")
+    pods = {str(w): pod_labels(w) for w in workloads()}
+    pods["kafka broker"] = {
+        "strimzi.io/cluster": kafka.name,
+        "strimzi.io/kind": "Kafka",
+        "strimzi.io/broker-role": "true",
+    }
+    pods["postgres instance"] = {"cnpg.io/cluster": cluster.name, "cnpg.io/podRole": "instance"}
+    return pods
+
+
+def component_pods(component: str) -> dict[str, str]:
+    return pod_labels(workload_of(component))
+
+
+def ingress_peers(labels: dict[str, str], port: int, docs: list[Doc] | None = None) -> list[dict[str, Any]]:
+    """Every `from` peer admitted to pods labelled `labels` on `port` ({} for a rule open to any source)."""
+    peers = []
+    for policy in network_policies(docs):
+        if "Ingress" in (policy.spec.get("policyTypes") or ["Ingress"]) and selector_matches(
+            policy.spec["podSelector"], labels
+        ):
+            for rule in policy.spec.get("ingress") or []:
+                if not rule.get("ports") or port in rule_ports(rule):
+                    peers += rule.get("from") or [{}]
+    return peers
+
+
+def network_policies(docs: list[Doc] | None = None) -> list[Doc]:
+    return [d for d in (base() if docs is None else docs) if d.kind == "NetworkPolicy"]
+
+
+@pytest.mark.parametrize("overlay", [None, "production", "staging"])
+def test_gateway_accepts_the_ingress_controller_and_its_callers_only(overlay: str | None) -> None:
+    """From outside only through the ingress controller's namespace; inside, only the pods that call the gateway."""
+    docs = None if overlay is None else overlay_objects(OVERLAYS / overlay)
+    peers = ingress_peers(component_pods(GATEWAY), CONTAINER_PORT, docs)
+    assert {"namespaceSelector": {"matchLabels": INGRESS_NAMESPACE}} in peers, "the ingress controller is shut out"
+    callers = {f"{s}-svc" for s in SERVICES} | {PORTAL}  # the services fetch the JWKS; the portal calls the API
+    for peer in peers:
+        assert peer, "the gateway accepts any source"
+        assert "ipBlock" not in peer, f"the gateway accepts an address block {peer}"
+        if "namespaceSelector" in peer:
+            assert peer == {"namespaceSelector": {"matchLabels": INGRESS_NAMESPACE}}, f"the gateway accepts {peer}"
+            continue
+        admitted = {w.name for w in workloads() if selector_matches(peer["podSelector"], pod_labels(w))}
+        assert admitted <= callers, f"{sorted(admitted - callers)} reach the gateway without calling it"
+    for caller in callers:
+        assert any(
+            "namespaceSelector" not in p and selector_matches(p["podSelector"], component_pods(caller)) for p in peers
+        ), f"{caller} cannot reach the gateway"
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -873,9 +1008,11 @@ def test_service_accepts_only_the_gateway_platform_pods_and_monitoring(service: 
             if "namespaceSelector" in peer:
                 assert peer["namespaceSelector"] == {"matchLabels": MONITORING} and "podSelector" not in peer
             else:
+                # Only the gateway calls a service: no service calls another (they talk through Kafka), the portal
+                # goes through the gateway, the migration Jobs call nothing.
                 selector = peer["podSelector"]
-                # Only platform pods of this namespace: the selector must require part-of govdata.
-                assert selector_matches(selector, gateway_labels) or selector == {"matchLabels": PART_OF}
+                admitted = {w.name for w in workloads() if selector_matches(selector, pod_labels(w))}
+                assert admitted == {GATEWAY}, f"{service}-svc accepts {sorted(admitted)}"
                 from_gateway |= selector_matches(selector, gateway_labels)
     assert from_gateway, f"{service}-svc: the gateway cannot reach it"
 
@@ -906,8 +1043,11 @@ def test_egress_allows_dns_broker_database_and_upstreams() -> None:
         assert rules, f"{workload}: egress is not restricted"
         assert any(53 in rule_ports(r) for r in rules), f"{workload}: no DNS"
         component = pod_labels(workload)["app.kubernetes.io/component"]
+        listeners = {listener["port"] for listener in kafka.spec["kafka"]["listeners"]}
         if component in ("service", "gateway"):
-            assert {9092, 9093} <= egress_ports(workload, broker), f"{workload}: cannot reach Kafka"
+            assert egress_ports(workload, broker) == listeners, f"{workload}: Kafka's listeners, nothing else"
+        else:
+            assert not egress_ports(workload, broker), f"{workload} reaches Kafka without a KafkaUser"
         if component == "portal":
             continue  # test_portal_reaches_only_the_gateway
         # Every other workload has a database: the services, the gateway (identity registry), the migration Jobs.
@@ -918,13 +1058,116 @@ def test_egress_allows_dns_broker_database_and_upstreams() -> None:
     gateway = workload_of(GATEWAY)
     for component in (*(f"{s}-svc" for s in SERVICES), PORTAL):
         assert CONTAINER_PORT in egress_ports(gateway, pod_labels(workload_of(component))), component
-    anywhere = [
-        r
-        for r in egress_rules(gateway)
-        for peer in r.get("to") or []
-        if (peer.get("ipBlock") or {}).get("cidr") == "0.0.0.0/0"
-    ]
-    assert any({80, 443} <= rule_ports(r) for r in anywhere), "the gateway cannot reach providers' upstreams"
+
+
+def test_platform_pods_reach_only_the_pods_they_call() -> None:
+    """gateway → services and portal; services and portal → gateway; no service → service; Jobs → none of them."""
+    calls = {GATEWAY: {*(f"{s}-svc" for s in SERVICES), PORTAL}, PORTAL: {GATEWAY}}
+    calls |= {f"{s}-svc": {GATEWAY} for s in SERVICES}
+    for workload in workloads():
+        callee = set() if workload.kind == "Job" else calls[workload.name]
+        for other in component_workloads():
+            reached = CONTAINER_PORT in egress_ports(workload, pod_labels(other))
+            assert reached == (other.name in callee), f"{workload} → {other.name}: {'open' if reached else 'closed'}"
+
+
+def upstream_egress_problems(policy: dict[str, Any], allowed: str) -> list[str]:
+    """What is wrong with an egress policy to the providers' networks, given the allow-list setting `allowed`:
+    it must reach exactly the listed CIDRs (one ipBlock each, nothing in the cluster), and a CIDR that contains a
+    cluster network (the policy's annotation) or the link-local range (cloud metadata) must `except` it."""
+    problems = []
+    listed = set(upstream_networks(allowed))
+    annotation = ((policy.get("metadata") or {}).get("annotations") or {}).get(CLUSTER_NETWORKS_ANNOTATION, "")
+    cluster = list(upstream_networks(annotation, CLUSTER_NETWORKS_ANNOTATION))
+    if not cluster:
+        problems.append(f"no {CLUSTER_NETWORKS_ANNOTATION} annotation naming the pod and service networks")
+    forbidden = [*cluster, ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10")]
+    reached = set()
+    for rule in (policy.get("spec") or {}).get("egress") or []:
+        for peer in rule.get("to") or [{}]:
+            if set(peer) != {"ipBlock"}:
+                problems.append(f"a peer other than an address block: {peer}")
+                continue
+            block = ipaddress.ip_network(peer["ipBlock"]["cidr"], strict=False)
+            excepted = [ipaddress.ip_network(e, strict=False) for e in peer["ipBlock"].get("except") or []]
+            reached.add(block)
+            for network in forbidden:
+                if network.version != block.version or not block.overlaps(network):
+                    continue
+                if block.subnet_of(network):
+                    problems.append(f"{block} lies inside the cluster or link-local network {network}")
+                elif not any(e.version == network.version and network.subnet_of(e) for e in excepted):
+                    problems.append(f"{block} reaches {network} without excepting it")
+    if reached != listed:
+        problems.append(f"reaches {sorted(map(str, reached))}, the setting lists {sorted(map(str, listed))}")
+    return problems
+
+
+@pytest.mark.parametrize("overlay", [None, "production", "staging"])
+def test_upstream_egress_is_the_allow_list_and_never_the_cluster(overlay: str | None) -> None:
+    """The gateway (upstreams) and notify-svc (webhooks) reach the providers' networks — exactly the CIDRs of
+    GOVDATA_UPSTREAM_ALLOWED_NETWORKS, the same in gateway-config, catalog-svc-config and notify-svc-config — and
+    nothing else outside the cluster; no address block ever includes the cluster's own networks."""
+    docs = base() if overlay is None else overlay_objects(OVERLAYS / overlay)
+    configs = {c: one_of(docs, "ConfigMap", f"{c}-config").body["data"].get(UPSTREAM_SETTING) for c in UPSTREAM_CONFIGS}
+    assert len(set(configs.values())) == 1 and None not in configs.values(), f"the allow-lists differ: {configs}"
+    (allowed,) = set(configs.values())
+    for policy in network_policies(list(docs)):
+        blocks = [
+            peer for rule in policy.spec.get("egress") or [] for peer in rule.get("to") or [] if "ipBlock" in peer
+        ]
+        if policy.name not in UPSTREAM_EGRESS:
+            assert not blocks, f"{policy}: egress to address blocks outside the provider policies"
+            continue
+        problems = upstream_egress_problems(policy.body, allowed)
+        assert not problems, f"{policy}: {problems}"
+        selected = {w.name for w in workloads() if selector_matches(policy.spec["podSelector"], pod_labels(w))}
+        assert selected == {UPSTREAM_EGRESS[policy.name]}, f"{policy} selects {sorted(selected)}"
+    assert {p.name for p in network_policies(list(docs))} >= set(UPSTREAM_EGRESS)
+    if overlay is not None:
+        assert upstream_networks(allowed), f"{overlay}: no provider network is reachable"
+
+
+def test_upstream_egress_check_refuses_cluster_ranges_and_a_different_list() -> None:
+    """The check above fails where it must (a policy as the overlays write it, with planted mistakes)."""
+
+    def policy(*blocks: dict[str, Any], cluster: str = "10.244.0.0/16,10.96.0.0/12") -> dict[str, Any]:
+        annotations = {CLUSTER_NETWORKS_ANNOTATION: cluster} if cluster else {}
+        to = [{"ipBlock": b} for b in blocks]
+        return {
+            "metadata": {"annotations": annotations},
+            "spec": {"egress": [{"to": to, "ports": [{"protocol": "TCP"}]}]},
+        }
+
+    assert not upstream_egress_problems(policy({"cidr": "59.207.0.0/16"}), "59.207.0.0/16")
+    assert upstream_egress_problems(policy({"cidr": "0.0.0.0/0"}), "0.0.0.0/0")  # the old policy: everything
+    everything = {"cidr": "0.0.0.0/0", "except": ["10.244.0.0/16", "10.96.0.0/12", "169.254.0.0/16"]}
+    assert not upstream_egress_problems(policy(everything), "0.0.0.0/0")
+    assert upstream_egress_problems(policy({"cidr": "10.0.0.0/8", "except": ["10.244.0.0/16"]}), "10.0.0.0/8")
+    assert not upstream_egress_problems(
+        policy({"cidr": "10.0.0.0/8", "except": ["10.244.0.0/16", "10.96.0.0/12"]}), "10.0.0.0/8"
+    )
+    assert upstream_egress_problems(policy({"cidr": "10.244.3.0/24"}), "10.244.3.0/24")  # inside the pod network
+    assert upstream_egress_problems(policy({"cidr": "59.207.0.0/16"}), "59.207.0.0/16,10.40.0.0/16")  # one missing
+    assert upstream_egress_problems(policy({"cidr": "59.207.0.0/16"}, cluster=""), "59.207.0.0/16")
+    pods = {"metadata": {}, "spec": {"egress": [{"to": [{"podSelector": {}}]}]}}
+    assert upstream_egress_problems(pods | {"metadata": policy()["metadata"]}, "")
+
+
+def test_every_network_policy_selects_existing_pods() -> None:
+    """A selector that matches no pod (a typo in a label) would silently allow nothing, or deny nothing."""
+    pods = known_pods()
+    namespaces = {"kube-system", "monitoring", "cnpg-system", INGRESS_NAMESPACE["kubernetes.io/metadata.name"]}
+    for policy in network_policies():
+        assert any(selector_matches(policy.spec["podSelector"], p) for p in pods.values()), f"{policy} selects no pod"
+        for rule in [*(policy.spec.get("ingress") or []), *(policy.spec.get("egress") or [])]:
+            for peer in [*(rule.get("from") or []), *(rule.get("to") or [])]:
+                if "namespaceSelector" in peer:
+                    name = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                    assert name in namespaces, f"{policy}: namespace {name}"
+                elif "podSelector" in peer:
+                    selector = peer["podSelector"]
+                    assert any(selector_matches(selector, p) for p in pods.values()), f"{policy}: {selector} no pod"
 
 
 def test_portal_accepts_only_the_gateway() -> None:
@@ -964,8 +1207,8 @@ def test_portal_reaches_only_the_gateway() -> None:
 
 def test_portal_public_address_is_the_ingress_host_and_a_redirect_uri_of_its_client() -> None:
     public = urlsplit(configmap_env(workload_of(PORTAL))["PORTAL_PUBLIC_URL"])
-    (ingress,) = objects("Ingress")
-    assert public.scheme == "https" and public.hostname == ingress.spec["rules"][0]["host"]
+    (host,) = {rule["host"] for ingress in objects("Ingress") for rule in ingress.spec["rules"]}
+    assert public.scheme == "https" and public.hostname == host
     clients = yaml.safe_load(
         next(b for b in load_yaml(SECRETS_EXAMPLE) if b["metadata"]["name"] == "govdata-gateway-clients")["stringData"][
             "clients.yaml"
@@ -1073,6 +1316,114 @@ def test_kafka_topics_match_the_code() -> None:
         assert int(env["KAFKA_TOPIC_REPLICATION"]) == 3, f"{component}: a topic it creates must be replicated"
 
 
+# What each component writes on the broker, from the code: a service's events go to its own area's topic
+# (topic_for), audit-svc publishes none; the gateway writes access records and its identity registry's events.
+PRODUCES = {
+    "catalog-svc": {TOPICS["catalog"]},
+    "sharing-svc": {TOPICS["sharing"]},
+    "verification-svc": {TOPICS["verification"]},
+    "audit-svc": set(),
+    "notify-svc": {TOPICS["notify"]},
+    GATEWAY: {TOPICS["access"], TOPICS["identity"]},
+}
+
+
+def consumes(component: str) -> set[str]:
+    if component == GATEWAY:
+        return set(importlib.import_module("govdata_gateway.projection").PROJECTION_TOPICS)
+    package = component.removesuffix("-svc") + "_svc"
+    return set(importlib.import_module(f"{package}.events").CONSUMED_TOPICS)
+
+
+def kafka_user(component: str) -> Doc:
+    return one("KafkaUser", component)
+
+
+def acl_grants(user: Doc) -> set[tuple[str, str, str]]:
+    """(resource type, literal name, operation) of every ACL rule of a KafkaUser."""
+    grants = set()
+    for rule in user.spec["authorization"]["acls"]:
+        resource = rule["resource"]
+        assert resource.get("patternType", "literal") == "literal", f"{user}: no prefix rules, name each resource"
+        for operation in rule["operations"]:
+            grants.add((resource["type"], resource.get("name", ""), operation))
+    return grants
+
+
+def test_kafka_producers_match_the_code() -> None:
+    """PRODUCES above must follow the code, or the ACL checks below check the wrong thing."""
+    assert TOPICS["access"] == importlib.import_module("govdata_gateway.accesslog").ACCESS_TOPIC
+    identity = inspect.getsource(importlib.import_module("govdata_gateway.identity"))
+    assert 'TOPICS["identity"]' in identity and "OutboxRelay" in identity, "the gateway relays identity events"
+    assert set(PRODUCES) == set(BACKENDS)
+    assert set().union(*PRODUCES.values()) == set(ALL_TOPICS), "every topic has a producer"
+
+
+@pytest.mark.parametrize("component", BACKENDS)
+def test_every_component_on_the_broker_is_a_kafka_user(component: str) -> None:
+    (kafka,) = objects("Kafka")
+    user = kafka_user(component)
+    assert user.labels.get("strimzi.io/cluster") == kafka.name, f"{user}: not bound to {kafka.name}"
+    assert user.spec["authentication"]["type"] == "scram-sha-512"
+    assert user.spec["authorization"]["type"] == "simple"
+    grants = acl_grants(user)
+    for topic in PRODUCES[component]:
+        assert ("topic", topic, "Write") in grants, f"{user}: cannot write {topic}, which it produces"
+    for topic in consumes(component):
+        assert ("topic", topic, "Read") in grants, f"{user}: cannot read {topic}, which it consumes"
+    # Nothing beyond that: no other topic, no cluster rights, no group but its own consumer group.
+    for kind, name, operation in grants:
+        if kind == "topic":
+            allowed = {"Write", "Describe"} if name in PRODUCES[component] else set()
+            allowed |= {"Read", "Describe"} if name in consumes(component) else set()
+            assert operation in allowed, f"{user}: {operation} on {name}"
+        else:
+            # The gateway's projection reads without a group; a service's group is its consumer's name.
+            assert kind == "group" and name == component != GATEWAY, f"{user}: {operation} on {kind} {name!r}"
+            assert consumes(component) and operation in {"Read", "Describe"}, f"{user}: {operation} on group {name}"
+    if consumes(component) and component != GATEWAY:
+        assert ("group", component, "Read") in grants, f"{user}: cannot join its consumer group {component}"
+
+
+def test_each_topic_is_written_by_its_producer_only() -> None:
+    writers: dict[str, set[str]] = {}
+    for user in objects("KafkaUser"):
+        for kind, name, operation in acl_grants(user):
+            if kind == "topic" and operation in {"Write", "All", "Alter", "Delete", "Create"}:
+                writers.setdefault(name, set()).add(user.name)
+    assert sorted(u.name for u in objects("KafkaUser")) == sorted(BACKENDS), "one KafkaUser per component"
+    for topic in ALL_TOPICS:
+        assert writers.get(topic) == {c for c, topics in PRODUCES.items() if topic in topics}, topic
+    # The internet-facing gateway cannot forge catalog, sharing, verification or notify events.
+    assert {t for t, users in writers.items() if GATEWAY in users} == {TOPICS["access"], TOPICS["identity"]}
+
+
+@pytest.mark.parametrize("component", BACKENDS)
+def test_component_connects_as_its_kafka_user_over_tls(component: str) -> None:
+    (kafka,) = objects("Kafka")
+    workload = workload_of(component)
+    env = {e["name"]: e for e in main_container(workload).get("env") or []}
+    value = lambda name: env[name]["value"]  # noqa: E731
+    assert value("KAFKA_SECURITY_PROTOCOL") == "SASL_SSL"
+    assert value("KAFKA_SASL_MECHANISM") == "SCRAM-SHA-512"
+    assert value("KAFKA_SASL_USERNAME") == kafka_user(component).name
+    mounts = {m["mountPath"]: m["name"] for m in main_container(workload).get("volumeMounts") or []}
+    volumes = {v["name"]: v for v in pod_spec(workload).get("volumes") or []}
+
+    def secret_file(path: str) -> tuple[str, str]:
+        directory, _, filename = path.rpartition("/")
+        secret = volumes[mounts[directory]]["secret"]
+        (item,) = [i for i in secret["items"] if i["path"] == filename]
+        return secret["secretName"], item["key"]
+
+    assert secret_file(value("KAFKA_SASL_PASSWORD_FILE")) == (component, "password"), "its own user's password"
+    assert secret_file(value("KAFKA_SSL_CAFILE")) == (f"{kafka.name}-cluster-ca-cert", "ca.crt")
+    assert "KAFKA_SASL_PASSWORD" not in env, "the password is a mounted file, never an environment variable"
+    # The settings are valid together (Settings refuses incomplete ones at start-up); the migration Jobs, which
+    # share the ConfigMap but mount nothing of Kafka's, stay on the defaults.
+    assert not {k for k in configmap_env(workload) if k.startswith(("KAFKA_SASL", "KAFKA_SSL", "KAFKA_SECURITY"))}
+
+
 def test_postgres_has_a_database_and_owner_per_service_and_the_gateway() -> None:
     (cluster,) = objects("Cluster")
     assert cluster.spec["instances"] == 3
@@ -1110,6 +1461,56 @@ def overlay_dirs() -> list[Path]:
     return sorted(p for p in OVERLAYS.iterdir() if p.is_dir())
 
 
+def merged(into: Any, patch: Any) -> Any:
+    """Strategic merge as far as these patches need it: maps merge, lists (NetworkPolicy rules, which Kubernetes
+    declares atomic) and scalars replace."""
+    if isinstance(into, dict) and isinstance(patch, dict):
+        return {**into, **{k: merged(into.get(k), v) for k, v in patch.items()}}
+    return patch
+
+
+def json_patched(body: dict[str, Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
+    """RFC 6902 add/replace/remove on plain paths (what the overlays use)."""
+    for operation in operations:
+        *parents, last = [part.replace("~1", "/").replace("~0", "~") for part in operation["path"].split("/")[1:]]
+        node: Any = body
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        key: Any = int(last) if isinstance(node, list) and last != "-" else last
+        if operation["op"] == "remove":
+            del node[key]
+        elif operation["op"] == "add" and isinstance(node, list):
+            node.insert(len(node) if key == "-" else key, operation["value"])
+        else:
+            assert operation["op"] in ("add", "replace"), f"unsupported patch operation {operation['op']}"
+            node[key] = operation["value"]
+    return body
+
+
+def overlay_objects(directory: Path) -> list[Doc]:
+    """The objects of an overlay with its patches applied (kubectl kustomize renders the same for these patches)."""
+    docs = render(directory)
+    for entry in kustomization(directory).get("patches") or []:
+        content = load_yaml(directory / entry["path"])
+        target = entry.get("target")
+        if target:
+            (operations,) = content
+            hits = [d for d in docs if d.kind == target["kind"] and d.name == target.get("name", d.name)]
+            assert hits, f"{directory.name}: patch {entry['path']} applies to nothing"
+            docs = [Doc(d.path, json_patched(d.body, operations)) if d in hits else d for d in docs]
+            continue
+        for patch in content:
+            hits = [d for d in docs if (d.kind, d.name) == (patch["kind"], patch["metadata"]["name"])]
+            assert len(hits) == 1, f"{directory.name}: {patch['kind']}/{patch['metadata']['name']} not in base"
+            docs = [Doc(d.path, merged(d.body, patch)) if d in hits else d for d in docs]
+    return docs
+
+
+def one_of(docs: list[Doc] | tuple[Doc, ...], kind: str, name: str) -> Doc:
+    (doc,) = [d for d in docs if (d.kind, d.name) == (kind, name)]
+    return doc
+
+
 def test_production_and_staging_overlays_exist() -> None:
     assert {p.name for p in overlay_dirs()} >= {"production", "staging"}
 
@@ -1130,7 +1531,10 @@ def test_overlay_renders_and_its_patches_name_base_objects(overlay: str) -> None
             assert content, f"{overlay}: patch {entry['path']} is empty"
         if "target" in entry:
             target = entry["target"]
-            assert (target["kind"], target["name"]) in names, f"{overlay}: patch target {target} not in base"
+            # No name: every object of the kind (staging moves all the gateway's Ingresses to its host).
+            kind = target["kind"]
+            wanted = {(kind, target["name"])} if "name" in target else {k for k in names if k[0] == kind}
+            assert wanted and wanted <= names, f"{overlay}: patch target {target} not in base"
         elif "path" in entry:
             for doc in content:
                 assert isinstance(doc, dict), f"{overlay}: {entry['path']} needs a target (JSON patch)"

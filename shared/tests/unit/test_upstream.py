@@ -127,12 +127,13 @@ async def test_real_resolution_of_localhost_and_of_a_reserved_name() -> None:
     assert (await EXTRANET.check_url("http://no-such-system.invalid/")).rule == UNRESOLVABLE
 
 
-def test_the_kubernetes_overlays_give_catalog_and_gateway_the_same_parsable_example() -> None:
+def test_the_kubernetes_overlays_give_catalog_gateway_and_notify_the_same_parsable_example() -> None:
     for overlay in ("production", "staging"):
         path = REPO_ROOT / "deploy" / "k8s" / "overlays" / overlay / "upstream-networks.yaml"
         docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
-        values = {d["metadata"]["name"]: d["data"]["GOVDATA_UPSTREAM_ALLOWED_NETWORKS"] for d in docs}
-        assert set(values) == {"gateway-config", "catalog-svc-config"}
+        configs = [d for d in docs if d["kind"] == "ConfigMap"]  # the NetworkPolicies: test_k8s_manifests.py
+        values = {d["metadata"]["name"]: d["data"]["GOVDATA_UPSTREAM_ALLOWED_NETWORKS"] for d in configs}
+        assert set(values) == {"gateway-config", "catalog-svc-config", "notify-svc-config"}
         assert len(set(values.values())) == 1, values  # both sides of the check say the same
         policy = UpstreamPolicy.parse(values["gateway-config"])
         assert policy.networks and policy.refusal("127.0.0.1") is not None
