@@ -230,6 +230,8 @@ async def test_journey(platform, new_tab, checkpoint):
         await page.get_by_role("link", name="提出校核").click()
         await page.get_by_label("查找数据资源").fill(resource)
         await page.get_by_role("button", name="查询").click()
+        # htmx swaps the results and pushes the address: wait for it, or the swap takes the click (as on 数据目录)
+        await expect(page).to_have_url(re.compile(r"[?&]q="))
         found = page.get_by_role("row", name=re.compile(resource))
         await found.get_by_role("link", name=re.compile("^选择")).click()
         await expect(page.get_by_label("证件号码")).to_have_value(CITIZEN_ID)
