@@ -6,7 +6,7 @@ PY := .venv/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 
-.PHONY: install compiled run test test-fast lint format broker migrate clean browser
+.PHONY: install compiled run test test-fast lint format broker migrate clean browser image
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -54,6 +54,30 @@ broker: install  ## just the local Kafka-protocol broker on 127.0.0.1:9092
 
 migrate: install  ## apply every service's migrations to DATABASE_URL-style settings
 	for s in catalog sharing verification audit notify; do SERVICE_NAME=$$s $(PY) -m govdata_shared.migrations $${s}_svc || exit 1; done
+
+# The one image of every component (Dockerfile), built with whichever OCI builder the machine has. Release:
+#   make image REGISTRY=<the county's registry> BASE_IMAGE=<mirrored python:3.11-slim>@sha256:<digest>
+# then push $(IMAGE) and set the overlay's images: newTag to VERSION (deploy/k8s/README.md "Image").
+VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 1)
+REVISION ?= $(shell git rev-parse HEAD 2> /dev/null || echo unknown)
+REGISTRY ?= registry.example.gov.cn
+IMAGE ?= $(REGISTRY)/govdata/platform:$(VERSION)
+BASE_IMAGE ?= python:3.11-slim
+SOURCE ?= https://git.example.gov.cn/govdata/platform
+LICENSES ?= LicenseRef-proprietary
+OCI_BUILDER ?= $(firstword $(foreach b,docker podman buildah,$(if $(shell command -v $(b) 2> /dev/null),$(b))))
+IMAGE_ARGS = --file Dockerfile --tag $(IMAGE) --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg VERSION=$(VERSION) \
+	--build-arg REVISION=$(REVISION) --build-arg SOURCE=$(SOURCE) --build-arg LICENSES=$(LICENSES)
+
+image:  ## build the platform's image with docker, podman or buildah (IMAGE, BASE_IMAGE, VERSION, REVISION)
+	@if [ -z "$(OCI_BUILDER)" ]; then \
+		echo "make image: no OCI builder found (docker, podman or buildah); install one, or name it: make image OCI_BUILDER=<command>" >&2; \
+		exit 1; \
+	fi
+	@case "$(BASE_IMAGE)" in *@sha256:*) ;; *) \
+		echo "make image: BASE_IMAGE=$(BASE_IMAGE) is not pinned by digest; a release names the mirrored base image as <name>@sha256:<digest> (deploy/k8s/README.md \"Image\")" >&2;; \
+	esac
+	$(OCI_BUILDER) build $(IMAGE_ARGS) .
 
 clean:
 	rm -rf .venv .tools .data .pytest_cache .ruff_cache

@@ -41,7 +41,7 @@ SECRETS_EXAMPLE = K8S / "secrets.example.yaml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 
 NAMESPACE = "govdata"
-IMAGE = "govdata/platform:0.1.0"
+IMAGE = "registry.invalid/govdata/platform:0.1.0"  # the base's placeholder; every overlay rewrites it
 SERVICES = ("catalog", "sharing", "verification", "audit", "notify")
 GATEWAY = "gateway"
 PORTAL = "portal"
@@ -1503,7 +1503,38 @@ def overlay_objects(directory: Path) -> list[Doc]:
             hits = [d for d in docs if (d.kind, d.name) == (patch["kind"], patch["metadata"]["name"])]
             assert len(hits) == 1, f"{directory.name}: {patch['kind']}/{patch['metadata']['name']} not in base"
             docs = [Doc(d.path, merged(d.body, patch)) if d in hits else d for d in docs]
-    return docs
+    return [Doc(d.path, with_images(d.body, kustomization(directory).get("images") or [])) for d in docs]
+
+
+def with_images(node: Any, images: list[dict[str, Any]]) -> Any:
+    """Kustomize's `images:` transformer: a container image named like an entry gets its newName, newTag, digest."""
+    if isinstance(node, list):
+        return [with_images(item, images) for item in node]
+    if not isinstance(node, dict):
+        return node
+    body = {k: with_images(v, images) for k, v in node.items()}
+    if isinstance(body.get("image"), str):
+        name, tag = split_image(body["image"])
+        for entry in images:
+            if entry["name"] == name:
+                if entry.get("digest"):
+                    tag = f"@{entry['digest']}"
+                elif entry.get("newTag"):
+                    tag = f":{entry['newTag']}"
+                body["image"] = entry.get("newName", name) + tag
+    return body
+
+
+def split_image(image: str) -> tuple[str, str]:
+    """`name` and `:tag` / `@digest` (a registry port is part of the name)."""
+    if "@" in image:
+        name, digest = image.split("@", 1)
+        return name, f"@{digest}"
+    head, _, last = image.rpartition("/")
+    if ":" in last:
+        repo, tag = last.split(":", 1)
+        return f"{head}/{repo}" if head else repo, f":{tag}"
+    return image, ""
 
 
 def one_of(docs: list[Doc] | tuple[Doc, ...], kind: str, name: str) -> Doc:
@@ -1575,3 +1606,122 @@ def test_dockerfile_builds_from_the_lock_and_runs_as_the_pods_user() -> None:
     for workload in workloads():
         security = pod_spec(workload).get("securityContext") or {}
         assert str(security.get("runAsUser", user)) == user, f"{workload}: runAsUser differs from the image USER"
+
+
+def image_problems(image: str) -> list[str]:
+    """Why a node could not pull `image` from the county's own registry: a short name (resolved on Docker Hub),
+    Docker Hub itself, the base's never-resolving placeholder, or no tag or digest."""
+    name, tag = split_image(image)
+    host = name.split("/")[0] if "/" in name else ""
+    problems = []
+    if not ("." in host or ":" in host or host == "localhost"):
+        problems.append(f"{image}: not fully qualified (no registry host), resolves to docker.io")
+    elif host.split(":")[0] in {"docker.io", "index.docker.io", "registry-1.docker.io"}:
+        problems.append(f"{image}: on docker.io")
+    elif host.endswith(".invalid"):
+        problems.append(f"{image}: the base's placeholder, not rewritten by the overlay's images:")
+    if not tag:
+        problems.append(f"{image}: no tag or digest")
+    return problems
+
+
+def pod_images(node: Any) -> Iterator[str]:
+    """Every `image` / `imageName` in an object: containers, and custom resources that name one (CNPG, Strimzi)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("image", "imageName") and isinstance(value, str):
+                yield value
+            else:
+                yield from pod_images(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from pod_images(item)
+
+
+@pytest.mark.parametrize("overlay", ["production", "staging"])
+def test_every_image_of_an_overlay_is_fully_qualified_and_not_on_docker_hub(overlay: str) -> None:
+    docs = overlay_objects(OVERLAYS / overlay)
+    images = {image for d in docs for image in pod_images(d.body)}
+    assert len([w for w in docs if w.kind in ("Deployment", "StatefulSet", "Job")]) == len(workloads())
+    assert images, f"{overlay}: no image rendered"
+    assert [p for image in sorted(images) for p in image_problems(image)] == [], overlay
+    platform = {i for i in images if split_image(i)[0].endswith("/govdata/platform")}
+    assert len(platform) == 1, f"{overlay}: one release of the platform's image, not {platform}"
+
+
+def test_image_check_refuses_short_names_docker_hub_the_placeholder_and_untagged() -> None:
+    for bad in (
+        "govdata/platform:0.1.0",
+        "python:3.11-slim",
+        "docker.io/govdata/platform:0.1.0",
+        "index.docker.io/library/postgres:17",
+        IMAGE,
+        "registry.example.gov.cn/govdata/platform",
+    ):
+        assert image_problems(bad), bad
+    for good in (
+        "registry.example.gov.cn/govdata/platform:0.1.0",
+        "10.1.2.3:5000/govdata/platform:1",
+        "harbor.yichuan.gov.cn/library/python@sha256:" + "0" * 64,
+    ):
+        assert image_problems(good) == [], good
+    assert image_problems(with_images({"image": IMAGE}, [{"name": IMAGE.split(":")[0], "newTag": "2"}])["image"])
+
+
+def test_dockerfile_takes_the_base_by_argument_and_labels_the_release() -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert not text.startswith("# syntax="), "a frontend image would be pulled from Docker Hub at every build"
+    froms = re.findall(r"(?m)^FROM\s+(\S+)", text)
+    assert froms and set(froms) == {"${BASE_IMAGE}"}, f"every stage from the BASE_IMAGE argument, not {froms}"
+    labels = dict(re.findall(r'(org\.opencontainers\.image\.[a-z.]+)="([^"]*)"', text))
+    for key, value in {
+        "version": "${VERSION}",
+        "revision": "${REVISION}",
+        "source": "${SOURCE}",
+        "licenses": "${LICENSES}",
+    }.items():
+        assert labels.get(f"org.opencontainers.image.{key}") == value, key
+    assert labels["org.opencontainers.image.title"] and labels["org.opencontainers.image.description"]
+    runtime = re.split(r"(?m)^FROM\s", text)[-1]
+    for arg in ("BASE_IMAGE", "VERSION", "REVISION", "SOURCE", "LICENSES"):
+        assert re.search(rf"(?m)^ARG {arg}\b", runtime), f"{arg} must be declared in the runtime stage"
+
+
+def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
+    lines = set((REPO_ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines())
+    for entry in (
+        ".venv/",
+        ".tools/",
+        ".data/",
+        ".git/",
+        "**/__pycache__/",
+        ".pytest_cache/",
+        "**/node_modules/",
+        "tests/",
+        "bench/",
+    ):
+        assert entry in lines, entry
+    copied = re.findall(r"(?m)^COPY (?!--from)(\S+)", DOCKERFILE.read_text(encoding="utf-8"))
+    for source in copied:  # nothing the Dockerfile copies is ignored
+        top = source.rstrip("/").split("/")[0]
+        assert f"{top}/" not in lines or source == "deploy/local/pyproject.toml", source
+    assert "!deploy/local/pyproject.toml" in lines
+
+
+def test_make_image_passes_the_release_arguments_and_explains_a_missing_builder() -> None:
+    import subprocess
+
+    def make(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["make", "--no-print-directory", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30
+        )
+
+    dry = make("-n", "image", "OCI_BUILDER=podman", "REVISION=abc123", "BASE_IMAGE=mirror.gov.cn/python@sha256:00")
+    assert dry.returncode == 0, dry.stderr
+    build = dry.stdout.splitlines()[-1]
+    assert build.startswith("podman build --file Dockerfile --tag registry.example.gov.cn/govdata/platform:0.1.0")
+    for arg in ("BASE_IMAGE=mirror.gov.cn/python@sha256:00", "VERSION=0.1.0", "REVISION=abc123"):
+        assert f"--build-arg {arg}" in build, arg
+    none = make("image", "OCI_BUILDER=")
+    assert none.returncode != 0
+    assert "no OCI builder found (docker, podman or buildah)" in none.stderr
