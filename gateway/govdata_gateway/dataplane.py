@@ -17,7 +17,8 @@ Checks, in order, each refusal being problem+json with a `code`:
    effective as soon as its event is read, not when the token expires;
 5. the path equals one of the interface's prefixes or continues one after a '/', without dot segments or
    encoded separators, and the method is offered (403 `outside_interface`);
-6. the grant's rate limit (`interface.rate_limit` calls per second, token bucket per grant and replica; 429
+6. the grant's rate limit (`interface.rate_limit` calls per second, token bucket per grant, shared out among
+   `GATEWAY_RATE_LIMIT_REPLICAS` replicas; 429
    with `Retry-After`).
 
 Then the call goes to `interface.base_url` + path (+ query) with the upstream credential of the interface's
@@ -133,26 +134,31 @@ class TokenCache:
 
 
 class RateLimiter:
-    """A token bucket per key: `rate` calls per second, bursts of up to `rate` calls."""
+    """A token bucket per key: `rate` calls per second, bursts of up to `rate` calls — divided among `replicas`
+    gateways: each refills at rate/replicas and holds at most that (and never less than one call), so N replicas
+    together never pass more than the rate the provider set, however many the autoscaler runs (up to N)."""
 
-    def __init__(self, clock=time.monotonic) -> None:
+    def __init__(self, clock=time.monotonic, replicas: int = 1) -> None:
         self._clock = clock
+        self._share = 1.0 / replicas
         self._buckets: dict[str, list[float]] = {}
 
     def take(self, key: str, rate: int) -> float:
         """0 when a call may go now, else the seconds until one may."""
+        refill = rate * self._share
+        capacity = max(1.0, refill)
         now = self._clock()
         bucket = self._buckets.get(key)
         if bucket is None:
-            self._buckets[key] = [rate - 1.0, now]
+            self._buckets[key] = [capacity - 1.0, now]
             return 0.0
-        tokens = min(float(rate), bucket[0] + (now - bucket[1]) * rate)
+        tokens = min(capacity, bucket[0] + (now - bucket[1]) * refill)
         bucket[1] = now
         if tokens >= 1.0:
             bucket[0] = tokens - 1.0
             return 0.0
         bucket[0] = tokens
-        return (1.0 - tokens) / rate
+        return (1.0 - tokens) / refill
 
     def forget(self, keep: Mapping[str, Any]) -> None:
         for key in [k for k in self._buckets if k not in keep]:
@@ -246,7 +252,7 @@ class DataPlane:
         self.access = AccessLog(settings)
         self.credentials = UpstreamCredentials.from_file(settings.govdata_upstream_credentials_file)
         self.tokens = TokenCache(settings.data_token_cache_size)
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(replicas=settings.gateway_rate_limit_replicas)
         self.http: aiohttp.ClientSession | None = None
         self._headers_by_ref: dict[str | None, dict[str, str]] = {}
         self.max_response = settings.data_max_response_bytes

@@ -170,6 +170,14 @@ class GatewaySettings(Settings):
     gateway_access_batch_max: int = Field(
         500, gt=0, le=2000, description="Access records per access.records event at most."
     )
+    gateway_rate_limit_replicas: int = Field(
+        1,
+        ge=1,
+        le=100,
+        description="The most gateway replicas that may serve at once (the HorizontalPodAutoscaler's maxReplicas): "
+        "each allows a grant 1/N of its interface's rate_limit, so the provider's limit holds whatever the "
+        "autoscaler does.",
+    )
 
     def access_spool_dir(self) -> Path:
         return self.gateway_access_spool_dir or self.govdata_data_dir / "gateway-access-spool"

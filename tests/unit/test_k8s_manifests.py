@@ -1725,3 +1725,12 @@ def test_make_image_passes_the_release_arguments_and_explains_a_missing_builder(
     none = make("image", "OCI_BUILDER=")
     assert none.returncode != 0
     assert "no OCI builder found (docker, podman or buildah)" in none.stderr
+
+
+@pytest.mark.parametrize("overlay", ["production", "staging"])
+def test_each_gateway_replica_passes_its_share_of_a_grants_rate_for_the_most_replicas_the_autoscaler_runs(overlay):
+    """The per-grant rate limit holds with N replicas only if N is the HPA's maximum (GATEWAY_RATE_LIMIT_REPLICAS)."""
+    objects = overlay_objects(OVERLAYS / overlay)
+    (hpa,) = [o.body for o in objects if o.kind == "HorizontalPodAutoscaler" and o.name == "gateway"]
+    (config,) = [o.body for o in objects if o.kind == "ConfigMap" and o.name == "gateway-config"]
+    assert int(config["data"]["GATEWAY_RATE_LIMIT_REPLICAS"]) == hpa["spec"]["maxReplicas"]
