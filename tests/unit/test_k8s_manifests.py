@@ -819,12 +819,12 @@ def test_audit_runs_as_a_role_that_owns_nothing() -> None:
     assert not any(d.spec["owner"] == role for d in objects("Database"))
 
 
-def test_gateway_key_and_clients_files_are_mounted_secrets() -> None:
+def test_gateway_key_clients_and_upstream_credentials_are_mounted_secrets() -> None:
     workload = workload_of(GATEWAY)
     env = configmap_env(workload)
     volumes = {v["name"]: v for v in pod_spec(workload)["volumes"]}
     mounts = {m["mountPath"]: m for m in main_container(workload)["volumeMounts"]}
-    for setting in ("GOVDATA_JWT_KEY_FILE", "GOVDATA_CLIENTS_FILE"):
+    for setting in ("GOVDATA_JWT_KEY_FILE", "GOVDATA_CLIENTS_FILE", "GOVDATA_UPSTREAM_CREDENTIALS_FILE"):
         path = Path(env[setting])
         mount = mounts.get(str(path.parent))
         assert mount, f"{setting}={path}: no volume is mounted at {path.parent}"
@@ -837,6 +837,14 @@ def test_gateway_key_and_clients_files_are_mounted_secrets() -> None:
     # Rotation publishes every *.pub.pem beside the key, so the key's Secret is mounted whole.
     key_mount = mounts[str(Path(env["GOVDATA_JWT_KEY_FILE"]).parent)]
     assert not volumes[key_mount["name"]]["secret"].get("items"), "mount the whole signing-key Secret"
+
+
+def test_example_upstream_credentials_are_in_the_format_the_gateway_reads() -> None:
+    from govdata_gateway.credentials import UpstreamCredentials
+
+    (secret,) = [b for b in load_yaml(SECRETS_EXAMPLE) if b["metadata"]["name"] == "govdata-gateway-upstream-credentials"]
+    credentials = UpstreamCredentials.from_data(yaml.safe_load(secret["stringData"]["upstream-credentials.yaml"]))
+    assert dict(credentials.headers_for("mz-records")) == {"Authorization": "Bearer CHANGE-ME"}
 
 
 # --- exposure and network policies -----------------------------------------------------------------------------
