@@ -7,10 +7,11 @@ Each service keeps `<package>/migrations/` (env.py + versions/). Its env.py is t
     python -m govdata_shared.migrations catalog_svc --url ...  # another database
     python -m govdata_shared.migrations audit_svc --service-role audit_writer   # then grant the run-time role
 
-A service whose tables must resist its own process (audit-svc's append-only log) runs as a role that owns
-nothing: the migration runs as the owner and then grants that role exactly `<package>.migrations.grants`'s
-`SERVICE_GRANTS`. The grants are applied on every run (GRANT is idempotent), so a new table's grant lands with
-the migration that adds it.
+In production every component runs as a role that owns nothing (so it can neither change the schema nor switch
+off audit-svc's append-only triggers): the migration runs as the owner and then grants that role exactly
+`<package>.migrations.grants`'s `SERVICE_GRANTS`, and closes the database to everyone else — PUBLIC loses CONNECT
+and TEMPORARY, the role gets CONNECT. The grants are applied on every run (GRANT and REVOKE are idempotent), so a
+new table's grant lands with the migration that adds it.
 """
 
 from __future__ import annotations
@@ -54,17 +55,36 @@ def service_grants(package: str, url: str, role: str) -> list[str]:
         raise SystemExit(f"{package} declares no run-time grants (no {package}.migrations.grants)") from None
     if not url.startswith("postgresql"):
         raise SystemExit("a service role is a Postgres setting; this database is not Postgres")
-    quoted = '"' + role.replace('"', '""') + '"'
-    return [statement.format(role=quoted) for statement in module.SERVICE_GRANTS]
+    return [statement.format(role=quote_identifier(role)) for statement in module.SERVICE_GRANTS]
 
 
-def apply_grants(url: str, statements: list[str]) -> None:
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def connect_grants(database: str, role: str) -> list[str]:
+    """Only `role` (and the owner, and superusers) may connect to `database`: Postgres lets PUBLIC connect to
+    every database and create temporary tables in it by default."""
+    quoted = quote_identifier(database)
+    return [
+        f"REVOKE CONNECT, TEMPORARY ON DATABASE {quoted} FROM PUBLIC",
+        f"GRANT CONNECT ON DATABASE {quoted} TO {quote_identifier(role)}",
+    ]
+
+
+def apply_grants(url: str, statements: list[str], role: str | None = None) -> None:
+    """Run `statements` in one transaction; with `role`, then also `connect_grants` of the URL's database."""
+
     async def run() -> None:
         engine = create_async_engine(url)
         try:
             async with engine.begin() as connection:
                 for statement in statements:
                     await connection.execute(sa.text(statement))
+                if role is not None:
+                    database = (await connection.execute(sa.text("SELECT current_database()"))).scalar_one()
+                    for statement in connect_grants(database, role):
+                        await connection.execute(sa.text(statement))
         finally:
             await engine.dispose()
 
@@ -155,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     upgrade(args.package, url, args.revision)
     print(f"{args.package}: migrated to {args.revision}")
     if grants:
-        apply_grants(url, grants)
-        print(f"{args.package}: {len(grants)} grants to role {role}")
+        apply_grants(url, grants, role)
+        print(f"{args.package}: {len(grants)} grants to role {role}; only it connects besides the owner")
     return 0
 
 

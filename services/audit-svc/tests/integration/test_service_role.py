@@ -86,11 +86,6 @@ async def test_the_service_runs_as_its_role_and_cannot_change_the_log(writer, se
         await conn.close()
 
 
-def test_a_service_without_declared_grants_is_refused_a_role(tmp_path) -> None:
-    with pytest.raises(SystemExit, match="declares no run-time grants"):
-        migrate_main(["catalog_svc", "--url", f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", "--service-role", "x"])
-
-
 def usage_events(grant: str) -> list[Event]:
     return [
         Event(
