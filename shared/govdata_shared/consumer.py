@@ -95,6 +95,8 @@ class IdempotentConsumer:
         self.db = db
         self.settings = settings
         self.name = name
+        # The series exists at 0 from the start, so an alert's increase() sees the first failure.
+        EVENTS_FAILED.labels(name)
         self.topics = topics
         self.handlers = dict(handlers or {})
         self.default_handler = default_handler

@@ -46,6 +46,8 @@ outbox_table = sa.Table(
 
 EVENTS_PUBLISHED = Counter("govdata_events_published_total", "Events relayed from the outbox", ["topic"])
 OUTBOX_PENDING = Gauge("govdata_outbox_pending", "Outbox rows left pending after the last relay pass")
+# While Kafka refuses, the gauge above keeps its last value: the failures say so (an alert watches them).
+RELAY_FAILURES = Counter("govdata_outbox_relay_failures_total", "Outbox relay passes that failed (rows stay pending)")
 
 
 async def add_event(session: AsyncSession, event: Event) -> None:
@@ -116,6 +118,7 @@ class OutboxRelay:
                 raise
             except Exception:
                 failures += 1
+                RELAY_FAILURES.inc()
                 log.exception("outbox relay pass failed (%d in a row); rows stay pending", failures)
                 await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
 

@@ -19,7 +19,7 @@ from govdata_shared.workdays import DEFAULT_CALENDAR, WorkdayCalendar, today_in_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc import domain, events
-from notify_svc.domain import BUREAU_DEPT, MessageKind
+from notify_svc.domain import BUREAU_DEPT, MessageKind, StepKind
 from notify_svc.models import Message, OpenStep
 from notify_svc.steps import resource_names, step_name
 
@@ -55,6 +55,20 @@ async def send_due(
         await _send(session, step, MessageKind.OVERDUE, left, names, now)
         step.overdue_notified_at = now
     return {"reminders": len(due), "overdue": len(overdue)}
+
+
+async def overdue_by_kind(session: AsyncSession, *, now: datetime) -> dict[str, int]:
+    """Open steps whose deadline has passed at `now` (逾期未办), per step kind — those already reported included,
+    since they are still late. Every kind is named (0 when none), so a kind that catches up reads 0."""
+    today = today_in_shanghai(now)
+    query = (
+        sa.select(OpenStep.kind, sa.func.count())
+        .where(OpenStep.closed_at.is_(None), OpenStep.deadline < today)
+        .group_by(OpenStep.kind)
+    )
+    counts = dict.fromkeys((kind.value for kind in StepKind), 0)
+    counts.update({kind: count for kind, count in (await session.execute(query)).all()})
+    return counts
 
 
 async def _locked(session: AsyncSession, *where: sa.ColumnElement[bool]) -> list[OpenStep]:

@@ -11,12 +11,14 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from aiokafka.errors import KafkaConnectionError
 from govdata_shared.consumer import IdempotentConsumer, failed_event_table, processed_event_table
 from govdata_shared.db import Database
 from govdata_shared.events import Event, new_event, topic_for
 from govdata_shared.kafka import ensure_topics, make_producer
 from govdata_shared.outbox import OutboxRelay, add_event, metadata, outbox_table
 from govdata_shared.testing import read_topic
+from prometheus_client import REGISTRY
 
 effect_metadata = sa.MetaData()
 # No unique constraint on purpose: a second application of an event would show as a second row.
@@ -230,6 +232,7 @@ async def test_event_that_keeps_failing_is_set_aside_and_the_rest_applied(postgr
         handlers={EVENT_TYPE: apply},
         retry_attempts=2,
     )
+    assert failed_metric(group) == 0  # exported before the first failure, so increase() can see that one
     await consumer.start()
     try:
         await _wait_for(
@@ -252,7 +255,53 @@ async def test_event_that_keeps_failing_is_set_aside_and_the_rest_applied(postgr
     assert events[3].id in failed_ids
     assert None in failed_ids  # the undecodable message, kept with its payload
     assert any(row["payload"] == "{not json" for row in failed)
+    assert failed_metric(group) == 2
     await sink.dispose()
+
+
+def failed_metric(consumer: str) -> float | None:
+    return REGISTRY.get_sample_value("govdata_events_failed_total", {"consumer": consumer})
+
+
+class RefusingProducer:
+    """Kafka refusing every send, as while the brokers are unreachable."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def send(self, *args, **kwargs):
+        self.attempts += 1
+        raise KafkaConnectionError("brokers unreachable")
+
+
+async def test_failing_relay_passes_are_counted_and_rows_stay_pending(postgres_database):
+    source = await _database(await postgres_database("outbox_refused"))
+    async with source.session() as session:
+        await add_event(
+            session,
+            new_event(EVENT_TYPE, "refused", {"n": 1}, version=1, actor="t", dept=None, source="test"),
+        )
+    before = REGISTRY.get_sample_value("govdata_outbox_relay_failures_total")
+    producer = RefusingProducer()
+    relay = OutboxRelay(source, producer, sweep_interval=0.05)
+    relay.start()
+
+    async def failures() -> float:
+        return REGISTRY.get_sample_value("govdata_outbox_relay_failures_total") - before
+
+    try:
+        await _wait_for(lambda: _at_least_value(failures, 2), 10, "two refused passes")
+    finally:
+        await relay.stop()  # during the 2 s back-off after the second failure: no third attempt
+    # Each refused pass is one failure, and the row is still there to send.
+    assert await failures() == producer.attempts == 2
+    unpublished = await _count(source, sa.select(sa.func.count()).where(outbox_table.c.published_at.is_(None)))
+    assert unpublished == 1
+    await source.dispose()
+
+
+async def _at_least_value(read, n: float) -> bool:
+    return await read() >= n
 
 
 async def test_new_event_masks_identifiers_in_data_and_subject():
