@@ -18,10 +18,11 @@ import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -70,6 +71,13 @@ UPSTREAM_SETTING = "GOVDATA_UPSTREAM_ALLOWED_NETWORKS"
 UPSTREAM_EGRESS = {"gateway-egress-upstream": GATEWAY, "notify-svc-egress-webhooks": "notify-svc"}
 UPSTREAM_CONFIGS = (GATEWAY, "catalog-svc", "notify-svc")
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+README = K8S / "README.md"
+# Postgres connections are TLS, verified: every workload with a database checks the server (PgBouncer or the
+# primary) against the CloudNativePG cluster CA, read by asyncpg from PGSSLROOTCERT (libpq's variable, no setting).
+PG_CA_FILE = "/etc/govdata/pg-ca/ca.crt"
+DRIVER_ENV = {"PGSSLROOTCERT"}
+BARMAN_CLOUD = "barman-cloud.cloudnative-pg.io"  # the CNPG-I plugin that archives WAL and takes base backups
+RESTORE_CLUSTER = K8S / "restore" / "cluster-restore.yaml"  # the restore drill's, applied by hand
 
 SERVICE_SETTINGS = {name.upper() for name in Settings.model_fields}
 GATEWAY_SETTINGS = {name.upper() for name in GatewaySettings.model_fields}
@@ -339,7 +347,10 @@ def test_every_object_is_labelled_with_its_apply_phase() -> None:
     """The README applies infra → migrate → app by label; a Job's dependencies must come no later than it."""
     for doc in base():
         assert doc.labels.get(PHASE_LABEL) in PHASES, f"{doc}: label {PHASE_LABEL} must be one of {PHASES}"
-    infra = ("Namespace", "NetworkPolicy", "Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "Cluster", "Database")
+    infra = (
+        *("Namespace", "NetworkPolicy", "Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "Cluster", "Database"),
+        *("ObjectStore", "ScheduledBackup", "Pooler"),
+    )
     for kind in infra:
         for doc in objects(kind):
             assert doc.labels[PHASE_LABEL] == "infra", f"{doc} belongs to the infra phase"
@@ -613,15 +624,18 @@ def test_migration_job_migrates_its_own_database(database: str) -> None:
     job_configmaps = {s["configMapRef"]["name"] for s in main_container(job).get("envFrom") or []}
     assert job_configmaps == {s["configMapRef"]["name"] for s in main_container(workload).get("envFrom") or []}
     job_url, component_url = example_database_url(job), example_database_url(workload)
-    assert (job_url.hostname, job_url.path) == (component_url.hostname, component_url.path), f"{job}: another database"
+    assert job_url.path == component_url.path, f"{job}: another database"
     assert job_url.path == f"/{database}", f"{job}: migrates {job_url.path}, not the database {database}"
+    # Both reach the primary: the component through PgBouncer, the Job (as the owner) directly.
+    assert component_url.hostname in primary_hosts(), f"{workload}: {component_url.hostname} is not the primary"
+    assert job_url.hostname == f"{cluster_name()}-rw", f"{job}: migrate on the primary's Service"
     assert configmap_env(workload).get("MIGRATE_ON_START") == "false", (
         "migrations run as Jobs; replicas must not race them at start-up"
     )
 
 
 def test_each_component_has_database_secrets_of_its_own() -> None:
-    """No two components (nor their Jobs) share a DATABASE_URL Secret: each holds its own owner's password."""
+    """No two components (nor their Jobs) share a DATABASE_URL Secret: each holds its own role's password."""
     owners: dict[str, str] = {}
     for database in DATABASES:
         for workload in (owner_workload(database), migration_job(database)):
@@ -653,7 +667,7 @@ def test_configmaps_use_only_known_settings() -> None:
         unknown = set(env) - known
         assert not unknown, f"{workload}: {sorted(unknown)} are not settings of {settings_class(workload).__name__}"
         for container in containers(workload):
-            names = {e["name"] for e in container.get("env") or []}
+            names = {e["name"] for e in container.get("env") or []} - DRIVER_ENV
             assert names <= known, f"{workload}: env {sorted(names - known)} are not settings"
         for key, value in env.items():
             assert isinstance(value, str), f"{workload}: ConfigMap value of {key} must be a string, got {value!r}"
@@ -663,6 +677,8 @@ def test_configmaps_use_only_known_settings() -> None:
 
 def test_every_configmap_is_used() -> None:
     used = {s["configMapRef"]["name"] for w in workloads() for c in containers(w) for s in c.get("envFrom") or []}
+    # Kafka's JMX exporter rules (Kafka.spec.kafka.metricsConfig).
+    used |= {ref["name"] for ref, _ in kafka_metrics_config_refs()}
     assert {c.name for c in objects("ConfigMap")} == used
 
 
@@ -754,6 +770,22 @@ def secret_references() -> Iterator[tuple[str, str | None, str]]:
         for role in (cluster.spec.get("managed") or {}).get("roles") or []:
             if role.get("passwordSecret"):
                 yield role["passwordSecret"]["name"], None, f"{cluster} role {role['name']}"
+    for store in objects("ObjectStore"):
+        configuration = store.spec["configuration"]
+        for field, ref in [("endpointCA", configuration.get("endpointCA")), *configuration["s3Credentials"].items()]:
+            if isinstance(ref, dict):
+                yield ref["name"], ref["key"], f"{store} {field}"
+
+
+def cnpg_ca_secret(cluster: Doc) -> str:
+    """The Secret of the cluster's server CA: CloudNativePG's <cluster>-ca unless the Cluster names another."""
+    return (cluster.spec.get("certificates") or {}).get("serverCASecret") or f"{cluster.name}-ca"
+
+
+def cnpg_secrets() -> dict[str, set[str]]:
+    """Secrets CloudNativePG generates (never created by hand): the cluster CA."""
+    (cluster,) = objects("Cluster")
+    return {cnpg_ca_secret(cluster): {"ca.crt", "ca.key"}}
 
 
 def strimzi_secrets() -> dict[str, set[str]]:
@@ -766,12 +798,13 @@ def strimzi_secrets() -> dict[str, set[str]]:
 
 def test_every_referenced_secret_is_declared_in_the_example() -> None:
     declared = example_secrets()
-    generated = strimzi_secrets()
+    generated = strimzi_secrets() | cnpg_secrets()
     refs = list(secret_references())
     assert refs
     for name, key, where in refs:
         if name in generated:
-            assert key is None or key in generated[name], f"{where}: Strimzi's Secret {name} has no key {key}"
+            assert key is None or key in generated[name], f"{where}: the operator's Secret {name} has no key {key}"
+            assert name not in declared, f"{name} is generated by an operator, not created by hand"
             continue
         assert name in declared, f"{where}: Secret {name} is not in secrets.example.yaml"
         if key is not None:
@@ -782,6 +815,19 @@ def example_database_url(workload: Doc):
     name, key = database_url_ref(workload)
     (body,) = [b for b in load_yaml(SECRETS_EXAMPLE) if b["metadata"]["name"] == name]
     return urlsplit(body["stringData"][key])
+
+
+def cluster_name() -> str:
+    (cluster,) = objects("Cluster")
+    return cluster.name
+
+
+def primary_hosts() -> set[str]:
+    """Services that reach the Postgres primary: the cluster's rw Service and its rw Poolers' (PgBouncer)."""
+    poolers = {
+        p.name for p in objects("Pooler") if p.spec["cluster"]["name"] == cluster_name() and p.spec["type"] == "rw"
+    }
+    return {f"{cluster_name()}-rw", *poolers}
 
 
 def service_role(job: Doc) -> str | None:
@@ -798,7 +844,7 @@ def test_example_database_url_reaches_the_component_database(name: str) -> None:
     (database,) = [d for d in objects("Database") if d.spec["name"] == url.path.lstrip("/")]
     assert database.spec["name"] == name, f"{owner_workload(name)} uses the database {database.spec['name']}"
     assert database.spec["cluster"]["name"] == cluster.name
-    assert url.hostname == f"{cluster.name}-rw", "write through the primary's Service"
+    assert url.hostname in primary_hosts(), "write through the primary's Service (or its PgBouncer's)"
     assert url.port == 5432
     assert database.spec["owner"] == name
     assert example_database_url(migration_job(name)).username == name, "migrations run as the owner"
@@ -807,16 +853,33 @@ def test_example_database_url_reaches_the_component_database(name: str) -> None:
     assert url.username == (role or name)
 
 
-def test_audit_runs_as_a_role_that_owns_nothing() -> None:
-    """The append-only log (services/audit-svc/README.md): the owner could switch its triggers off."""
-    url = example_database_url(workload_of("audit-svc"))
-    role = service_role(migration_job("audit"))
-    assert role and url.username == role != "audit"
-    assert importlib.import_module("audit_svc.migrations.grants").SERVICE_GRANTS
+@pytest.mark.parametrize("database", DATABASES)
+def test_each_component_runs_as_a_role_that_owns_nothing(database: str) -> None:
+    """The owner could change the schema (and switch audit-svc's append-only triggers off,
+    services/audit-svc/README.md): each component runs as a role of its own that owns nothing, which its
+    migration Job, as the owner, grants exactly its package's migrations/grants.py."""
+    url = example_database_url(owner_workload(database))
+    role = service_role(migration_job(database))
+    assert role and url.username == role != database, f"{owner_workload(database)} runs as {url.username}"
+    assert importlib.import_module(f"{migrated_package(database)}.migrations.grants").SERVICE_GRANTS
     (cluster,) = objects("Cluster")
     roles = {r["name"]: r for r in cluster.spec["managed"]["roles"]}
-    assert roles[role]["login"] is True and roles[role].get("superuser") is not True
-    assert not any(d.spec["owner"] == role for d in objects("Database"))
+    assert role in roles, f"{role} is not a managed role of {cluster}"
+    assert roles[role]["login"] is True and roles[role].get("ensure", "present") == "present"
+    for power in ("superuser", "createdb", "createrole", "replication", "bypassrls"):
+        assert roles[role].get(power) is not True, f"role {role}: {power}"
+    assert not roles[role].get("inRoles"), f"role {role} inherits no other role's rights"
+    assert not any(d.spec["owner"] == role for d in objects("Database")), f"{role} owns a database"
+    # Its password: a basic-auth Secret of its own, the same user as the component's URL.
+    secret = roles[role]["passwordSecret"]["name"]
+    assert secret == f"govdata-pg-{role.replace('_', '-')}", f"role {role}: password Secret {secret}"
+    assert secret != roles[database]["passwordSecret"]["name"]
+    (body,) = [b for b in load_yaml(SECRETS_EXAMPLE) if b["metadata"]["name"] == secret]
+    assert body["type"] == "kubernetes.io/basic-auth" and body["stringData"]["username"] == role
+    assert (body["metadata"].get("labels") or {}).get("cnpg.io/reload") == "true", f"{secret}: cnpg.io/reload"
+    # Only the Job holds the owner's URL.
+    assert database_url_ref(migration_job(database))[0] == f"govdata-{database}-migrate-db"
+    assert database_url_ref(owner_workload(database))[0] == f"govdata-{database}-db"
 
 
 def test_gateway_key_clients_and_upstream_credentials_are_mounted_secrets() -> None:
@@ -842,7 +905,9 @@ def test_gateway_key_clients_and_upstream_credentials_are_mounted_secrets() -> N
 def test_example_upstream_credentials_are_in_the_format_the_gateway_reads() -> None:
     from govdata_gateway.credentials import UpstreamCredentials
 
-    (secret,) = [b for b in load_yaml(SECRETS_EXAMPLE) if b["metadata"]["name"] == "govdata-gateway-upstream-credentials"]
+    (secret,) = [
+        b for b in load_yaml(SECRETS_EXAMPLE) if b["metadata"]["name"] == "govdata-gateway-upstream-credentials"
+    ]
     credentials = UpstreamCredentials.from_data(yaml.safe_load(secret["stringData"]["upstream-credentials.yaml"]))
     assert dict(credentials.headers_for("mz-records")) == {"Authorization": "Bearer CHANGE-ME"}
 
@@ -954,10 +1019,41 @@ def known_pods() -> dict[str, dict[str, str]]:
     pods["kafka broker"] = {
         "strimzi.io/cluster": kafka.name,
         "strimzi.io/kind": "Kafka",
+        "strimzi.io/component-type": "kafka",
         "strimzi.io/broker-role": "true",
     }
+    if "kafkaExporter" in kafka.spec:
+        pods["kafka exporter"] = kafka_exporter_pod_labels()
     pods["postgres instance"] = {"cnpg.io/cluster": cluster.name, "cnpg.io/podRole": "instance"}
+    pods["pgbouncer"] = pooler_pod_labels()
     return pods
+
+
+def kafka_exporter_pod_labels() -> dict[str, str]:
+    """The labels Strimzi gives the Kafka Exporter's pod (Kafka.spec.kafkaExporter)."""
+    (kafka,) = objects("Kafka")
+    return {
+        "strimzi.io/cluster": kafka.name,
+        "strimzi.io/kind": "Kafka",
+        "strimzi.io/component-type": "kafka-exporter",
+        "strimzi.io/name": f"{kafka.name}-kafka-exporter",
+    }
+
+
+def postgres_instance_labels() -> dict[str, str]:
+    (cluster,) = objects("Cluster")
+    return {"cnpg.io/cluster": cluster.name, "cnpg.io/podRole": "instance"}
+
+
+def pooler_pod_labels() -> dict[str, str]:
+    """The labels CloudNativePG gives the PgBouncer pods of the platform's Pooler (the cluster's among them, as
+    recent releases do: a policy meant for the instances must not take them in)."""
+    (pooler,) = objects("Pooler")
+    return {
+        "cnpg.io/poolerName": pooler.name,
+        "cnpg.io/cluster": pooler.spec["cluster"]["name"],
+        "cnpg.io/podRole": "pooler",
+    }
 
 
 def component_pods(component: str) -> dict[str, str]:
@@ -1044,9 +1140,8 @@ def egress_ports(workload: Doc, peer_labels: dict[str, str]) -> set[int]:
 
 def test_egress_allows_dns_broker_database_and_upstreams() -> None:
     (kafka,) = objects("Kafka")
-    (cluster,) = objects("Cluster")
     broker = {"strimzi.io/cluster": kafka.name, "strimzi.io/kind": "Kafka", "strimzi.io/broker-role": "true"}
-    postgres = {"cnpg.io/cluster": cluster.name, "cnpg.io/podRole": "instance"}
+    postgres, pooler = postgres_instance_labels(), pooler_pod_labels()
     for workload in workloads():
         rules = egress_rules(workload)
         assert rules, f"{workload}: egress is not restricted"
@@ -1059,8 +1154,11 @@ def test_egress_allows_dns_broker_database_and_upstreams() -> None:
             assert not egress_ports(workload, broker), f"{workload} reaches Kafka without a KafkaUser"
         if component == "portal":
             continue  # test_portal_reaches_only_the_gateway
-        # Every other workload has a database: the services, the gateway (identity registry), the migration Jobs.
-        assert 5432 in egress_ports(workload, postgres), f"{workload}: cannot reach Postgres"
+        # Every other workload has a database: the services and the gateway (identity registry) reach it through
+        # PgBouncer, the migration Jobs the primary itself.
+        through_pooler = component != "migration"
+        assert (5432 in egress_ports(workload, pooler)) == through_pooler, f"{workload}: PgBouncer"
+        assert (5432 in egress_ports(workload, postgres)) != through_pooler, f"{workload}: the Postgres instances"
         if component == "service":
             gateway = pod_labels(workload_of(GATEWAY))
             assert CONTAINER_PORT in egress_ports(workload, gateway), f"{workload}: cannot fetch the JWKS"
@@ -1257,29 +1355,36 @@ def test_staging_moves_the_portal_with_the_ingress_host() -> None:
         assert values["Ingress"] == values["ConfigMap"], f"{overlay.name}: Ingress host and PORTAL_PUBLIC_URL differ"
 
 
-def test_postgres_accepts_every_component_with_a_database() -> None:
-    (cluster,) = objects("Cluster")
-    postgres = {"cnpg.io/cluster": cluster.name, "cnpg.io/podRole": "instance"}
-    rules = [r for p in policies_for(postgres, "Ingress") for r in p.spec.get("ingress") or []]
-    assert rules, "Postgres accepts nothing at all"
+def admits(target: dict[str, str], port: int, source: dict[str, str]) -> bool:
+    """Whether pods labelled `target` accept pods of this namespace labelled `source` on `port`."""
+    return any(
+        "namespaceSelector" not in peer and "ipBlock" not in peer and selector_matches(peer.get("podSelector"), source)
+        for peer in ingress_peers(target, port)
+    )
+
+
+def test_components_reach_postgres_through_pgbouncer_and_migrations_directly() -> None:
+    """Run-time connections go through PgBouncer (the DATABASE_URLs name its Service); the migration Jobs connect to
+    the primary; nothing of the platform goes around PgBouncer, and PgBouncer gets no more of Postgres than 5432."""
+    postgres, pooler = postgres_instance_labels(), pooler_pod_labels()
+    assert admits(postgres, 5432, pooler), "PgBouncer cannot reach Postgres"
+    assert not admits(postgres, 8000, pooler), "PgBouncer reaches the instances' status port"
+    assert admits(pooler, 5432, pooler), "PgBouncer pods cannot forward cancel requests to each other"
     for database in DATABASES:
-        for workload in (owner_workload(database), migration_job(database)):
-            labels = pod_labels(workload)
-            assert any(
-                5432 in rule_ports(r)
-                and any(
-                    "namespaceSelector" not in peer and selector_matches(peer.get("podSelector"), labels)
-                    for peer in r.get("from") or []
-                )
-                for r in rules
-            ), f"{workload}: Postgres does not accept it on 5432"
+        component, job = pod_labels(owner_workload(database)), pod_labels(migration_job(database))
+        assert admits(pooler, 5432, component), f"{database}: PgBouncer does not accept its component"
+        assert not admits(postgres, 5432, component), f"{database}: its component goes around PgBouncer"
+        assert admits(postgres, 5432, job), f"{database}: Postgres does not accept its migration Job"
+    portal = component_pods(PORTAL)
+    assert not admits(pooler, 5432, portal) and not admits(postgres, 5432, portal), "the portal has no database"
 
 
 def test_egress_policies_never_select_infrastructure_pods() -> None:
     """Strimzi copies part-of onto broker pods: an egress policy selecting them would cut replication."""
     broker = {"strimzi.io/cluster": "govdata-kafka", "app.kubernetes.io/part-of": "govdata"}
     postgres = {"cnpg.io/cluster": "govdata-pg", "app.kubernetes.io/part-of": "govdata"}
-    for labels in (broker, postgres):
+    pooler = {**pooler_pod_labels(), "app.kubernetes.io/part-of": "govdata"}
+    for labels in (broker, postgres, pooler):
         assert not policies_for(labels, "Egress"), f"an egress policy selects infrastructure pods {labels}"
 
 
@@ -1461,6 +1566,434 @@ def test_max_connections_cover_every_pool() -> None:
     reserve = len(DATABASES) + 10  # one migration Job each, the operator and superuser_reserved_connections
     max_connections = int(cluster.spec["postgresql"]["parameters"]["max_connections"])
     assert max_connections >= pods * 2 * pool_size + reserve, f"max_connections {max_connections} too low"
+
+
+# --- Postgres: TLS, PgBouncer, backups, the restore drill ---------------------------------------------------------
+
+
+def database_workloads() -> list[Doc]:
+    """Every workload with a DATABASE_URL: it connects to Postgres."""
+    return [w for w in workloads() if any(e["name"] == "DATABASE_URL" for e in main_container(w).get("env") or [])]
+
+
+def server_certificate_names(cluster: Doc) -> set[str]:
+    """The names in the certificate CloudNativePG makes for the cluster (Postgres and PgBouncer present it): its
+    Services in every form the cluster's DNS answers to, and the Cluster's serverAltDNSNames."""
+    names = set((cluster.spec.get("certificates") or {}).get("serverAltDNSNames") or [])
+    for service in (f"{cluster.name}-rw", f"{cluster.name}-r", f"{cluster.name}-ro"):
+        names |= {
+            service,
+            f"{service}.{NAMESPACE}",
+            f"{service}.{NAMESPACE}.svc",
+            f"{service}.{NAMESPACE}.svc.cluster.local",
+        }
+    return names
+
+
+def test_every_workload_with_a_database_verifies_the_server_against_the_cluster_ca() -> None:
+    """asyncpg verifies the server only against the CA file PGSSLROOTCERT names: it must be the cluster CA's
+    certificate, mounted read-only from CloudNativePG's Secret (a directory mount, so a renewed CA arrives), and
+    never its private key."""
+    (cluster,) = objects("Cluster")
+    expected = {str(owner_workload(d)) for d in DATABASES} | {str(migration_job(d)) for d in DATABASES}
+    assert {str(w) for w in database_workloads()} == expected
+    ca_file = Path(PG_CA_FILE)
+    for workload in database_workloads():
+        container = main_container(workload)
+        env = {e["name"]: e for e in container.get("env") or []}
+        assert env.get("PGSSLROOTCERT", {}).get("value") == PG_CA_FILE, f"{workload}: PGSSLROOTCERT"
+        mount = mount_holding(container, ca_file)
+        assert mount and mount["mountPath"] == str(ca_file.parent), f"{workload}: nothing mounted at {ca_file.parent}"
+        assert mount.get("readOnly") is True and "subPath" not in mount, f"{workload}: {mount}"
+        secret = {v["name"]: v for v in pod_spec(workload)["volumes"]}[mount["name"]].get("secret")
+        assert secret and secret["secretName"] == cnpg_ca_secret(cluster), f"{workload}: not the cluster CA"
+        items = {i["path"]: i["key"] for i in secret.get("items") or []}
+        assert items == {ca_file.name: "ca.crt"}, f"{workload}: the CA certificate only, never ca.key ({items})"
+
+
+def test_example_database_urls_verify_the_server_it_names() -> None:
+    """ssl=verify-full: the certificate must come from the CA and name the host of the URL — the pooler's Service at
+    run time, the primary's for the migration Jobs; either must be among the certificate's names."""
+    (cluster,) = objects("Cluster")
+    names = server_certificate_names(cluster)
+    for workload in database_workloads():
+        url = example_database_url(workload)
+        assert parse_qs(url.query).get("ssl") == ["verify-full"], f"{workload}: {url.query!r}, not ssl=verify-full"
+        assert url.hostname in names, f"{workload}: the server certificate does not name {url.hostname}"
+
+
+def test_pgbouncer_pools_sessions_for_every_client_and_presents_a_certificate_naming_it() -> None:
+    (cluster,) = objects("Cluster")
+    (pooler,) = objects("Pooler")
+    assert pooler.spec["cluster"]["name"] == cluster.name and pooler.spec["type"] == "rw"
+    assert pooler.name != cluster.name, "a Pooler may not share its cluster's name"
+    bouncer = pooler.spec["pgbouncer"]
+    # asyncpg prepares its statements per connection: transaction pooling would run them on another one.
+    assert bouncer.get("poolMode", "session") == "session"
+    assert pooler.spec["instances"] >= 2, "one PgBouncer pod would be a single point of failure"
+    pool_size = inspect.signature(Database).parameters["pool_size"].default
+    hpas = {h.spec["scaleTargetRef"]["name"]: h for h in objects("HorizontalPodAutoscaler")}
+    clients = {d: hpas[owner_workload(d).name].spec["maxReplicas"] * 2 * pool_size for d in DATABASES}
+    parameters = bouncer["parameters"]
+    assert int(parameters["max_client_conn"]) >= sum(clients.values()), "every client must fit on one PgBouncer"
+    assert int(parameters["default_pool_size"]) >= max(clients.values()), "a component's clients would queue"
+    budgets = [p for p in objects("PodDisruptionBudget") if selector_matches(p.spec["selector"], pooler_pod_labels())]
+    assert len(budgets) == 1 and 1 <= budgets[0].spec["minAvailable"] < pooler.spec["instances"], budgets
+    # PgBouncer presents the cluster's server certificate: it must name the pooler's Service.
+    assert {pooler.name, f"{pooler.name}.{NAMESPACE}", f"{pooler.name}.{NAMESPACE}.svc"} <= server_certificate_names(
+        cluster
+    )
+
+
+def mirror_table() -> str:
+    """README's list of the images an air-gapped site mirrors."""
+    text = README.read_text(encoding="utf-8")
+    return text.split("### Images an air-gapped site must mirror", 1)[1].split("\n## ", 1)[0]
+
+
+def test_postgres_image_is_pinned_and_listed_for_the_mirror() -> None:
+    """The operator's default image changes with the operator; the Cluster names its own, a minor release of one
+    major, and the README's mirror table names it and the other images the Postgres side pulls."""
+    (cluster,) = objects("Cluster")
+    image = cluster.spec.get("imageName") or ""
+    assert re.fullmatch(
+        r"ghcr\.io/cloudnative-pg/postgresql:\d+\.\d+-(minimal|standard|system)-[a-z]+(@sha256:[0-9a-f]{64})?", image
+    ), f"imageName {image!r}: <major>.<minor>-<type>-<os>, not a moving tag"
+    table = mirror_table()
+    for name in (
+        image,
+        "ghcr.io/cloudnative-pg/pgbouncer",
+        "ghcr.io/cloudnative-pg/plugin-barman-cloud",
+        "ghcr.io/cloudnative-pg/plugin-barman-cloud-sidecar",
+    ):
+        assert f"`{name}`" in table, f"README's mirror table does not name {name}"
+
+
+def test_wal_is_archived_to_the_object_store_and_a_base_backup_taken_every_night() -> None:
+    (cluster,) = objects("Cluster")
+    (store,) = objects("ObjectStore")
+    (schedule,) = objects("ScheduledBackup")
+    assert store.body["apiVersion"] == "barmancloud.cnpg.io/v1"
+    archivers = [p for p in cluster.spec.get("plugins") or [] if p.get("isWALArchiver")]
+    assert [(p["name"], p["parameters"]["barmanObjectName"]) for p in archivers] == [(BARMAN_CLOUD, store.name)]
+    assert archivers[0].get("enabled", True) is True
+    configuration = store.spec["configuration"]
+    assert "serverName" not in configuration, "the ObjectStore refuses serverName (a plugin parameter)"
+    path = configuration["destinationPath"]
+    assert path.startswith("s3://") and not path.endswith("/"), path
+    assert configuration["wal"]["compression"] and configuration["data"]["compression"], "compress WAL and data"
+    credentials = configuration["s3Credentials"]
+    assert (credentials["accessKeyId"]["key"], credentials["secretAccessKey"]["key"]) == (
+        "ACCESS_KEY_ID",
+        "ACCESS_SECRET_KEY",
+    )
+    retention = re.fullmatch(r"([1-9][0-9]*)([dwm])", store.spec["retentionPolicy"])
+    assert retention, store.spec["retentionPolicy"]
+    assert int(retention[1]) * {"d": 1, "w": 7, "m": 30}[retention[2]] >= 30, "keep at least 30 days"
+    spec = schedule.spec
+    assert spec["cluster"]["name"] == cluster.name
+    assert (spec["method"], spec["pluginConfiguration"]["name"]) == ("plugin", BARMAN_CLOUD)
+    assert spec["immediate"] is True, "the first base backup at once: archived WAL needs one to restore from"
+    assert spec["backupOwnerReference"] == "self" and not spec.get("suspend")
+    fields = spec["schedule"].split()
+    # The operator's cron has a seconds field first: second minute hour, then every day of every month.
+    assert len(fields) == 6 and all(f.isdigit() for f in fields[:3]) and fields[3:] == ["*", "*", "*"], fields
+
+
+def test_each_overlay_sends_backups_to_its_object_store_and_a_folder_of_its_own() -> None:
+    """The base names an endpoint that never resolves; each overlay sets the site's and a folder no other cluster
+    archives into (barman refuses a folder holding another server's WAL, and a restore must not mix them)."""
+    (store,) = objects("ObjectStore")
+    assert urlsplit(store.spec["configuration"]["endpointURL"]).hostname.endswith(".invalid")
+    folders: dict[str, str] = {}
+    for overlay in overlay_dirs():
+        configuration = one_of(overlay_objects(overlay), "ObjectStore", store.name).spec["configuration"]
+        endpoint = urlsplit(configuration["endpointURL"])
+        assert endpoint.scheme == "https" and not endpoint.hostname.endswith(".invalid"), (overlay.name, endpoint)
+        assert configuration["s3Credentials"] == store.spec["configuration"]["s3Credentials"], overlay.name
+        folders[overlay.name] = configuration["destinationPath"].rstrip("/") + "/"
+    assert folders and store.spec["configuration"]["destinationPath"].rstrip("/") + "/" not in folders.values()
+    for name, folder in folders.items():
+        others = [f for n, f in folders.items() if n != name]
+        assert not any(f.startswith(folder) or folder.startswith(f) for f in others), folders
+
+
+def restore_drill() -> list[Doc]:
+    return [Doc(RESTORE_CLUSTER, body) for body in load_yaml(RESTORE_CLUSTER)]
+
+
+def test_restore_drill_recovers_the_backups_into_a_new_cluster_that_archives_nothing() -> None:
+    (cluster,) = objects("Cluster")
+    (store,) = objects("ObjectStore")
+    docs = restore_drill()
+    (restore,) = [d for d in docs if d.kind == "Cluster"]
+    assert restore.name != cluster.name and restore.body["metadata"]["namespace"] == NAMESPACE
+    for directory in (BASE, *overlay_dirs()):
+        assert RESTORE_CLUSTER.resolve() not in rendered_files(directory), f"{directory.name} applies the drill"
+    # It reads govdata-pg's folder: the plugin's server name there is the archiver's (the Cluster's name).
+    recovery = restore.spec["bootstrap"]["recovery"]
+    (source,) = [e for e in restore.spec["externalClusters"] if e["name"] == recovery["source"]]
+    (archiver,) = [p for p in cluster.spec["plugins"] if p.get("isWALArchiver")]
+    assert source["plugin"]["name"] == BARMAN_CLOUD
+    assert source["plugin"]["parameters"]["barmanObjectName"] == store.name
+    assert source["plugin"]["parameters"]["serverName"] == archiver["parameters"].get("serverName", cluster.name)
+    # … and writes nowhere: no archiver of its own, above all not into that folder.
+    assert not restore.spec.get("plugins"), "the drill's cluster must not archive"
+    target = recovery["recoveryTarget"]["targetTime"]
+    assert datetime.fromisoformat(target).tzinfo is not None, "a target time without an offset is taken as UTC"
+    assert f'sed "s/{target}/$T/" deploy/k8s/restore/cluster-restore.yaml' in README.read_text(encoding="utf-8")
+    # A physical backup restores into the same major version, and WAL replay needs max_connections at least as high.
+    assert restore.spec["imageName"] == cluster.spec["imageName"]
+    parameters, original = restore.spec["postgresql"]["parameters"], cluster.spec["postgresql"]["parameters"]
+    assert int(parameters["max_connections"]) >= int(original["max_connections"])
+    # The namespace denies ingress by default: the operator must reach the restored instance, and nothing else may.
+    (policy,) = [d for d in docs if d.kind == "NetworkPolicy"]
+    restored = {"cnpg.io/cluster": restore.name, "cnpg.io/podRole": "instance"}
+    assert selector_matches(policy.spec["podSelector"], restored)
+    assert not [p for p in policies_for(restored, "Ingress") if p.spec.get("ingress")], "the platform reaches it"
+    operator = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cnpg-system"}}}
+    for rule in policy.spec["ingress"]:
+        for peer in rule["from"]:
+            assert peer == operator or peer == {"podSelector": {"matchLabels": {"cnpg.io/cluster": restore.name}}}, peer
+    assert any(operator in r["from"] and 8000 in rule_ports(r) for r in policy.spec["ingress"])
+
+
+# --- monitoring: PodMonitors, Kafka's metrics, the alerts ----------------------------------------------------------
+
+MONITORING_API = "monitoring.coreos.com/v1"
+SEVERITIES = ("critical", "warning", "info")
+# Metrics ports the operators give their pods (those pods are not in this tree): Strimzi's `tcp-prometheus` on the
+# brokers and the Kafka Exporter (with metricsConfig / kafkaExporter set), CloudNativePG's exporters on every
+# instance and PgBouncer pod, and the Strimzi Cluster Operator's `http`.
+OPERATOR_METRICS_PORTS = {
+    "kafka broker": {"tcp-prometheus": 9404},
+    "kafka exporter": {"tcp-prometheus": 9404},
+    "postgres instance": {"metrics": 9187},
+    "pgbouncer": {"metrics": 9127},
+}
+# The Strimzi Cluster Operator's pod, in the namespace the platform team installs it in (not govdata).
+STRIMZI_OPERATOR_POD = {"name": "strimzi-cluster-operator", "strimzi.io/kind": "cluster-operator"}
+STRIMZI_OPERATOR_PORTS = {"http": 8080}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+PROMETHEUS_DURATION = re.compile(r"(\d+(ms|[smhdwy]))+")
+
+
+def kafka_metrics_config_refs() -> list[tuple[dict[str, str], Doc]]:
+    """(configMapKeyRef, Kafka) of every Kafka whose brokers export metrics with the JMX exporter."""
+    refs = []
+    for kafka in objects("Kafka"):
+        metrics = kafka.spec["kafka"].get("metricsConfig")
+        if metrics:
+            assert metrics["type"] == "jmxPrometheusExporter", f"{kafka}: metricsConfig {metrics['type']}"
+            refs.append((metrics["valueFrom"]["configMapKeyRef"], kafka))
+    return refs
+
+
+def pod_monitors() -> list[Doc]:
+    monitors = objects("PodMonitor")
+    for monitor in monitors:
+        assert monitor.body["apiVersion"] == MONITORING_API, f"{monitor}: apiVersion"
+    return monitors
+
+
+def monitored_pods() -> dict[str, tuple[str, dict[str, str], dict[str, int]]]:
+    """Every kind of pod a PodMonitor may select: name → (namespace, labels, its container's named ports)."""
+    pods: dict[str, tuple[str, dict[str, str], dict[str, int]]] = {}
+    for name, labels in known_pods().items():
+        workload = next((w for w in workloads() if str(w) == name), None)
+        if workload is not None:
+            ports = {p["name"]: p["containerPort"] for p in main_container(workload).get("ports") or [] if "name" in p}
+        else:
+            ports = OPERATOR_METRICS_PORTS.get(name, {})
+        pods[name] = (NAMESPACE, labels, ports)
+    pods["strimzi cluster operator"] = ("strimzi", STRIMZI_OPERATOR_POD, STRIMZI_OPERATOR_PORTS)
+    return pods
+
+
+def monitor_selects(monitor: Doc, namespace: str, labels: dict[str, str]) -> bool:
+    """A PodMonitor's namespaceSelector (none: its own namespace) and pod selector."""
+    namespaces = monitor.spec.get("namespaceSelector") or {}
+    if namespaces.get("any") is True:
+        in_scope = True
+    else:
+        in_scope = namespace in (namespaces.get("matchNames") or [monitor.body["metadata"]["namespace"]])
+    return in_scope and selector_matches(monitor.spec["selector"], labels)
+
+
+def monitors_of(labels: dict[str, str]) -> list[Doc]:
+    return [m for m in pod_monitors() if monitor_selects(m, NAMESPACE, labels)]
+
+
+def pod_monitor_jobs() -> set[str]:
+    """The `job` label of every target the PodMonitors give: the value of each selected pod's jobLabel."""
+    jobs = set()
+    for monitor in pod_monitors():
+        for name, (namespace, labels, _) in monitored_pods().items():
+            if monitor_selects(monitor, namespace, labels):
+                assert monitor.spec["jobLabel"] in labels, f"{monitor}: {name} has no label {monitor.spec['jobLabel']}"
+                jobs.add(labels[monitor.spec["jobLabel"]])
+    return jobs
+
+
+def admits_monitoring_only(labels: dict[str, str], port: int) -> bool:
+    """Prometheus (namespace monitoring) reaches `port` of these pods, and no one else does through our policies."""
+    peers = ingress_peers(labels, port)
+    return bool(peers) and all(peer == {"namespaceSelector": {"matchLabels": MONITORING}} for peer in peers)
+
+
+@pytest.mark.parametrize("component", SCRAPED)
+def test_every_component_serving_metrics_has_a_pod_monitor_on_a_port_it_declares(component: str) -> None:
+    workload = workload_of(component)
+    labels = pod_labels(workload)
+    monitors = monitors_of(labels)
+    assert len(monitors) == 1, f"{workload}: scraped by {[str(m) for m in monitors]}, expected one PodMonitor"
+    (monitor,) = monitors
+    (endpoint,) = monitor.spec["podMetricsEndpoints"]
+    assert isinstance(endpoint["port"], str), f"{monitor}: name the port, a number follows no container"
+    assert endpoint.get("path", "/metrics") == "/metrics"
+    # The port by the name the container declares is the one it serves /metrics on (its prometheus.io/port).
+    served = int(workload.spec["template"]["metadata"]["annotations"]["prometheus.io/port"])
+    assert container_port(workload, endpoint["port"]) == served, f"{monitor}: port {endpoint['port']!r}"
+    assert served != CONTAINER_PORT or component != GATEWAY, "the gateway's public port serves no metrics"
+    peers = ingress_peers(labels, served)
+    assert {"namespaceSelector": {"matchLabels": MONITORING}} in peers, f"{workload}: Prometheus cannot reach {served}"
+    assert labels[monitor.spec["jobLabel"]] == component, f"{monitor}: the job label is not {component}"
+
+
+def test_what_serves_no_metrics_is_not_scraped() -> None:
+    """The portal has no /metrics (the day it gets one, it needs a PodMonitor and the tests above); the migration
+    Jobs neither."""
+    portal_sources = importlib.resources.files("govdata_portal").rglob("*.py")
+    assert not any("prometheus_client" in p.read_text(encoding="utf-8") for p in portal_sources)
+    for workload in [workload_of(PORTAL), *objects("Job")]:
+        assert not monitors_of(pod_labels(workload)), f"{workload} is scraped but serves no metrics"
+
+
+def test_every_pod_monitor_selects_pods_that_declare_its_port() -> None:
+    """A selector or port name with a typo would scrape nothing, silently."""
+    assert pod_monitors(), "no PodMonitor"
+    for monitor in pod_monitors():
+        assert monitor.labels.items() >= PART_OF.items(), f"{monitor}: the Prometheus selects part-of govdata"
+        selected = {n: p for n, p in monitored_pods().items() if monitor_selects(monitor, p[0], p[1])}
+        assert selected, f"{monitor} selects no pod"
+        for endpoint in monitor.spec["podMetricsEndpoints"]:
+            for name, (_, _, ports) in selected.items():
+                assert endpoint["port"] in ports, f"{monitor}: {name} declares no port {endpoint['port']!r}"
+
+
+def test_kafka_and_postgres_metrics_are_scraped_and_reachable_from_monitoring_only() -> None:
+    """Brokers and Kafka Exporter on 9404, Postgres instances on 9187, PgBouncer on 9127: each scraped by a
+    PodMonitor and admitted from the namespace monitoring, and that port from nowhere else (nothing new opened)."""
+    (kafka,) = objects("Kafka")
+    assert kafka_metrics_config_refs(), "the brokers export no metrics (Kafka.spec.kafka.metricsConfig)"
+    assert "kafkaExporter" in kafka.spec, "consumer-group lag needs the Kafka Exporter"
+    pods = known_pods()
+    expected = ["kafka broker", "kafka exporter", "postgres instance", *(["pgbouncer"] if objects("Pooler") else [])]
+    for name in expected:
+        ((port_name, port),) = OPERATOR_METRICS_PORTS[name].items()
+        monitors = monitors_of(pods[name])
+        assert len(monitors) == 1, f"{name}: scraped by {[str(m) for m in monitors]}"
+        assert [e["port"] for e in monitors[0].spec["podMetricsEndpoints"]] == [port_name], f"{name}: port"
+        assert admits_monitoring_only(pods[name], port), f"{name}: port {port} is not Prometheus' alone"
+
+
+def test_kafka_metrics_config_is_a_jmx_exporter_rule_set() -> None:
+    for ref, kafka in kafka_metrics_config_refs():
+        configmap = one("ConfigMap", ref["name"])
+        assert configmap.labels[PHASE_LABEL] == kafka.labels[PHASE_LABEL], f"{configmap}: applied with {kafka}"
+        config = yaml.safe_load(configmap.body["data"][ref["key"]])
+        assert config.get("lowercaseOutputName") is True
+        assert config.get("rules"), f"{configmap}: no rules (an empty file would export every bean)"
+        for rule in config["rules"]:
+            re.compile(rule["pattern"])  # Java and Python agree on these simple patterns
+            assert rule.get("type") in ("GAUGE", "COUNTER"), f"{configmap}: {rule['name']} has no type"
+            assert (rule["type"] == "COUNTER") == rule["name"].endswith("_total"), f"{rule['name']}: _total"
+
+
+def test_kafka_version_is_pinned_and_its_image_listed_for_the_mirror() -> None:
+    """The operator's default Kafka moves with each Strimzi release: the cluster names its own, with the KRaft
+    metadata of that release line, and the README's mirror table names the image."""
+    (kafka,) = objects("Kafka")
+    version, metadata = kafka.spec["kafka"].get("version"), kafka.spec["kafka"].get("metadataVersion")
+    assert re.fullmatch(r"\d+\.\d+\.\d+", str(version)), f"spec.kafka.version {version!r}"
+    assert re.fullmatch(r"\d+\.\d+-IV\d+", str(metadata)), f"spec.kafka.metadataVersion {metadata!r}"
+    assert metadata.split("-")[0] == version.rsplit(".", 1)[0], f"metadata {metadata} is not Kafka {version}'s"
+    assert f"-kafka-{version}`" in mirror_table(), f"README's mirror table does not name Kafka {version}"
+
+
+def test_kafka_exporter_covers_the_platforms_topics_and_consumer_groups() -> None:
+    (kafka,) = objects("Kafka")
+    exporter = kafka.spec["kafkaExporter"]
+    assert exporter.get("showAllOffsets") is True, "a group with no member (its service down) must still show lag"
+    groups = {name for user in objects("KafkaUser") for kind, name, _ in acl_grants(user) if kind == "group"}
+    assert groups, "no consumer group"
+    for group in groups:
+        assert re.search(exporter["groupRegex"], group), f"groupRegex misses {group}"
+    for topic in ALL_TOPICS:
+        assert re.search(exporter["topicRegex"], topic), f"topicRegex misses {topic}"
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    rules = []
+    for doc in objects("PrometheusRule"):
+        assert doc.body["apiVersion"] == MONITORING_API, f"{doc}: apiVersion"
+        assert doc.labels.items() >= PART_OF.items(), f"{doc}: the Prometheus selects part-of govdata"
+        for group in doc.spec["groups"]:
+            rules += [r for r in group["rules"] if "alert" in r]
+    return rules
+
+
+def readme_section(title: str) -> str:
+    return README.read_text(encoding="utf-8").split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_every_alert_has_severity_texts_and_a_runbook_in_the_readme() -> None:
+    rules = alert_rules()
+    assert rules, "no alerting rule"
+    anchors = re.findall(r'<a id="(alert-[a-z0-9]+)"></a>', readme_section("Metrics"))
+    assert len(anchors) == len(set(anchors)), "an alert is described twice"
+    seen: set[tuple[str, str]] = set()
+    for rule in rules:
+        name = rule["alert"]
+        assert re.fullmatch(r"[A-Z][A-Za-z0-9]+", name), f"alert name {name!r}"
+        severity = (rule.get("labels") or {}).get("severity")
+        assert severity in SEVERITIES, f"{name}: severity {severity!r}"
+        assert (name, severity) not in seen, f"{name} twice at {severity}: one rule per severity"
+        seen.add((name, severity))
+        assert PROMETHEUS_DURATION.fullmatch(str(rule.get("for", ""))), f"{name}: `for` {rule.get('for')!r}"
+        annotations = rule.get("annotations") or {}
+        for key in ("summary", "description"):
+            assert CJK.search(annotations.get(key) or ""), f"{name}: no {key} in Chinese"
+        anchor = f"alert-{name.lower()}"
+        assert annotations.get("runbook_url") == f"deploy/k8s/README.md#{anchor}", f"{name}: runbook_url"
+        assert anchor in anchors, f'{name}: README "Metrics" has no row <a id="{anchor}">'
+    assert set(anchors) == {f"alert-{r['alert'].lower()}" for r in rules}, "README describes alerts that do not exist"
+
+
+def test_alert_thresholds_and_selectors_follow_the_manifests() -> None:
+    rules = {(r["alert"], r["labels"]["severity"]): r["expr"] for r in alert_rules()}
+    # The spool alert's limit is the gateway's configured one.
+    limit = configmap_env(workload_of(GATEWAY))["GATEWAY_ACCESS_SPOOL_MAX_BYTES"]
+    assert re.search(rf"\b{limit}\b", rules[("GatewayAccessSpoolNearLimit", "critical")]), "spool limit differs"
+    # The certificate alerts watch the platform's Kafka cluster and every host its Ingresses serve.
+    (kafka,) = objects("Kafka")
+    hosts = {
+        rule["host"]
+        for docs in [base(), *(overlay_objects(o) for o in overlay_dirs())]
+        for ingress in docs
+        if ingress.kind == "Ingress"
+        for rule in ingress.spec["rules"]
+    }
+    for severity in ("warning", "critical"):
+        assert f'cluster="{kafka.name}"' in rules[("KafkaCaCertificateExpiring", severity)]
+        (pattern,) = re.findall(r'host=~"((?:[^"\\]|\\.)*)"', rules[("IngressCertificateExpiring", severity)])
+        pattern = pattern.replace("\\\\", "\\")  # PromQL string escapes
+        for host in hosts:
+            assert re.fullmatch(pattern, host), f"IngressCertificateExpiring ({severity}) misses {host}"
+    # Every job the PodMonitors give is watched for disappearing (the Cluster Operator's as well: the Kafka
+    # certificate alerts read nothing else).
+    absent = rules[("GovdataComponentAbsent", "critical")]
+    assert set(re.findall(r'absent\(up\{[^}]*job="([^"]+)"', absent)) == pod_monitor_jobs()
 
 
 # --- overlays -------------------------------------------------------------------------------------------------
