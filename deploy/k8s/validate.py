@@ -32,6 +32,9 @@ import yaml
 from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 
+# libyaml's parser when PyYAML has it (it does in the pinned wheels): the pure-Python one takes seconds per overlay.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 K8S_DIR = Path(__file__).resolve().parent
 SCHEMAS = K8S_DIR / "schemas"
 # The oldest Kubernetes the platform supports (README "Prerequisites"): a field newer than it is an error.
@@ -72,13 +75,13 @@ def render(kustomization: Path, timeout: float = RENDER_TIMEOUT_SECONDS) -> list
         raise RenderError(
             f"`kubectl kustomize {kustomization}` failed (exit {done.returncode}):\n{done.stderr.strip()}"
         )
-    return [doc for doc in yaml.safe_load_all(done.stdout) if doc is not None]
+    return [doc for doc in yaml.load_all(done.stdout, Loader=SafeLoader) if doc is not None]
 
 
 def load(manifest: Path) -> list[dict[str, Any]]:
     """The objects of a manifest file applied as it is (no kustomization)."""
     with manifest.open(encoding="utf-8") as f:
-        return [doc for doc in yaml.safe_load_all(f) if doc is not None]
+        return [doc for doc in yaml.load_all(f, Loader=SafeLoader) if doc is not None]
 
 
 # --- schemas ---------------------------------------------------------------------------------------------------

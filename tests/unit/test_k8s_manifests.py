@@ -9,6 +9,7 @@ commands with the packages they run, so the manifests cannot drift from the code
 
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.resources
 import importlib.util
@@ -113,8 +114,16 @@ class Doc:
 
 
 def load_yaml(path: Path) -> list[Any]:
+    """The documents of a file, a fresh copy each time (a check may change what it gets)."""
+    stat = path.stat()
+    return copy.deepcopy(parsed_yaml(path, stat.st_mtime_ns, stat.st_size))
+
+
+@cache
+def parsed_yaml(path: Path, _mtime_ns: int, _size: int) -> list[Any]:
+    # The checks read the same files thousands of times: parse each version of a file once, with libyaml.
     with path.open(encoding="utf-8") as f:
-        return [d for d in yaml.safe_load_all(f) if d is not None]
+        return [d for d in yaml.load_all(f, Loader=yaml.CSafeLoader) if d is not None]
 
 
 def kustomization_file(directory: Path) -> Path:
