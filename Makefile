@@ -69,13 +69,17 @@ OCI_BUILDER ?= $(firstword $(foreach b,docker podman buildah,$(if $(shell comman
 IMAGE_ARGS = --file Dockerfile --tag $(IMAGE) --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg VERSION=$(VERSION) \
 	--build-arg REVISION=$(REVISION) --build-arg SOURCE=$(SOURCE) --build-arg LICENSES=$(LICENSES)
 
-image:  ## build the platform's image with docker, podman or buildah (IMAGE, BASE_IMAGE, VERSION, REVISION)
+image:  ## build the platform's image with docker, podman or buildah (IMAGE, BASE_IMAGE@sha256:…, VERSION, REVISION)
 	@if [ -z "$(OCI_BUILDER)" ]; then \
 		echo "make image: no OCI builder found (docker, podman or buildah); install one, or name it: make image OCI_BUILDER=<command>" >&2; \
 		exit 1; \
 	fi
 	@case "$(BASE_IMAGE)" in *@sha256:*) ;; *) \
-		echo "make image: BASE_IMAGE=$(BASE_IMAGE) is not pinned by digest; a release names the mirrored base image as <name>@sha256:<digest> (deploy/k8s/README.md \"Image\")" >&2;; \
+		if [ "$(UNPINNED_BASE)" != 1 ]; then \
+			echo "make image: BASE_IMAGE=$(BASE_IMAGE) is not pinned by digest; name the mirrored base image as <name>@sha256:<digest> (deploy/k8s/README.md \"Image\"), or, for a developer's image that is never released, make image UNPINNED_BASE=1" >&2; \
+			exit 1; \
+		fi; \
+		echo "make image: building on the unpinned base $(BASE_IMAGE) (UNPINNED_BASE=1): not for a release" >&2;; \
 	esac
 	$(OCI_BUILDER) build $(IMAGE_ARGS) .
 

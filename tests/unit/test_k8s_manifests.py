@@ -2259,7 +2259,7 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
     assert "!deploy/local/pyproject.toml" in lines
 
 
-def test_make_image_passes_the_release_arguments_and_explains_a_missing_builder() -> None:
+def test_make_image_passes_the_release_arguments_refuses_an_unpinned_base_and_explains_a_missing_builder() -> None:
     import subprocess
 
     def make(*args: str) -> subprocess.CompletedProcess[str]:
@@ -2276,6 +2276,19 @@ def test_make_image_passes_the_release_arguments_and_explains_a_missing_builder(
     none = make("image", "OCI_BUILDER=")
     assert none.returncode != 0
     assert "no OCI builder found (docker, podman or buildah)" in none.stderr
+    # A base image without a digest is refused unless the build says it is a developer's (`echo` stands in for
+    # the builder: it prints the build command instead of running it).
+    unpinned = make("image", "OCI_BUILDER=echo", "BASE_IMAGE=python:3.11-slim")
+    assert unpinned.returncode != 0
+    assert "BASE_IMAGE=python:3.11-slim is not pinned by digest" in unpinned.stderr
+    assert "build --file Dockerfile" not in unpinned.stdout
+    developer = make("image", "OCI_BUILDER=echo", "BASE_IMAGE=python:3.11-slim", "UNPINNED_BASE=1")
+    assert developer.returncode == 0, developer.stderr
+    assert "--build-arg BASE_IMAGE=python:3.11-slim " in developer.stdout
+    assert "not for a release" in developer.stderr
+    pinned = make("image", "OCI_BUILDER=echo", "BASE_IMAGE=mirror.gov.cn/python@sha256:00")
+    assert pinned.returncode == 0, pinned.stderr
+    assert pinned.stderr == ""
 
 
 @pytest.mark.parametrize("overlay", ["production", "staging"])
