@@ -117,12 +117,25 @@ async def index(backend, migrated, tmp_path) -> AsyncIterator[Index]:
         await db.dispose()
 
 
+@pytest.fixture(scope="module")
+async def indexed_catalogs(migrated, tmp_path_factory) -> AsyncIterator[dict[str, tuple[Index, dict[str, Any]]]]:
+    """The fixture catalog indexed once per backend for the module: indexing it takes seconds, and the relevance
+    tests only read it."""
+    indexed: dict[str, tuple[Index, dict[str, Any]]] = {}
+    yield indexed
+    for index, _ in indexed.values():
+        await index.db.dispose()
+
+
 @pytest.fixture
-async def catalog(index: Index) -> dict[str, Any]:
-    """The fixture catalog, indexed."""
-    data = fixture_catalog()
-    await index.put(*fixture_documents(data))
-    return data
+async def catalog(backend, migrated, tmp_path_factory, indexed_catalogs) -> tuple[Index, dict[str, Any]]:
+    """The fixture catalog, indexed (shared by the tests of a backend: never change it)."""
+    if backend not in indexed_catalogs:
+        db = Database(await migrated.fresh("catalog_svc", backend, tmp_path_factory.mktemp("catalog")))
+        data = fixture_catalog()
+        await Index(db).put(*fixture_documents(data))
+        indexed_catalogs[backend] = (Index(db), data)
+    return indexed_catalogs[backend]
 
 
 def recall_at_10(found: list[str], expected: list[str]) -> float:
@@ -135,8 +148,9 @@ def recall_at_10(found: list[str], expected: list[str]) -> float:
 
 @pytest.mark.parametrize("word", ["人口", "社保", "婚姻", "车辆"])
 async def test_two_character_word_finds_the_expected_resources_in_the_top_10(
-    index: Index, catalog: dict[str, Any], word: str
+    catalog: tuple[Index, dict[str, Any]], word: str
 ) -> None:
+    index, catalog = catalog
     queries = [entry for entry in catalog["queries"] if entry["q"] == word]
     assert queries, f"the fixture has no query {word!r}"
     found = await index.ids(word, size=10)
@@ -145,7 +159,8 @@ async def test_two_character_word_finds_the_expected_resources_in_the_top_10(
         assert not missing, f"{word}: {missing} not in the top 10 {found}"
 
 
-async def test_recall_at_10_over_all_fixture_queries_is_at_least_0_9(index: Index, catalog: dict[str, Any]) -> None:
+async def test_recall_at_10_over_all_fixture_queries_is_at_least_0_9(catalog: tuple[Index, dict[str, Any]]) -> None:
+    index, catalog = catalog
     per_query = {}
     for entry in catalog["queries"]:
         per_query[entry["q"]] = recall_at_10(await index.ids(entry["q"], size=10), entry["expected"])
@@ -155,7 +170,8 @@ async def test_recall_at_10_over_all_fixture_queries_is_at_least_0_9(index: Inde
     assert mean >= 0.9, f"recall@10 {mean:.3f}; below 1: {weak}"
 
 
-async def test_every_fixture_resource_is_found_by_its_own_code_first(index: Index, catalog: dict[str, Any]) -> None:
+async def test_every_fixture_resource_is_found_by_its_own_code_first(catalog: tuple[Index, dict[str, Any]]) -> None:
+    index, catalog = catalog
     for r in catalog["resources"][::17]:
         found = await index.find(r["code"])
         assert found.ids[0] == resource_id(r["code"])
