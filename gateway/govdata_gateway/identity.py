@@ -37,6 +37,7 @@ from govdata_shared.kafka import ensure_topics, make_producer
 from govdata_shared.migrations import upgrade_async
 from govdata_shared.outbox import OutboxRelay
 from govdata_shared.settings import REPO_ROOT
+from govdata_shared.tasks import running
 from govdata_shared.workdays import SHANGHAI
 
 from govdata_gateway import passwords
@@ -443,12 +444,9 @@ async def _event_relay(settings: GatewaySettings, db: Database) -> AsyncIterator
                 delay = min(delay * 2, 30.0)
         outbox.start()
 
-    task = asyncio.create_task(connect(), name="identity-relay-connect")
     try:
-        yield
+        async with running(connect(), "identity-relay-connect"):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await outbox.stop()
         await producer.stop()

@@ -11,7 +11,6 @@ is lost, and the partition is not blocked) and counted in metrics.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from govdata_shared.events import Event
 from govdata_shared.kafka import client_options
 from govdata_shared.outbox import metadata
 from govdata_shared.settings import Settings
+from govdata_shared.tasks import cancel_and_wait
 
 log = logging.getLogger("govdata.consumer")
 
@@ -145,11 +145,8 @@ class IdempotentConsumer:
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._consumer:
             await self._consumer.stop()
             self._consumer = None

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from govdata_shared.db import OUTBOX_DIRTY, Database
 from govdata_shared.events import Event
+from govdata_shared.tasks import cancel_and_wait
 
 log = logging.getLogger("govdata.outbox")
 
@@ -94,11 +95,8 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         failures = 0

@@ -34,6 +34,7 @@ from govdata_shared.logs import configure_logging
 from govdata_shared.migrations import upgrade_async
 from govdata_shared.outbox import OutboxRelay
 from govdata_shared.settings import Settings
+from govdata_shared.tasks import running
 
 log = logging.getLogger("govdata.service")
 
@@ -236,12 +237,7 @@ def periodic(
                     log.exception("%s failed; retrying next round", name)
                 await asyncio.sleep(seconds)
 
-        task = asyncio.create_task(loop(), name=name)
-        try:
+        async with running(loop(), name):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     return run

@@ -18,7 +18,6 @@ and address, a second factor for bureau admins and auditors, sessions that idle 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import secrets
@@ -31,6 +30,7 @@ from aiohttp import web
 from govdata_shared.auth import StaticKeySet, TokenVerifier
 from govdata_shared.errors import Problem
 from govdata_shared.identifiers import mask_identifiers_in_text
+from govdata_shared.tasks import running
 from govdata_shared.workdays import SHANGHAI
 
 from govdata_gateway import passwords
@@ -713,13 +713,10 @@ def setup_signin(app: web.Application, settings: GatewaySettings) -> None:
                 except Exception:  # the next round tries again
                     log.exception("sign-in housekeeping failed")
 
-        task = asyncio.create_task(purge_forever(), name="signin-housekeeping")
         try:
-            yield
+            async with running(purge_forever(), "signin-housekeeping"):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             if federation is not None:
                 await federation.close()
 

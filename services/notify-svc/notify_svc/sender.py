@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 import aiohttp
 import sqlalchemy as sa
 from fastapi import FastAPI
+from govdata_shared.tasks import running
 from prometheus_client import Counter
 from sqlalchemy.orm import aliased
 
@@ -232,11 +233,8 @@ async def webhook_sender(app: FastAPI) -> AsyncIterator[None]:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(sender.idle.wait(), settings.notify_webhook_interval_seconds)
 
-    task = asyncio.create_task(loop(), name="notify-webhooks")
     try:
-        yield
+        async with running(loop(), "notify-webhooks"):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await sender.close()
