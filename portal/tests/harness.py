@@ -31,6 +31,8 @@ from govdata_shared.events import new_event
 from govdata_shared.testing import MovableClock
 from verification_svc.events import HANDLERS as VERIFICATION_HANDLERS
 
+from gateway.tests.seeds import place_signing_key
+
 ISSUER = "urn:yichuan:govdata:gateway"
 API_AUDIENCE = "govdata-api"
 
@@ -206,7 +208,7 @@ async def oversight_services(
         migrate_on_start=False,
         govdata_data_dir=tmp_path / "gateway-data",
         govdata_clients_file=clients,
-        govdata_jwt_generate_key=True,
+        govdata_jwt_key_file=place_signing_key(tmp_path / "gateway-keys" / "signing-key.pem"),
         govdata_jwt_issuer=ISSUER,
         govdata_jwt_audience=API_AUDIENCE,
     )

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -690,7 +689,7 @@ def setup_signin(app: web.Application, settings: GatewaySettings) -> None:
     federation = None
     if config is not None:
         federation = Federation(config, app[CLOCK], max_age=timedelta(seconds=settings.signin_form_ttl_seconds))
-    app[SIGNIN] = Signin(service, settings, verifier, passwords.hash_secret(secrets.token_urlsafe(24)), federation)
+    app[SIGNIN] = Signin(service, settings, verifier, passwords.dummy_hash(), federation)
     register_grant_handler(app, "authorization_code", authorization_code_grant)
     register_grant_handler(app, "refresh_token", refresh_token_grant)
     # No HEAD: opening the login page records a pending request.

@@ -33,6 +33,8 @@ from govdata_gateway.settings import GatewaySettings
 from govdata_shared.auth import JWKSKeySet, StaticKeySet, TokenVerifier
 from govdata_shared.errors import PROBLEM_JSON, Problem
 
+from gateway.tests.seeds import place_signing_key
+
 ISSUER = "urn:yichuan:govdata:gateway"
 AUDIENCE = "govdata-api"
 SPECIAL_SECRET = "p@ss:wörd+1 x&y=%"
@@ -102,6 +104,7 @@ async def db_url(migrated, backend, tmp_path: Path) -> str:
 @pytest.fixture
 async def gw(tmp_path: Path, db_url: str) -> AsyncIterator[TestClient]:
     settings = gateway_settings(tmp_path, write_clients(tmp_path / "clients.yaml", CLIENTS), db_url)
+    place_signing_key(settings.signing_key_path())  # made once per process; generating one is tested below
     async with running_gateway(settings) as client:
         yield client
 
