@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/gateway.py                       # throughput and latency, 32 connections, 10 s each
     .venv/bin/python bench/gateway.py --duration 20 --connections 32
+    .venv/bin/python bench/gateway.py --workers 2             # /data with 1 gateway worker, then with 2
     .venv/bin/python bench/gateway.py --platform http://127.0.0.1:8000 --grant-id grt-… \\
         --holder-client mz-system:demo-mz-system --provider-client ga-system:demo-ga-system \\
         --resource-id res-… --data-path /records/… --suspensions 100   # suspension latency on a running platform
@@ -207,9 +208,11 @@ class Processes:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process `pid` so far."""
+    """User + system CPU time of process `pid` and of its living children (a gateway's workers) so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = {int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()}
+    return own + sum(cpu_seconds(child) for child in children)
 
 
 async def wait_http(url: str, timeout: float = 30.0, status: int = 200) -> None:
@@ -287,6 +290,7 @@ async def running_platform(
             "SHARING_URL": snap_url,
             "AUDIT_URL": upstream,  # the gateway's own /api routing, pointed at the upstream, as a second baseline
             "GATEWAY_METRICS_PORT": str(free_port()),
+            "GATEWAY_WORKERS": "1",
             **(env or {}),
         }
         gw_proc = procs.start(
@@ -294,7 +298,11 @@ async def running_platform(
         )
         gateway = f"http://127.0.0.1:{gw_port}"
         await wait_http(f"{upstream}/records/1")
-        await wait_http(f"{gateway}/readyz", timeout=60)
+        try:
+            await wait_http(f"{gateway}/readyz", timeout=60)
+        except TimeoutError:
+            print((tmp / "gateway.log").read_text(encoding="utf-8")[-3000:], file=sys.stderr)
+            raise
         yield Platform(gateway, upstream, gw_proc, up_proc, gw_env)
     finally:
         procs.stop()
@@ -398,14 +406,56 @@ async def throughput(args: argparse.Namespace) -> int:
             print(f"(kept {tmp})")
 
 
-async def _measure(
+async def scaling(args: argparse.Namespace) -> int:
+    """/data through a gateway of 1 worker, then of `--workers` workers (GATEWAY_WORKERS), nothing pinned: the
+    same load generator, upstream and broker share the machine with it each time."""
+    use_wrk = shutil.which("wrk") is not None and not args.python_load
+    results = {}
+    for count in (1, args.workers):
+        tmp = Path(tempfile.mkdtemp(prefix="govdata-bench-gw-"))
+        procs = Processes()
+        try:
+            async with running_platform(
+                tmp,
+                procs,
+                clients=[{**DATA_CLIENT, "client_secret": "bench"}],
+                env={"GATEWAY_WORKERS": str(count)},
+                server_cpu=None,
+                other_cpu=None,
+            ) as platform:
+                if count > 1:
+                    await asyncio.sleep(3)  # every worker binds once its projection is ready
+                async with aiohttp.ClientSession() as http:
+                    token = await grant_token(http, platform.gateway, "mz-system", "bench")
+                label = f"gateway /data, GATEWAY_WORKERS={count}"
+                targets = {str(count): (label, data_url(platform.gateway), token, platform.gateway_proc)}
+                results[count] = await _collect(
+                    argparse.Namespace(**{**vars(args), "targets": None}), targets, use_wrk, None
+                )
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    tool = f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s" if use_wrk else "python load generator"
+    print(f"\n### Gateway workers — {tool}, unpinned, {os.cpu_count()} CPUs\n")
+    print("| workers | req/s | p50 ms | p99 ms | gateway CPU µs/req | requests | non-2xx |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for count, by_key in results.items():
+        r = by_key[str(count)]
+        print(
+            f"| {count} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['cpu_us']:.0f} | "
+            f"{r['requests']:,} | {r['non_2xx']} |"
+        )
+    ratio = results[args.workers][str(args.workers)]["rps"] / results[1]["1"]["rps"]
+    print(f"\n- {args.workers} workers / 1 worker: **{ratio:.2f}×** calls per second")
+    return 0
+
+
+async def _collect(
     args: argparse.Namespace,
     targets: dict[str, tuple[str, str, str | None, subprocess.Popen[bytes]]],
     use_wrk: bool,
-    server_cpu: int | None,
     other_cpu: int | None,
-) -> int:
-    """Load each chosen target (label, url, token, the process whose CPU is counted) and print the table."""
+) -> dict[str, dict[str, Any]]:
+    """Load each chosen target (label, url, token, the process whose CPU is counted); its figures by key."""
     chosen = args.targets.split(",") if args.targets else list(targets)
     # The machine is a shared VM: run-to-run noise is ±15%. With --rounds N the targets are measured in
     # turn N times (interleaved, so a noisy minute hurts all alike) and each figure is the median.
@@ -434,7 +484,18 @@ async def _measure(
         }
         for key, measured in runs.items()
     }
+    return results
 
+
+async def _measure(
+    args: argparse.Namespace,
+    targets: dict[str, tuple[str, str, str | None, subprocess.Popen[bytes]]],
+    use_wrk: bool,
+    server_cpu: int | None,
+    other_cpu: int | None,
+) -> int:
+    """Load each chosen target and print the table."""
+    results = await _collect(args, targets, use_wrk, other_cpu)
     tool = f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s" if use_wrk else "python load generator"
     pin = "unpinned" if server_cpu is None else f"server on CPU {server_cpu}, load+upstream on CPU {other_cpu}"
     rounds = f", median of {args.rounds} interleaved rounds" if args.rounds > 1 else ""
@@ -581,6 +642,9 @@ def main(argv: list[str] | None = None) -> int:
         "--targets",
         help="subset of upstream,proxy,api,data,unrecorded, comma-separated, in the order given (default: all)",
     )
+    parser.add_argument(
+        "--workers", type=int, help="measure /data with 1 gateway worker, then with this many (GATEWAY_WORKERS)"
+    )
     parser.add_argument("--platform", help="base URL of a running platform: measure suspension latency instead")
     parser.add_argument("--grant-id")
     parser.add_argument("--resource-id")
@@ -609,6 +673,8 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             parser.error(f"--platform needs {', '.join('--' + m.replace('_', '-') for m in missing)}")
         return asyncio.run(suspension_latency(args))
+    if args.workers:
+        return asyncio.run(scaling(args))
     return asyncio.run(throughput(args))
 
 

@@ -21,7 +21,9 @@ catches up when it is back, oldest first. Only when the unsent spool passes `GAT
 are data calls refused (503) — never dropped. A restarted gateway finds its spool and sends what is left.
 
 One spool belongs to one gateway process (an exclusive lock on the directory); each replica needs its own
-directory (`GATEWAY_ACCESS_SPOOL_DIR`, a per-pod volume on Kubernetes).
+directory (`GATEWAY_ACCESS_SPOOL_DIR`, a per-pod volume on Kubernetes). Of a replica's workers (GATEWAY_WORKERS),
+worker 0 spools in that directory and worker i in `worker-<i>` inside it; when fewer workers start than before,
+worker 0 also sends what the ones no longer started left behind.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import logging
 import os
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -84,10 +87,12 @@ def _segment_number(name: str) -> int | None:
 class AccessLog:
     """The spool and its sender (see the module doc)."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, directory: Path | None = None) -> None:
         self.settings = settings
-        self.dir = settings.access_spool_dir()
-        self.max_unsent = settings.gateway_access_spool_max_bytes
+        self.dir = directory or settings.access_spool_dir()
+        self._gauge: Gauge | None = ACCESS_UNSENT_BYTES if directory is None else None  # this process's own spool
+        # The limit is the replica's (its volume's): each of its workers may fill its share.
+        self.max_unsent = settings.gateway_access_spool_max_bytes // settings.processes_serving()
         self.flush_seconds = settings.gateway_access_flush_seconds
         self.batch_max = settings.gateway_access_batch_max
         self.instance = ""
@@ -138,7 +143,8 @@ class AccessLog:
         if not segments:
             self._sent = (self._segment, 0)
         self._open_segment()
-        ACCESS_UNSENT_BYTES.set(self.unsent_bytes)
+        if self._gauge is not None:
+            self._gauge.set(self.unsent_bytes)
 
     def close(self) -> None:
         if self._fd is not None:
@@ -212,6 +218,46 @@ class AccessLog:
         if self.unsent_bytes >= BATCH_MAX_BYTES:
             self._wake.set()
         return True
+
+    # ---- spools of workers no longer started
+
+    def left_over(self) -> list[AccessLog]:
+        """Worker 0's charge: the spools of workers numbered beyond this run's count (`worker-<i>`, i ≥ N)."""
+        if self.settings.gateway_worker or not self.dir.is_dir():
+            return []
+        count = self.settings.processes_serving()
+        return [
+            AccessLog(self.settings, path)
+            for path in sorted(self.dir.glob("worker-*"))
+            if path.is_dir() and path.name.removeprefix("worker-").isdigit() and int(path.name[7:]) >= count
+        ]
+
+    async def drain(self) -> None:
+        """Send everything this (left-over) spool holds, retrying while the broker is away, then close it."""
+        try:
+            self.open()
+        except SpoolLocked as exc:
+            log.error("%s", exc)
+            return
+        try:
+            if self.unsent_bytes:
+                log.info(
+                    "sending %d bytes of access records a worker no longer started left in %s",
+                    self.unsent_bytes,
+                    self.dir,
+                )
+            while self.unsent_bytes:
+                try:
+                    await self.send_pending()
+                except Exception as exc:  # noqa: BLE001 - retried; the records stay spooled
+                    ACCESS_SEND_FAILURES.inc()
+                    log.warning("could not send the access records left in %s: %r", self.dir, exc)
+                    await self._close_producer()
+                    await asyncio.sleep(self._retry_delay)
+                    self._retry_delay = min(self._retry_delay * 2, 5.0)
+        finally:
+            await self._close_producer()
+            self.close()
 
     # ---- the sender
 
@@ -335,7 +381,8 @@ class AccessLog:
             self.unsent_bytes -= end[1]
         self.unsent_bytes = max(self.unsent_bytes, 0)
         self._sent = end
-        ACCESS_UNSENT_BYTES.set(self.unsent_bytes)
+        if self._gauge is not None:
+            self._gauge.set(self.unsent_bytes)
         checkpoint = self.dir / "sent"
         temporary = self.dir / "sent.tmp"
         temporary.write_text(f"{end[0]} {end[1]}\n", encoding="ascii")

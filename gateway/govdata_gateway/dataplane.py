@@ -32,6 +32,7 @@ problem `upstream_error`.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import math
@@ -48,6 +49,7 @@ from govdata_shared.auth import Role, StaticKeySet, TokenVerifier
 from govdata_shared.contracts.access import DENIAL_REASONS
 from govdata_shared.errors import Problem
 from govdata_shared.identifiers import mask_identifiers_in_text
+from govdata_shared.tasks import cancel_and_wait
 from prometheus_client import Counter, Histogram
 from yarl import URL
 
@@ -252,8 +254,10 @@ class DataPlane:
         self.access = AccessLog(settings)
         self.credentials = UpstreamCredentials.from_file(settings.govdata_upstream_credentials_file)
         self.tokens = TokenCache(settings.data_token_cache_size)
-        self.limiter = RateLimiter(replicas=settings.gateway_rate_limit_replicas)
+        # Every worker of every replica allows its share: the grant's rate holds in total.
+        self.limiter = RateLimiter(replicas=settings.gateway_rate_limit_replicas * settings.processes_serving())
         self.http: aiohttp.ClientSession | None = None
+        self._drains: list[asyncio.Task[None]] = []
         self._headers_by_ref: dict[str | None, dict[str, str]] = {}
         self.max_response = settings.data_max_response_bytes
 
@@ -281,6 +285,7 @@ class DataPlane:
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         self.access.start()
+        self._drains = [asyncio.create_task(left.drain(), name=f"drain {left.dir}") for left in self.access.left_over()]
         self.feed.start()
         global _GC_FROZEN
         if not _GC_FROZEN:
@@ -292,6 +297,8 @@ class DataPlane:
 
     async def stop(self) -> None:
         await self.feed.stop()
+        for drain in self._drains:
+            await cancel_and_wait(drain)
         await self.access.stop()
         if self.http is not None:
             await self.http.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import aiohttp
 import orjson
@@ -59,18 +60,21 @@ async def metrics(_: web.Request) -> web.Response:
     return response
 
 
-async def start_metrics_listener(host: str, port: int) -> web.AppRunner:
-    """Serve `GET /metrics` (this process's Prometheus registry) on `host`:`port`, apart from the API; the runner
-    is stopped with `cleanup()`. Port 0 picks a free one (`runner.addresses`)."""
+async def start_metrics_listener(
+    host: str = "127.0.0.1", port: int = 0, *, unix_socket: Path | None = None
+) -> web.AppRunner:
+    """Serve `GET /metrics` (this process's Prometheus registry) on `host`:`port` (or on `unix_socket`), apart
+    from the API; the runner is stopped with `cleanup()`. Port 0 picks a free one (`runner.addresses`)."""
     app = web.Application()
     app.router.add_get(METRICS_PATH, metrics)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
+    site = web.UnixSite(runner, str(unix_socket)) if unix_socket else web.TCPSite(runner, host, port)
     try:
-        await web.TCPSite(runner, host, port).start()
+        await site.start()
     except OSError:
         await runner.cleanup()
-        log.error("cannot serve metrics on %s:%s (GATEWAY_METRICS_HOST/GATEWAY_METRICS_PORT)", host, port)
+        log.error("cannot serve metrics on %s (GATEWAY_METRICS_HOST/GATEWAY_METRICS_PORT)", site.name)
         raise
     return runner
 
@@ -80,10 +84,13 @@ def metrics_listener(settings: GatewaySettings) -> Callable[[web.Application], A
     `GATEWAY_METRICS_PORT` is 0)."""
 
     async def listener(_: web.Application) -> AsyncIterator[None]:
-        if not settings.gateway_metrics_port:
+        if (socket := settings.gateway_worker_metrics_socket) is not None:
+            runner = await start_metrics_listener(unix_socket=socket)  # a worker's, read by its supervisor
+        elif settings.gateway_metrics_port:
+            runner = await start_metrics_listener(settings.gateway_metrics_host, settings.gateway_metrics_port)
+        else:
             yield
             return
-        runner = await start_metrics_listener(settings.gateway_metrics_host, settings.gateway_metrics_port)
         try:
             yield
         finally:

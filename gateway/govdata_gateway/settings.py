@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import math
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from govdata_shared.settings import Settings
 from pydantic import Field, SecretStr
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: the cgroup v2 quota (a Kubernetes CPU limit), else the CPU affinity."""
+    cpus = len(os.sched_getaffinity(0))
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text(encoding="ascii").split()
+        if quota != "max":
+            cpus = min(cpus, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(cpus, 1)
 
 
 class GatewaySettings(Settings):
@@ -161,8 +175,9 @@ class GatewaySettings(Settings):
     gateway_access_spool_max_bytes: int = Field(
         1024 * 1024 * 1024,
         gt=0,
-        description="Unsent access records the spool may hold (about 3 million calls per GiB); beyond it data calls "
-        "are refused with 503 access_log_unavailable rather than served unrecorded.",
+        description="Unsent access records the spool may hold (about 3 million calls per GiB), shared equally by the "
+        "gateway's workers; beyond it data calls are refused with 503 access_log_unavailable rather than served "
+        "unrecorded.",
     )
     gateway_access_flush_seconds: float = Field(
         0.5, gt=0, description="Longest time an access record waits before it is sent (fsync'd and batched)."
@@ -179,8 +194,39 @@ class GatewaySettings(Settings):
         "autoscaler does.",
     )
 
+    gateway_workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Gateway processes sharing GATEWAY_PORT (SO_REUSEPORT) under one supervisor; 0: one per CPU "
+        "the container may use (its cgroup quota, else its CPU affinity). `make run` sets 1.",
+    )
+    gateway_worker_ready_wait_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="How long a worker waits for its projection before taking connections anyway (as one gateway "
+        "process does from the start); ready workers take them at once.",
+    )
+    gateway_worker: int | None = Field(
+        None, ge=0, description="Set by the supervisor in each worker's environment: which worker this is."
+    )
+    gateway_worker_metrics_socket: Path | None = Field(
+        None, description="Set by the supervisor: the Unix socket a worker serves its metrics on."
+    )
+
+    def worker_count(self) -> int:
+        """How many workers a supervisor starts (GATEWAY_WORKERS, 0: one per available CPU)."""
+        return self.gateway_workers or available_cpus()
+
+    def processes_serving(self) -> int:
+        """How many processes of this replica share its port, its rate limits and its spool volume: the worker
+        count in a worker, else one (a single gateway process, or an app started in a test)."""
+        return self.worker_count() if self.gateway_worker is not None else 1
+
     def access_spool_dir(self) -> Path:
-        return self.gateway_access_spool_dir or self.govdata_data_dir / "gateway-access-spool"
+        """This process's spool: the configured directory, or `worker-<i>` inside it for worker i > 0."""
+        base = self.gateway_access_spool_dir or self.govdata_data_dir / "gateway-access-spool"
+        return base / f"worker-{self.gateway_worker}" if self.gateway_worker else base
 
     def signing_key_path(self) -> Path:
         return self.govdata_jwt_key_file or self.govdata_data_dir / "keys" / "gateway-signing-key.pem"

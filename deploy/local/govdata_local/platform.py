@@ -73,6 +73,7 @@ class ProcessPlatform:
         # Its Prometheus listener (loopback by default): a free port unless `env` names one, so that several
         # platforms (parallel test workers) never compete for the default 9464.
         gateway_env.setdefault("GATEWAY_METRICS_PORT", str(free_port()))
+        gateway_env.setdefault("GATEWAY_WORKERS", "1")  # one process, as `make run` runs it
         if portal_port is None:
             gateway_env.setdefault("PORTAL_URL", "")
         else:

@@ -508,6 +508,7 @@ class Platform:
     # Test modules cannot import this conftest (importlib import mode): they reach its helpers through here.
     HOLDER, PROVIDER, OTHER, HOLDER_SYSTEM = HOLDER, PROVIDER, OTHER, HOLDER_SYSTEM
     GRANTED, PERSONS, CREDENTIAL, ISSUER, API_AUDIENCE = GRANTED, PERSONS, CREDENTIAL, ISSUER, API_AUDIENCE
+    SECRETS = SECRETS
     until = staticmethod(until)
     expect_problem = staticmethod(expect_problem)
     grant_data = staticmethod(grant_data)

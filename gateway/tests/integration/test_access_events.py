@@ -277,3 +277,48 @@ async def _until(check, timeout: float) -> None:
     while not await check():
         assert loop.time() < deadline, "not delivered in time"
         await asyncio.sleep(0.1)
+
+
+async def test_worker_0_sends_what_workers_no_longer_started_left_in_their_spools(tmp_path, broker_bootstrap) -> None:
+    """Three workers ran; the gateway comes back with two: worker 2's spool is sent by worker 0, worker 1's is left
+    to worker 1."""
+    dead = f"127.0.0.1:{LocalBroker().port}"
+    for worker in (1, 2):
+        settings = GatewaySettings(
+            kafka_bootstrap_servers=dead, govdata_data_dir=tmp_path, gateway_workers=3, gateway_worker=worker
+        )
+        spool = AccessLog(settings)
+        assert spool.dir == tmp_path / "gateway-access-spool" / f"worker-{worker}"
+        spool.open()
+        for n in range(10):
+            assert spool.record(_record(n, marker=f"{tmp_path}/{worker}"))
+        spool.close()  # killed: nothing sent
+
+    settings = GatewaySettings(
+        kafka_bootstrap_servers=broker_bootstrap,
+        govdata_data_dir=tmp_path,
+        gateway_workers=2,
+        gateway_worker=0,
+        log_json=False,
+    )
+    own = AccessLog(settings)
+    assert own.dir == tmp_path / "gateway-access-spool"
+    own.open()
+    try:
+        left = own.left_over()
+        assert [spool.dir.name for spool in left] == ["worker-2"]
+        assert AccessLog(settings.model_copy(update={"gateway_worker": 1})).left_over() == []  # worker 0's charge
+        alone = AccessLog(settings.model_copy(update={"gateway_worker": None}))  # one process: every worker's
+        assert [spool.dir.name for spool in alone.left_over()] == ["worker-1", "worker-2"]
+        await asyncio.wait_for(left[0].drain(), 20)
+        assert left[0].unsent_bytes == 0
+        sent = [(r["path"], r["id"]) for e in await read_topic(broker_bootstrap, ACCESS) for r in e.data["records"]]
+        assert [n for path, n in sent if path == f"{tmp_path}/2"] == [f"rec-{n:03d}" for n in range(10)]
+        assert not [n for path, n in sent if path == f"{tmp_path}/1"]
+        # Drained, its lock is released: the next start finds nothing left to send there.
+        again = own.left_over()[0]
+        again.open()
+        assert again.unsent_bytes == 0
+        again.close()
+    finally:
+        own.close()

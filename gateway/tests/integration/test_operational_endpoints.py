@@ -140,6 +140,7 @@ async def test_the_gateway_process_serves_metrics_apart_and_stops_them_on_sigter
         "GATEWAY_PORT": str(public),
         "GATEWAY_METRICS_HOST": "127.0.0.1",
         "GATEWAY_METRICS_PORT": str(metrics),
+        "GATEWAY_WORKERS": "1",
         "DATABASE_URL": platform.database_url,
         "MIGRATE_ON_START": "false",
         "GOVDATA_DATA_DIR": str(platform.tmp / "process-data"),
