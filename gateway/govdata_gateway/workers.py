@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -50,6 +51,7 @@ log = logging.getLogger("govdata.gateway.workers")
 FAIL_FAST_SECONDS = 10.0
 STOP_GRACE_SECONDS = 15.0  # the workers' own shutdown (5 s for calls, 5 s for the access spool) and some
 SCRAPE_TIMEOUT_SECONDS = 5.0
+PR_SET_PDEATHSIG = 1
 
 
 async def prepare(settings: GatewaySettings) -> None:
@@ -57,6 +59,12 @@ async def prepare(settings: GatewaySettings) -> None:
     SigningKey.from_settings(settings)  # (its folder also makes the data folder that an SQLite registry lives in)
     if settings.migrate_on_start:
         await upgrade_async("govdata_gateway", settings.effective_database_url())
+
+
+def _end_with_parent() -> None:
+    """In the forked worker: SIGTERM when the supervisor dies, even by SIGKILL (the OOM killer, a test's clean-up),
+    so that no worker is left holding the port (Linux's PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Worker:
@@ -76,7 +84,9 @@ class Worker:
         }
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()
-        self.process = await asyncio.create_subprocess_exec(sys.executable, "-m", "govdata_gateway", env=env)
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "govdata_gateway", env=env, preexec_fn=_end_with_parent
+        )
         self.started = time.monotonic()
         log.info("gateway worker %d started (pid %d)", self.index, self.process.pid)
 

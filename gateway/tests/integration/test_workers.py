@@ -196,6 +196,51 @@ async def test_two_workers_share_the_port_the_records_the_rate_limit_and_stop_to
             await supervisor.wait()
 
 
+async def test_workers_end_with_a_supervisor_killed_outright(platform) -> None:
+    """SIGKILL gives the supervisor no chance to stop its workers: they must end by themselves, not hold the port."""
+    public = free_port()
+    env = {
+        **os.environ,
+        "GATEWAY_WORKERS": "2",
+        "GATEWAY_PORT": str(public),
+        "GATEWAY_METRICS_PORT": "0",
+        "GATEWAY_WORKER_READY_WAIT_SECONDS": "0",
+        "DATABASE_URL": platform.database_url,
+        "MIGRATE_ON_START": "false",
+        "GOVDATA_DATA_DIR": str(platform.tmp / "killed-data"),
+        "GOVDATA_CLIENTS_FILE": str(platform.tmp / "clients.yaml"),
+        "GOVDATA_JWT_KEY_FILE": str(platform.tmp / "keys" / "gateway-signing-key.pem"),
+        "GOVDATA_JWT_GENERATE_KEY": "false",
+        "KAFKA_BOOTSTRAP_SERVERS": platform.broker,
+        "CATALOG_URL": platform.snapshots.url,
+        "SHARING_URL": platform.snapshots.url,
+        "PORTAL_URL": "",
+        "LOG_JSON": "false",
+    }
+    log_file = platform.tmp / "gateway-killed.log"
+    with log_file.open("wb") as out:
+        supervisor = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "govdata_gateway", env=env, cwd=REPO_ROOT, stdout=out, stderr=out
+        )
+    try:
+
+        async def serving() -> bool:
+            assert supervisor.returncode is None, log_file.read_text()
+            return listeners(public) == 2
+
+        await platform.until(serving, timeout=60, interval=0.2)
+        workers = children(supervisor.pid)
+        assert len(workers) == 2
+    finally:
+        supervisor.kill()
+        await supervisor.wait()
+
+    async def ended() -> bool:
+        return not any(alive(pid) for pid in workers) and listeners(public) == 0
+
+    await platform.until(ended, timeout=20, interval=0.2)
+
+
 async def test_a_worker_that_dies_at_once_stops_the_gateway_with_an_error(platform) -> None:
     """A worker that cannot start (here: its port is held by another program) is not started again and again:
     the supervisor stops the other and exits non-zero, so the orchestrator sees the failure."""
