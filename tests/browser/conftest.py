@@ -122,7 +122,6 @@ def platform(broker_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) ->
         "GOVDATA_CLIENTS_FILE": str(clients_file(data_dir, gateway)),
         "GOVDATA_JWKS_URL": f"{gateway}/.well-known/jwks.json",
         "KAFKA_BOOTSTRAP_SERVERS": broker_bootstrap,
-        "KAFKA_FETCH_MAX_WAIT_MS": "20",
         **{key.upper(): str(value) for key, value in LOCAL_BROKER_GROUP_TIMING.items()},
         "OUTBOX_SWEEP_INTERVAL_SECONDS": "0.2",
         "LOG_LEVEL": "WARNING",
