@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,6 +41,7 @@ from govdata_shared.contracts import validated_data
 from govdata_shared.contracts.catalog import RESOURCE_PUBLISHED, RESOURCE_RETIRED
 from govdata_shared.errors import PROBLEM_JSON, Problem
 from govdata_shared.events import new_event, topic_for
+from govdata_shared.settings import REPO_ROOT
 from govdata_shared.workdays import today_in_shanghai
 from multidict import CIMultiDict
 
@@ -516,6 +519,38 @@ class Platform:
     snapshot_resource = staticmethod(snapshot_resource)
     today = staticmethod(today)
     free_port = staticmethod(free_port)
+
+    def process_env(self, data_dir: str, **overrides: str) -> dict[str, str]:
+        """The environment of `python -m govdata_gateway` over this platform (its registry, signing key, clients,
+        credentials, broker and snapshots), its data in `data_dir` under the test's folder; `overrides` on top."""
+        return {
+            **os.environ,
+            "GATEWAY_HOST": "127.0.0.1",
+            "DATABASE_URL": self.database_url,
+            "MIGRATE_ON_START": "false",
+            "GOVDATA_DATA_DIR": str(self.tmp / data_dir),
+            "GOVDATA_CLIENTS_FILE": str(self.tmp / "clients.yaml"),
+            "GOVDATA_JWT_KEY_FILE": str(self.tmp / "keys" / "gateway-signing-key.pem"),
+            "GOVDATA_JWT_GENERATE_KEY": "false",
+            "GOVDATA_JWT_ISSUER": ISSUER,
+            "GOVDATA_JWT_AUDIENCE": API_AUDIENCE,
+            "GOVDATA_UPSTREAM_CREDENTIALS_FILE": str(self.tmp / "credentials.yaml"),
+            "KAFKA_BOOTSTRAP_SERVERS": self.broker,
+            "CATALOG_URL": self.snapshots.url,
+            "SHARING_URL": self.snapshots.url,
+            "PORTAL_URL": "",
+            "LOG_JSON": "false",
+            **overrides,
+        }
+
+    async def gateway_process(self, env: dict[str, str], log_name: str) -> tuple[asyncio.subprocess.Process, Path]:
+        """`python -m govdata_gateway` started with `env`, its output in `log_name` under the test's folder."""
+        log_file = self.tmp / log_name
+        with log_file.open("wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "govdata_gateway", env=env, cwd=REPO_ROOT, stdout=out, stderr=out
+            )
+        return process, log_file
 
     def interface(self, **overrides: Any) -> dict[str, Any]:
         return interface(self.provider.url, **overrides)

@@ -7,17 +7,14 @@ The platform around the gateway (provider, snapshot endpoints standing in for th
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import sys
 
 import aiohttp
 import pytest
 from govdata_gateway.clients import Client
 from govdata_gateway.health import start_metrics_listener
 from govdata_gateway.identity import TOKEN_ISSUER
-from govdata_shared.settings import REPO_ROOT
 
 
 async def test_metrics_are_not_served_on_the_public_port(platform) -> None:
@@ -134,32 +131,14 @@ async def test_the_gateway_process_serves_metrics_apart_and_stops_them_on_sigter
     """`python -m govdata_gateway`, as make run and the pods start it: metrics on GATEWAY_METRICS_PORT, a 404 for
     /metrics on GATEWAY_PORT, and on SIGTERM both listeners close and the process exits 0."""
     public, metrics = free_port(), free_port()
-    env = {
-        **os.environ,
-        "GATEWAY_HOST": "127.0.0.1",
-        "GATEWAY_PORT": str(public),
-        "GATEWAY_METRICS_HOST": "127.0.0.1",
-        "GATEWAY_METRICS_PORT": str(metrics),
-        "GATEWAY_WORKERS": "1",
-        "DATABASE_URL": platform.database_url,
-        "MIGRATE_ON_START": "false",
-        "GOVDATA_DATA_DIR": str(platform.tmp / "process-data"),
-        "GOVDATA_CLIENTS_FILE": str(platform.tmp / "clients.yaml"),
-        "GOVDATA_JWT_KEY_FILE": str(platform.tmp / "keys" / "gateway-signing-key.pem"),
-        "GOVDATA_JWT_GENERATE_KEY": "false",
-        "GOVDATA_JWT_ISSUER": platform.ISSUER,
-        "GOVDATA_JWT_AUDIENCE": platform.API_AUDIENCE,
-        "KAFKA_BOOTSTRAP_SERVERS": platform.broker,
-        "CATALOG_URL": platform.snapshots.url,
-        "SHARING_URL": platform.snapshots.url,
-        "PORTAL_URL": "",
-        "LOG_JSON": "false",
-    }
-    log_file = platform.tmp / "gateway-process.log"
-    with log_file.open("wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "govdata_gateway", env=env, cwd=REPO_ROOT, stdout=out, stderr=out
-        )
+    env = platform.process_env(
+        "process-data",
+        GATEWAY_PORT=str(public),
+        GATEWAY_METRICS_HOST="127.0.0.1",
+        GATEWAY_METRICS_PORT=str(metrics),
+        GATEWAY_WORKERS="1",
+    )
+    process, log_file = await platform.gateway_process(env, "gateway-process.log")
     try:
 
         async def answers() -> bool:

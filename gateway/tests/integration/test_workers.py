@@ -12,7 +12,6 @@ import asyncio
 import os
 import signal
 import socket
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ import aiohttp
 from govdata_gateway.workers import FAIL_FAST_SECONDS
 from govdata_local.broker import free_port
 from govdata_shared.contracts.access import ACCESS_RECORDS
-from govdata_shared.settings import REPO_ROOT
 from govdata_shared.testing import read_topic
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -62,35 +60,17 @@ async def test_two_workers_share_the_port_the_records_the_rate_limit_and_stop_to
     rid, gid, _ = await platform.setup()
     limited_rid, limited_gid, _ = await platform.setup(rate_limit=10)
     public, metrics = free_port(), free_port()
-    env = {
-        **os.environ,
-        "GATEWAY_WORKERS": "2",
-        "GATEWAY_HOST": "127.0.0.1",
-        "GATEWAY_PORT": str(public),
-        "GATEWAY_METRICS_HOST": "127.0.0.1",
-        "GATEWAY_METRICS_PORT": str(metrics),
-        "DATABASE_URL": platform.database_url,
-        "MIGRATE_ON_START": "true",  # the supervisor migrates once; the workers must not
-        "GOVDATA_DATA_DIR": str(platform.tmp / "workers-data"),
-        "GOVDATA_CLIENTS_FILE": str(platform.tmp / "clients.yaml"),
-        "GOVDATA_JWT_KEY_FILE": str(platform.tmp / "keys" / "gateway-signing-key.pem"),
-        "GOVDATA_JWT_GENERATE_KEY": "false",
-        "GOVDATA_JWT_ISSUER": platform.ISSUER,
-        "GOVDATA_JWT_AUDIENCE": platform.API_AUDIENCE,
-        "GOVDATA_UPSTREAM_CREDENTIALS_FILE": str(platform.tmp / "credentials.yaml"),
-        "KAFKA_BOOTSTRAP_SERVERS": platform.broker,
-        "CATALOG_URL": platform.snapshots.url,
-        "SHARING_URL": platform.snapshots.url,
-        "PORTAL_URL": "",
-        "GATEWAY_ACCESS_FLUSH_SECONDS": "0.2",
-        "LOG_JSON": "false",
-    }
+    env = platform.process_env(
+        "workers-data",
+        GATEWAY_WORKERS="2",
+        GATEWAY_PORT=str(public),
+        GATEWAY_METRICS_HOST="127.0.0.1",
+        GATEWAY_METRICS_PORT=str(metrics),
+        MIGRATE_ON_START="true",  # the supervisor migrates once; the workers must not
+        GATEWAY_ACCESS_FLUSH_SECONDS="0.2",
+    )
     gateway = f"http://127.0.0.1:{public}"
-    log_file = platform.tmp / "gateway-workers.log"
-    with log_file.open("wb") as out:
-        supervisor = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "govdata_gateway", env=env, cwd=REPO_ROOT, stdout=out, stderr=out
-        )
+    supervisor, log_file = await platform.gateway_process(env, "gateway-workers.log")
     # A connection of its own for each call, as many callers make them: the kernel spreads connections.
     fresh = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
     try:
@@ -199,29 +179,14 @@ async def test_two_workers_share_the_port_the_records_the_rate_limit_and_stop_to
 async def test_workers_end_with_a_supervisor_killed_outright(platform) -> None:
     """SIGKILL gives the supervisor no chance to stop its workers: they must end by themselves, not hold the port."""
     public = free_port()
-    env = {
-        **os.environ,
-        "GATEWAY_WORKERS": "2",
-        "GATEWAY_PORT": str(public),
-        "GATEWAY_METRICS_PORT": "0",
-        "GATEWAY_WORKER_READY_WAIT_SECONDS": "0",
-        "DATABASE_URL": platform.database_url,
-        "MIGRATE_ON_START": "false",
-        "GOVDATA_DATA_DIR": str(platform.tmp / "killed-data"),
-        "GOVDATA_CLIENTS_FILE": str(platform.tmp / "clients.yaml"),
-        "GOVDATA_JWT_KEY_FILE": str(platform.tmp / "keys" / "gateway-signing-key.pem"),
-        "GOVDATA_JWT_GENERATE_KEY": "false",
-        "KAFKA_BOOTSTRAP_SERVERS": platform.broker,
-        "CATALOG_URL": platform.snapshots.url,
-        "SHARING_URL": platform.snapshots.url,
-        "PORTAL_URL": "",
-        "LOG_JSON": "false",
-    }
-    log_file = platform.tmp / "gateway-killed.log"
-    with log_file.open("wb") as out:
-        supervisor = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "govdata_gateway", env=env, cwd=REPO_ROOT, stdout=out, stderr=out
-        )
+    env = platform.process_env(
+        "killed-data",
+        GATEWAY_WORKERS="2",
+        GATEWAY_PORT=str(public),
+        GATEWAY_METRICS_PORT="0",
+        GATEWAY_WORKER_READY_WAIT_SECONDS="0",
+    )
+    supervisor, log_file = await platform.gateway_process(env, "gateway-killed.log")
     try:
 
         async def serving() -> bool:
@@ -247,29 +212,11 @@ async def test_a_worker_that_dies_at_once_stops_the_gateway_with_an_error(platfo
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()
-    env = {
-        **os.environ,
-        "GATEWAY_WORKERS": "2",
-        "GATEWAY_PORT": str(taken.getsockname()[1]),
-        "GATEWAY_METRICS_PORT": "0",
-        "DATABASE_URL": platform.database_url,
-        "MIGRATE_ON_START": "false",
-        "GOVDATA_DATA_DIR": str(platform.tmp / "taken-data"),
-        "GOVDATA_CLIENTS_FILE": str(platform.tmp / "clients.yaml"),
-        "GOVDATA_JWT_KEY_FILE": str(platform.tmp / "keys" / "gateway-signing-key.pem"),
-        "GOVDATA_JWT_GENERATE_KEY": "false",
-        "KAFKA_BOOTSTRAP_SERVERS": platform.broker,
-        "CATALOG_URL": platform.snapshots.url,
-        "SHARING_URL": platform.snapshots.url,
-        "PORTAL_URL": "",
-        "LOG_JSON": "false",
-    }
-    log_file = platform.tmp / "gateway-taken.log"
+    env = platform.process_env(
+        "taken-data", GATEWAY_WORKERS="2", GATEWAY_PORT=str(taken.getsockname()[1]), GATEWAY_METRICS_PORT="0"
+    )
     try:
-        with log_file.open("wb") as out:
-            supervisor = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "govdata_gateway", env=env, cwd=REPO_ROOT, stdout=out, stderr=out
-            )
+        supervisor, log_file = await platform.gateway_process(env, "gateway-taken.log")
         try:
             code = await asyncio.wait_for(supervisor.wait(), 60)
         finally:
