@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from govdata_shared.auth import AuthorizeFirst, CurrentCaller, DepartmentStaff, gateway_only, requires_department
+from govdata_shared.http import serialized
 from govdata_shared.service import Now, ReadSessionDep, SessionDep
 
 from catalog_svc import browse, demands, lifecycle, lists, overlaps, responsibility, snapshot, triggers
@@ -80,10 +81,10 @@ async def list_resources(
     status: Literal["published", "draft", "submitted", "rejected", "retired"] = "published",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> ResourcePage:
+) -> Response:
     """Search the catalog. Everyone sees published and retired resources; unpublished ones only their
     department (and the bureau) sees."""
-    return await browse.list_resources(
+    page_of = await browse.list_resources(
         session,
         caller=caller,
         q=q,
@@ -96,6 +97,7 @@ async def list_resources(
         page=page,
         size=size,
     )
+    return serialized(page_of)
 
 
 @router.get("/resources/{resource_id}", response_model=ResourceOut)
