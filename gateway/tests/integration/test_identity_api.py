@@ -6,6 +6,7 @@ the real broker and two gateway replicas: a disabled client or person is refused
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import time
 import uuid
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from cryptography.hazmat.primitives.asymmetric import rsa
 from govdata_gateway import passwords
 from govdata_gateway.clients import password_policy_violation
 from govdata_gateway.identity import SIGNING_KEY, setup_identity, utc_now
@@ -33,7 +35,7 @@ from govdata_shared.db import Database
 from govdata_shared.errors import PROBLEM_JSON
 from govdata_shared.outbox import outbox_table
 from govdata_shared.testing import MovableClock
-from jose import jwt
+from jose import jwk, jwt
 
 from gateway.tests.seeds import hashed, place_signing_key
 
@@ -536,6 +538,15 @@ def _path(route: str) -> str:
 
 
 ADMIN_ROUTES = [(m, _path(p), roles) for m, p, _, _, roles in ROUTES if roles is not None]
+
+
+@functools.cache
+def attacker_key() -> tuple[SigningKey, Any]:
+    """A key the gateway never trusted (one per test process: generating one costs ~50 ms), and its jose form."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return SigningKey(key), jwk.construct(key, "RS256")
+
+
 ROLE_OF = {"ga-system": "dept_operator", "auditor-1": "auditor", "citizen-1": "citizen"}
 
 
@@ -550,8 +561,7 @@ async def test_callers_without_a_valid_bureau_token_are_refused_and_change_nothi
     )
     before = await gw.outbox()
     body = {"code": "YC-EVIL", "name": "x"}
-    attacker = SigningKey.load(gw.tmp / "attacker" / "key.pem", generate=True)
-    pem = (gw.tmp / "attacker" / "key.pem").read_text()
+    attacker, pem = attacker_key()
     now = int(time.time())
     bureau_claims = {"sub": "bureau", "client_id": "bureau", "dept": "YC-ZSJ", "roles": ["bureau_admin"]}
 

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, StreamingResponse
 from govdata_shared.auth import AuthorizeFirst, CurrentCaller, requires_department
+from govdata_shared.http import serialized
 from govdata_shared.service import Now, ReadSessionDep, SessionDep
 
 from audit_svc import access_records, chain, evaluation, evaluation_export, export, reports, trail, work_reports
@@ -56,9 +57,9 @@ async def list_events(
     time_to: Annotated[datetime | None, Query(alias="to", description="事件时间上限（不含），ISO 8601")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> EventPage:
+) -> Response:
     """The audit trail, newest first, identifiers masked (auditors and the bureau)."""
-    return await trail.list_events(
+    events = await trail.list_events(
         session,
         type=type,
         dept=dept,
@@ -69,6 +70,7 @@ async def list_events(
         page=page,
         size=size,
     )
+    return serialized(events)
 
 
 @router.get("/verify", response_model=VerifyResult, dependencies=[Depends(require_reader)])
