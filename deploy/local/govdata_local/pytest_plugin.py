@@ -25,9 +25,11 @@ outbox, locking).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,12 +100,30 @@ def platform_folder(nodeid: str) -> str | None:
     return "/".join(parts[: layer + 1])
 
 
+# Seconds the longest units took in a full run (tests/durations.json; only their order matters). They are handed
+# out first, longest first: xdist's own order (most tests first) left units of one or three long tests, which start
+# processes of their own, to the end, where one ran alone for most of a minute while the other workers idled.
+DURATIONS = REPO_ROOT / "tests" / "durations.json"
+
+
+def hand_out_order(queue: OrderedDict[str, Any], folders: set[str], durations: dict[str, float]) -> None:
+    """Reorder xdist's queue of units in place: platform folders, then the units of `durations` longest first,
+    then the rest as they were."""
+    for unit in sorted(durations.keys() & queue.keys(), key=durations.__getitem__):
+        queue.move_to_end(unit, last=False)  # the longest ends up first
+    for folder in folders & queue.keys():
+        queue.move_to_end(folder, last=False)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`--dist loadfile`, with each platform folder one unit, handed out before the files."""
+    """`--dist loadfile`, with each platform folder one unit; the platform folders, then the units known to be
+    long (longest first), are handed out before the rest."""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
+
+    durations: dict[str, float] = json.loads(DURATIONS.read_text(encoding="utf-8")) if DURATIONS.exists() else {}
 
     class PlatformFolders(LoadFileScheduling):
         def __init__(self, config: pytest.Config, log: Any) -> None:
@@ -117,8 +137,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return super()._split_scope(nodeid)
 
         def _assign_work_unit(self, node: Any) -> None:
-            for folder in self.folders & self.workqueue.keys():
-                self.workqueue.move_to_end(folder, last=False)
+            hand_out_order(self.workqueue, self.folders, durations)
             super()._assign_work_unit(node)
 
     return PlatformFolders(config, log)
