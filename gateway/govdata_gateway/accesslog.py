@@ -229,7 +229,7 @@ class AccessLog:
         return [
             AccessLog(self.settings, path)
             for path in sorted(self.dir.glob("worker-*"))
-            if path.is_dir() and path.name.removeprefix("worker-").isdigit() and int(path.name[7:]) >= count
+            if path.is_dir() and (number := path.name.removeprefix("worker-")).isdigit() and int(number) >= count
         ]
 
     async def drain(self) -> None:
@@ -247,14 +247,7 @@ class AccessLog:
                     self.dir,
                 )
             while self.unsent_bytes:
-                try:
-                    await self.send_pending()
-                except Exception as exc:  # noqa: BLE001 - retried; the records stay spooled
-                    ACCESS_SEND_FAILURES.inc()
-                    log.warning("could not send the access records left in %s: %r", self.dir, exc)
-                    await self._close_producer()
-                    await asyncio.sleep(self._retry_delay)
-                    self._retry_delay = min(self._retry_delay * 2, 5.0)
+                await self._send_or_back_off()
         finally:
             await self._close_producer()
             self.close()
@@ -286,24 +279,28 @@ class AccessLog:
                 async with asyncio.timeout(self.flush_seconds):
                     await self._wake.wait()
             self._wake.clear()
-            if not self.unsent_bytes:
-                continue
-            try:
-                await self.send_pending()
-                self._retry_delay = 0.5
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the broker's trouble never reaches a data call
-                ACCESS_SEND_FAILURES.inc()
-                log.warning(
-                    "could not send access records (%d bytes spooled; retry in %.1fs): %r",
-                    self.unsent_bytes,
-                    self._retry_delay,
-                    exc,
-                )
-                await self._close_producer()
-                await asyncio.sleep(self._retry_delay)
-                self._retry_delay = min(self._retry_delay * 2, 5.0)
+            if self.unsent_bytes:
+                await self._send_or_back_off()
+
+    async def _send_or_back_off(self) -> None:
+        """Send what is spooled; when that fails, count it, drop the producer and wait before the next try."""
+        try:
+            await self.send_pending()
+            self._retry_delay = 0.5
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the broker's trouble never reaches a data call
+            ACCESS_SEND_FAILURES.inc()
+            log.warning(
+                "could not send access records of %s (%d bytes spooled; retry in %.1fs): %r",
+                self.dir,
+                self.unsent_bytes,
+                self._retry_delay,
+                exc,
+            )
+            await self._close_producer()
+            await asyncio.sleep(self._retry_delay)
+            self._retry_delay = min(self._retry_delay * 2, 5.0)
 
     async def send_pending(self) -> int:
         """Send everything spooled, batch by batch; returns how many records were sent."""

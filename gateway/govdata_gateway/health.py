@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -61,12 +61,17 @@ async def metrics(_: web.Request) -> web.Response:
 
 
 async def start_metrics_listener(
-    host: str = "127.0.0.1", port: int = 0, *, unix_socket: Path | None = None
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    unix_socket: Path | None = None,
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]] = metrics,
 ) -> web.AppRunner:
-    """Serve `GET /metrics` (this process's Prometheus registry) on `host`:`port` (or on `unix_socket`), apart
-    from the API; the runner is stopped with `cleanup()`. Port 0 picks a free one (`runner.addresses`)."""
+    """Serve `GET /metrics` (`handler`: this process's Prometheus registry unless told) on `host`:`port` (or on
+    `unix_socket`), apart from the API; the runner is stopped with `cleanup()`. Port 0 picks a free one
+    (`runner.addresses`)."""
     app = web.Application()
-    app.router.add_get(METRICS_PATH, metrics)
+    app.router.add_get(METRICS_PATH, handler)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.UnixSite(runner, str(unix_socket)) if unix_socket else web.TCPSite(runner, host, port)

@@ -42,7 +42,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from govdata_gateway.dataplane import DATAPLANE
-from govdata_gateway.health import METRICS_PATH
+from govdata_gateway.health import METRICS_PATH, start_metrics_listener
 from govdata_gateway.keys import SigningKey
 from govdata_gateway.settings import GatewaySettings
 
@@ -157,12 +157,8 @@ class Supervisor:
     async def _serve_metrics(self) -> web.AppRunner | None:
         if not self.settings.gateway_metrics_port:
             return None
-        app = web.Application()
-        app.router.add_get(METRICS_PATH, self._metrics)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        await web.TCPSite(runner, self.settings.gateway_metrics_host, self.settings.gateway_metrics_port).start()
-        return runner
+        host, port = self.settings.gateway_metrics_host, self.settings.gateway_metrics_port
+        return await start_metrics_listener(host, port, handler=self._metrics)
 
     async def _metrics(self, _: web.Request) -> web.Response:
         texts = await asyncio.gather(*(self._scrape(worker) for worker in self.workers))
