@@ -8,9 +8,11 @@ domain change is durable.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import DateTime, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
@@ -33,6 +35,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 READ_ONLY = "govdata_read_only"
+DATABASE = "govdata_database"  # session.info: the Database a reading session came from
 
 
 def _sqlite_begin(connection) -> None:
@@ -49,22 +52,30 @@ def _sqlite_begin(connection) -> None:
 class Database:
     """An engine, its session factory and the after-commit hooks of one service."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 20) -> None:
         self.url = url
         parsed = make_url(url)
         self.is_postgres = parsed.get_backend_name() == "postgresql"
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs: dict = {"echo": echo, "pool_pre_ping": True}
+        kwargs: dict = {"echo": echo}
         if self.is_postgres:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+            # A pooled connection may have been cut by a failover; a file never is, so SQLite skips the
+            # round trip (a thread hop per request through aiosqlite).
+            # `pool_size` connections at most, all kept once opened: an overflow connection is closed as soon as it
+            # is returned, so 16 users at once made the pool connect (TLS, authentication) over and over.
+            kwargs.update(pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessionmaker = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._read_engine = self.engine.execution_options(**{READ_ONLY: True}) if self.is_sqlite else self.engine
         self._after_outbox_commit: list[Callable[[], None]] = []
+        in_memory = parsed.database in (None, "", ":memory:")
+        self._sqlite_file = parsed.database if self.is_sqlite and not in_memory else None
+        self._direct: sqlite3.Connection | None = None
 
     def on_outbox_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` after every commit that wrote outbox rows (the relay's wake-up)."""
@@ -87,19 +98,31 @@ class Database:
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A unit of work that only reads: on SQLite it takes no write lock, so it never waits for a writer nor
-        makes one wait. Its transaction ends with the connection (rolled back, so nothing written in it stays);
-        rows read stay usable after it, detached."""
-        async with self.engine.connect() as connection:
-            if self.is_sqlite:
-                connection = await connection.execution_options(**{READ_ONLY: True})
-            async with AsyncSession(bind=connection, expire_on_commit=False) as session:
-                yield session
+        makes one wait. It takes a connection at its first query (a route answered without one takes none) and
+        ends with it (rolled back, so nothing written in it stays); rows read stay usable after it, detached."""
+        async with AsyncSession(bind=self._read_engine, expire_on_commit=False, info={DATABASE: self}) as session:
+            yield session
+
+    def read_directly(self, statement: str) -> tuple[bool, Any]:
+        """SQLite: (True, the first value of `statement`'s first row), read on this thread from a connection of
+        its own, outside any transaction. A one-row read takes microseconds; through the driver's thread it would
+        take three thread hops. (False, None) elsewhere: read it in a session."""
+        if self._sqlite_file is None:
+            return False, None
+        if self._direct is None:
+            self._direct = sqlite3.connect(self._sqlite_file, isolation_level=None, check_same_thread=False)
+            self._direct.execute("PRAGMA busy_timeout=1000")
+        row = self._direct.execute(statement).fetchone()
+        return True, row[0] if row else None
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._direct is not None:
+            self._direct.close()
+            self._direct = None
         await self.engine.dispose()
 
 

@@ -11,10 +11,7 @@ import time
 import uuid
 
 import orjson
-import pydantic_core
 from prometheus_client import Counter, Histogram
-from pydantic import BaseModel
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from govdata_shared.errors import PROBLEM_JSON, Problem
@@ -129,10 +126,3 @@ class RequestContextMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": orjson.dumps(problem.body())})
-
-
-def serialized(model: BaseModel, status_code: int = 200) -> Response:
-    """`model` as its JSON response, serialized once. Returned as is, FastAPI would validate it against the
-    route's `response_model` and serialize it again (1.7 ms against 0.6 ms for a page of 20 resources); the route
-    keeps `response_model` for its OpenAPI document, and the model's own serializer gives the same JSON."""
-    return Response(pydantic_core.to_json(model), status_code=status_code, media_type="application/json")

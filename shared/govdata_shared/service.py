@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -94,6 +95,11 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None, *, b
                 for background in spec.background:
                     await stack.enter_async_context(background(app))
             log.info("%s-svc started (database %s)", spec.name, "postgres" if db.is_postgres else "sqlite")
+            # What start-up made (modules, models, compiled statements) lives as long as the process: out of the
+            # collector's reach, a full collection under load scans only what requests left (it took 100 ms with
+            # catalog-svc's 147,000 start-up objects, the tail of its latency under 16 users).
+            gc.collect()
+            gc.freeze()
             yield
 
     app = FastAPI(
@@ -203,7 +209,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _now(request: Request) -> datetime:
+async def _now(request: Request) -> datetime:  # async: FastAPI runs a plain def in a thread
     return request.app.state.clock()
 
 

@@ -1567,14 +1567,14 @@ def test_postgres_has_a_database_and_owner_per_service_and_the_gateway() -> None
 
 
 def test_max_connections_cover_every_pool() -> None:
-    """Each pod of a component with a database keeps a pool of up to 2 × pool_size connections."""
+    """Each pod of a component with a database keeps a pool of up to pool_size connections (no overflow)."""
     (cluster,) = objects("Cluster")
     pool_size = inspect.signature(Database).parameters["pool_size"].default
     hpas = {h.spec["scaleTargetRef"]["name"]: h for h in objects("HorizontalPodAutoscaler")}
     pods = sum(hpas[owner_workload(d).name].spec["maxReplicas"] for d in DATABASES)
     reserve = len(DATABASES) + 10  # one migration Job each, the operator and superuser_reserved_connections
     max_connections = int(cluster.spec["postgresql"]["parameters"]["max_connections"])
-    assert max_connections >= pods * 2 * pool_size + reserve, f"max_connections {max_connections} too low"
+    assert max_connections >= pods * pool_size + reserve, f"max_connections {max_connections} too low"
 
 
 # --- Postgres: TLS, PgBouncer, backups, the restore drill ---------------------------------------------------------
@@ -1642,7 +1642,7 @@ def test_pgbouncer_pools_sessions_for_every_client_and_presents_a_certificate_na
     assert pooler.spec["instances"] >= 2, "one PgBouncer pod would be a single point of failure"
     pool_size = inspect.signature(Database).parameters["pool_size"].default
     hpas = {h.spec["scaleTargetRef"]["name"]: h for h in objects("HorizontalPodAutoscaler")}
-    clients = {d: hpas[owner_workload(d).name].spec["maxReplicas"] * 2 * pool_size for d in DATABASES}
+    clients = {d: hpas[owner_workload(d).name].spec["maxReplicas"] * pool_size for d in DATABASES}
     parameters = bouncer["parameters"]
     assert int(parameters["max_client_conn"]) >= sum(clients.values()), "every client must fit on one PgBouncer"
     assert int(parameters["default_pool_size"]) >= max(clients.values()), "a component's clients would queue"

@@ -8,10 +8,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
+import pydantic_core
 from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, StreamingResponse
 from govdata_shared.auth import AuthorizeFirst, CurrentCaller, requires_department
-from govdata_shared.http import serialized
+from govdata_shared.pages import PageCache
 from govdata_shared.service import Now, ReadSessionDep, SessionDep
 
 from audit_svc import access_records, chain, evaluation, evaluation_export, export, reports, trail, work_reports
@@ -21,6 +22,7 @@ from audit_svc.access import (
     require_evaluation_reader,
     require_reader,
 )
+from audit_svc.models import HEAD_ID
 from audit_svc.schemas import (
     AccessPage,
     AnnualReport,
@@ -42,6 +44,9 @@ from audit_svc.schemas import (
 # caller of the wrong role 403 whatever the body, never a 422 describing the schema.
 router = APIRouter(route_class=AuthorizeFirst)
 
+# Pages of the trail, kept while the chain head stays where it is (govdata_shared.pages).
+EVENT_PAGES = PageCache("audit.events", f"SELECT seq FROM audit_chain_head WHERE id = {HEAD_ID}")
+
 Seq = Annotated[int | None, Query(ge=1, description="序号（含）")]
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="年度；默认上一年度（第三十九条）")]
 
@@ -59,18 +64,15 @@ async def list_events(
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     """The audit trail, newest first, identifiers masked (auditors and the bureau)."""
-    events = await trail.list_events(
-        session,
-        type=type,
-        dept=dept,
-        resource_id=resource_id,
-        actor=actor,
-        time_from=time_from,
-        time_to=time_to,
-        page=page,
-        size=size,
-    )
-    return serialized(events)
+    filters = {"type": type, "dept": dept, "resource_id": resource_id, "actor": actor}
+
+    async def render() -> bytes:
+        events = await trail.list_events(session, **filters, time_from=time_from, time_to=time_to, page=page, size=size)
+        return pydantic_core.to_json(events)
+
+    # Every reader sees the same masked trail; it changes only by appends, which move the chain head.
+    key = (*filters.values(), time_from, time_to, page, size)
+    return await EVENT_PAGES.respond(session, key, render)
 
 
 @router.get("/verify", response_model=VerifyResult, dependencies=[Depends(require_reader)])

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+import pydantic_core
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from govdata_shared.auth import AuthorizeFirst, CurrentCaller, DepartmentStaff, gateway_only, requires_department
-from govdata_shared.http import serialized
+from govdata_shared.pages import PageCache, department_view
 from govdata_shared.service import Now, ReadSessionDep, SessionDep
 
 from catalog_svc import browse, demands, lifecycle, lists, overlaps, responsibility, snapshot, triggers
@@ -59,6 +60,9 @@ router = APIRouter(route_class=AuthorizeFirst)
 
 # --- resources ---------------------------------------------------------------------------------------------
 
+# Kept per caller's view and query while the catalog's data version is unchanged (govdata_shared.pages).
+RESOURCE_PAGES = PageCache("catalog.resources")
+
 
 @router.post("/resources", status_code=201, response_model=ResourceOut)
 async def create_resource(
@@ -84,20 +88,23 @@ async def list_resources(
 ) -> Response:
     """Search the catalog. Everyone sees published and retired resources; unpublished ones only their
     department (and the bureau) sees."""
-    page_of = await browse.list_resources(
-        session,
-        caller=caller,
-        q=q,
-        provider_dept=provider_dept,
-        category=category,
-        sharing_type=sharing_type,
-        security_level=security_level,
-        format=format,
-        status=status,
-        page=page,
-        size=size,
-    )
-    return serialized(page_of)
+    query = {
+        "q": q,
+        "provider_dept": provider_dept,
+        "category": category,
+        "sharing_type": sharing_type,
+        "security_level": security_level,
+        "format": format,
+    }
+
+    async def render() -> bytes:
+        page_of = await browse.list_resources(session, caller=caller, status=status, page=page, size=size, **query)
+        return pydantic_core.to_json(page_of)
+
+    # What the catalog shows a caller reads its department and roles alone (access: readable_resource,
+    # listing_dept, sees_unpublished, sees_interface_address).
+    key = (department_view(caller), status, page, size, *query.values())
+    return await RESOURCE_PAGES.respond(session, key, render)
 
 
 @router.get("/resources/{resource_id}", response_model=ResourceOut)

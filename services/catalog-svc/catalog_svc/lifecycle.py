@@ -57,7 +57,7 @@ def check_declared(revision: ResourceRevision) -> None:
         )
 
 
-def upstream_policy(request: Request) -> UpstreamPolicy:
+async def upstream_policy(request: Request) -> UpstreamPolicy:
     """This app's GOVDATA_UPSTREAM_ALLOWED_NETWORKS, parsed once (the settings checked it at start-up)."""
     state = request.app.state
     policy = getattr(state, "upstream_policy", None)

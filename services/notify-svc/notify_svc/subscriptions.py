@@ -33,7 +33,7 @@ def policy_of(app: FastAPI) -> UpstreamPolicy:
     return policy
 
 
-def _upstream_policy(request: Request) -> UpstreamPolicy:
+async def _upstream_policy(request: Request) -> UpstreamPolicy:
     return policy_of(request.app)
 
 

@@ -9,7 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 from govdata_shared.auth import AuthorizeFirst, CurrentCaller, DepartmentStaff, gateway_only, requires_department
+from govdata_shared.pages import PageCache, department_view, json_of
 from govdata_shared.service import Now, ReadSessionDep, SessionDep
+from pydantic import TypeAdapter
 
 from sharing_svc import access, disputes, grants, projection, requests
 from sharing_svc.domain import DisputeStatus, GrantAction, GrantStatus
@@ -34,6 +36,13 @@ from sharing_svc.schemas import (
 # need the stored record (the decider of this stage, the provider of this grant) follow in the operation.
 router = APIRouter(route_class=AuthorizeFirst)
 
+# The lists are kept while sharing's data version is unchanged (govdata_shared.pages); what they show a caller
+# reads its department and roles alone (access: request_view, readable_grant, overseer_or_department).
+REQUEST_PAGES = PageCache("sharing.requests")
+REQUEST_LIST = TypeAdapter(list[RequestOut])
+GRANT_PAGES = PageCache("sharing.grants")
+GRANT_LIST = TypeAdapter(list[GrantOut])
+
 # --- requests ------------------------------------------------------------------------------------------------
 
 
@@ -50,8 +59,11 @@ async def list_requests(
     session: ReadSessionDep,
     role: RequestRole | None = None,
     status: str | None = Query(default=None, max_length=20),
-) -> list[RequestOut]:
-    return await requests.list_requests(session, caller=caller, role=role, status=status)
+) -> Response:
+    async def render() -> bytes:
+        return json_of(REQUEST_LIST, await requests.list_requests(session, caller=caller, role=role, status=status))
+
+    return await REQUEST_PAGES.respond(session, (department_view(caller), role, status), render)
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut)
@@ -133,10 +145,14 @@ async def list_grants(
     holder_dept: str | None = None,
     resource_id: str | None = None,
     status: GrantStatus | None = None,
-) -> list[Grant]:
-    return await grants.list_grants(
-        session, caller=caller, holder_dept=holder_dept, resource_id=resource_id, status=status
-    )
+) -> Response:
+    async def render() -> bytes:
+        listed = await grants.list_grants(
+            session, caller=caller, holder_dept=holder_dept, resource_id=resource_id, status=status
+        )
+        return json_of(GRANT_LIST, listed)
+
+    return await GRANT_PAGES.respond(session, (department_view(caller), holder_dept, resource_id, status), render)
 
 
 @router.get("/grants/inactive", response_model=list[GrantOut])

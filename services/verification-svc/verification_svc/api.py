@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import pydantic_core
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 from govdata_shared.auth import AuthorizeFirst, CurrentCaller
+from govdata_shared.pages import PageCache, identity_view
 from govdata_shared.service import Now, ReadSessionDep, SessionDep
+from govdata_shared.workdays import today_in_shanghai
 
 from verification_svc import corrections, evidence, lookup
 from verification_svc.access import Applicant, QualityViewer, applicant_roles, extends_deadlines, resolves_corrections
@@ -30,6 +33,9 @@ from verification_svc.schemas import (
 # need the stored request (its provider department, its applicant) follow in the operation.
 router = APIRouter(route_class=AuthorizeFirst)
 
+# Kept while verification's data version is unchanged (govdata_shared.pages).
+CORRECTION_PAGES = PageCache("verification.corrections")
+
 
 @router.post("/corrections", status_code=201, response_model=CorrectionOut)
 async def file_correction(body: CorrectionIn, caller: Applicant, session: SessionDep, now: Now) -> CorrectionOut:
@@ -50,19 +56,28 @@ async def list_corrections(
     resource_id: Annotated[str | None, Query(max_length=40)] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> CorrectionPage:
+) -> Response:
     """The requests the caller may see: a provider its own, a department those it filed, a citizen those about
     itself, the bureau and auditors all. Soonest deadline first."""
-    return await corrections.list_corrections(
-        session,
-        caller=caller,
-        now=now,
-        statuses=status or (),
-        overdue=overdue,
-        resource_id=resource_id,
-        page=page,
-        size=size,
-    )
+    statuses = tuple(status or ())
+
+    async def render() -> bytes:
+        page_of = await corrections.list_corrections(
+            session,
+            caller=caller,
+            now=now,
+            statuses=statuses,
+            overdue=overdue,
+            resource_id=resource_id,
+            page=page,
+            size=size,
+        )
+        return pydantic_core.to_json(page_of)
+
+    # A citizen sees the requests about itself (access.readable_correction), so pages are kept per person; what
+    # is overdue changes with the day in Shanghai.
+    key = (identity_view(caller), today_in_shanghai(now), statuses, overdue, resource_id, page, size)
+    return await CORRECTION_PAGES.respond(session, key, render)
 
 
 @router.get("/corrections/{request_id}", response_model=CorrectionOut)

@@ -24,5 +24,7 @@ SERVICE_GRANTS = [
     "GRANT USAGE ON SEQUENCE outbox_seq_seq, failed_event_id_seq, request_decision_id_seq, grant_change_id_seq"
     " TO {role}",
     # Which revision the database is at may be read, never moved: only the owner's migrations write it.
+    # Advanced by the tables' triggers in the writing transaction; read by every listing (govdata_shared.pages).
+    "GRANT SELECT, UPDATE ON data_version TO {role}",
     "GRANT SELECT ON alembic_version TO {role}",
 ]
