@@ -231,6 +231,9 @@ class PostgresBackend(Backend):
                 await conn.execute("DROP INDEX ix_resource_search_tokens")
                 records = [tuple(search.index_row(d).values()) for d in docs]
                 await conn.copy_records_to_table("resource_search", records=records, columns=columns)
+                # The copy's deferred data-version triggers (govdata_shared.pages) run now: an index cannot be
+                # built on a table with trigger events pending.
+                await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 await conn.execute(gin)
         finally:
             await conn.close()

@@ -64,8 +64,11 @@ class Database:
             # A pooled connection may have been cut by a failover; a file never is, so SQLite skips the
             # round trip (a thread hop per request through aiosqlite).
             # `pool_size` connections at most, all kept once opened: an overflow connection is closed as soon as it
-            # is returned, so 16 users at once made the pool connect (TLS, authentication) over and over.
-            kwargs.update(pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
+            # is returned, so 16 users at once made the pool connect (TLS, authentication) over and over. No ping
+            # before each use (BEGIN, a query, ROLLBACK: 0.5 ms, a third of a kept page's time): a connection cut
+            # by a failover fails its request with 503 `database_unavailable` (errors.py), and the pool drops it
+            # and every connection opened before it, so one request, or the readiness probe, finds it.
+            kwargs.update(pool_size=pool_size, max_overflow=0)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -103,17 +106,23 @@ class Database:
         async with AsyncSession(bind=self._read_engine, expire_on_commit=False, info={DATABASE: self}) as session:
             yield session
 
-    def read_directly(self, statement: str) -> tuple[bool, Any]:
-        """SQLite: (True, the first value of `statement`'s first row), read on this thread from a connection of
-        its own, outside any transaction. A one-row read takes microseconds; through the driver's thread it would
-        take three thread hops. (False, None) elsewhere: read it in a session."""
-        if self._sqlite_file is None:
-            return False, None
-        if self._direct is None:
-            self._direct = sqlite3.connect(self._sqlite_file, isolation_level=None, check_same_thread=False)
-            self._direct.execute("PRAGMA busy_timeout=1000")
-        row = self._direct.execute(statement).fetchone()
-        return True, row[0] if row else None
+    async def read_value(self, session: AsyncSession, statement: str) -> Any:
+        """The first value of `statement`'s first row, outside any transaction: on SQLite read on this thread from
+        a connection of its own (microseconds; through the driver's thread it would take three thread hops), on
+        Postgres on the session's connection before its transaction begins (one round trip, not three)."""
+        if self._sqlite_file is not None:
+            if self._direct is None:
+                self._direct = sqlite3.connect(self._sqlite_file, isolation_level=None, check_same_thread=False)
+                self._direct.execute("PRAGMA busy_timeout=1000")
+            row = self._direct.execute(statement).fetchone()
+            return row[0] if row else None
+        if self.is_postgres and not session.in_transaction():
+            connection = await (await session.connection()).get_raw_connection()
+            try:
+                return await connection.driver_connection.fetchval(statement)
+            except Exception:  # noqa: BLE001 - read again through SQLAlchemy, which tells a cut connection
+                pass  # (503 database_unavailable) and drops it from the pool, or raises the query's own error
+        return (await session.execute(text(statement))).scalar()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

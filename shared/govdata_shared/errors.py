@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from govdata_shared.identifiers import mask_identifiers_in_text
@@ -147,9 +147,21 @@ async def _on_integrity(request: Request, exc: IntegrityError) -> JSONResponse:
     return problem_response(Problem(409, "conflict", "与同时提交的其他修改冲突，请刷新后重试"))
 
 
+async def _on_database(request: Request, exc: DBAPIError) -> JSONResponse:
+    if not exc.connection_invalidated:
+        return await _on_unexpected(request, exc)
+    # The connection was cut (a failover, PgBouncer restarting): the pool has dropped it and every connection
+    # opened before it; the next request connects afresh (govdata_shared.db: no ping before each use).
+    log.warning("database connection lost on %s %s", request.method, mask_identifiers_in_text(request.url.path))
+    return problem_response(
+        Problem(503, "database_unavailable", "数据库连接中断，请稍后重试", headers={"Retry-After": "1"})
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(IntegrityError, _on_integrity)
+    app.add_exception_handler(DBAPIError, _on_database)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)

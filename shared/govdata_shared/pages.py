@@ -99,7 +99,6 @@ class PageCache:
     def __init__(self, listing: str, version: str = DATA_VERSION, *, max_bytes: int = 16 << 20) -> None:
         self.listing = listing
         self.version = version
-        self._version_statement = sa.text(version)
         self.max_bytes = max_bytes
         self._stores: weakref.WeakKeyDictionary[Database, _Store] = weakref.WeakKeyDictionary()
 
@@ -108,9 +107,7 @@ class PageCache:
         response: the kept one while the data version is unchanged, else `render()`'s, kept from then on.
         `session`: the route's reading session (Database.reading), which a kept page leaves unused."""
         db: Database = session.info[DATABASE]
-        direct, version = db.read_directly(self.version)
-        if not direct:
-            version = (await session.execute(self._version_statement)).scalar_one()
+        version = await db.read_value(session, self.version)
         store = self.store(db)
         body = store.get(key, version)
         if body is not None:

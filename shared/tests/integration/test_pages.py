@@ -151,3 +151,28 @@ async def test_pages_beyond_the_limit_drop_the_least_recently_asked(verification
     assert await respond("c", b"c2") == b"c2"  # c went when b came back
     assert await respond("x", b"x" * 31) == b"x" * 31  # larger than the limit: answered, not kept
     assert await respond("x", b"again") == b"again"
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_a_cut_database_connection_is_a_503_and_the_next_request_reconnects(service_app, test_tokens):
+    """No ping before each use (govdata_shared.db): a pooled connection that the server cut (a failover,
+    PgBouncer restarting) fails the one request that finds it, as 503 with Retry-After, not 500; the pool drops
+    it with every connection opened before it, and the next request answers."""
+    from verification_svc.main import SPEC
+
+    app, client = await service_app(SPEC)
+    bureau = test_tokens.headers("zsj-admin", "YC-ZSJ", ["bureau_admin"])
+    assert (await client.get("/api/verification/corrections", headers=bureau)).status_code == 200
+    async with app.state.db.engine.connect() as pooled:  # the one connection the app's pool holds
+        pid = (await pooled.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+    other = Database(app.state.db.url)  # cut from outside the pool
+    try:
+        async with other.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await other.dispose()
+    cut = await client.get("/api/verification/corrections", headers=bureau)
+    assert cut.status_code == 503, cut.text
+    assert cut.json()["code"] == "database_unavailable" and cut.headers["retry-after"] == "1"
+    again = await client.get("/api/verification/corrections", headers=bureau)
+    assert again.status_code == 200, again.text
