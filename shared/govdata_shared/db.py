@@ -61,8 +61,6 @@ class Database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs: dict = {"echo": echo}
         if self.is_postgres:
-            # A pooled connection may have been cut by a failover; a file never is, so SQLite skips the
-            # round trip (a thread hop per request through aiosqlite).
             # `pool_size` connections at most, all kept once opened: an overflow connection is closed as soon as it
             # is returned, so 16 users at once made the pool connect (TLS, authentication) over and over. No ping
             # before each use (BEGIN, a query, ROLLBACK: 0.5 ms, a third of a kept page's time): a connection cut

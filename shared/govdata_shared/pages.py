@@ -7,10 +7,10 @@ day). The portal asks for the same first pages on every visit, and rendering one
 The version is one row the database itself moves forward (`create_data_version`): a trigger on every table a
 listing reads advances it in the transaction that changes the table, so a change is seen at the next request
 whichever process made it: this one, another replica, a migration or an operator's SQL. A request reads the
-version first (one indexed row, in the read transaction it already has), then either answers with the kept page
-or renders a new one and keeps it under the version read before rendering. A page rendered while a change
-commits is thus kept under the older version and made again at the next request: a kept page is never newer than
-its version says, never older.
+version first (one row, before its own transaction begins: Database.read_value), then either answers with the
+kept page or renders a new one, in a transaction that starts after that read, and keeps it under the version
+read before. A page rendered while a change commits is thus kept under the older version and made again at the
+next request: a kept page may be made again needlessly, never answered once its data has changed.
 """
 
 from __future__ import annotations
