@@ -43,6 +43,8 @@ async def test_filters_combine_and_results_come_newest_first(trail):
         return [e["event_id"] for e in (await audit.get("/events", **params)).json()["items"]]
 
     assert await ids(type="access.usage") == [events[3].id, events[2].id]
+    # unfiltered the total is the chain head's seq; filtered, a count of the matches
+    assert (await audit.get("/events", type="access.usage")).json()["total"] == 2
     assert await ids(dept="YC-GA") == [events[1].id, events[0].id]
     assert await ids(resource_id="res-1", dept="YC-MZ") == [events[2].id]
     assert await ids(actor="ga-head") == [events[1].id]
