@@ -61,15 +61,17 @@ def main() -> int:
     if demo:
         platform.add_demo_provider(env, 8900)
     try:
+        # Before anything starts: a `kill` while the services start or the demo loads stops them all too (it
+        # left them running, holding their ports, when these were set only once the platform was up).
+        signal.signal(signal.SIGTERM, _interrupt)
+        # Started in the background (`make run &`), a shell sets SIGINT to "ignore" and Python keeps that:
+        # `kill -INT` would then do nothing. Ctrl-C and kill -INT stop everything either way.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         platform.start_all()
         health = platform.wait_healthy()
         if demo:
             _load_demo(gateway)
         _print_welcome(gateway, health, broker, settings, portal=portal_port is not None, metrics_port=metrics_port)
-        signal.signal(signal.SIGTERM, _interrupt)
-        # Started in the background (`make run &`), a shell sets SIGINT to "ignore" and Python keeps that:
-        # `kill -INT` would then do nothing. Ctrl-C and kill -INT stop everything either way.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
         while not platform.exited():
             time.sleep(0.5)
         print("a process stopped; shutting down", file=sys.stderr)
