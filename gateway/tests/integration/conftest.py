@@ -587,6 +587,9 @@ class Platform:
             "kafka_bootstrap_servers": self.broker,
             "catalog_url": self.snapshots.url,
             "sharing_url": self.snapshots.url,
+            # The other services are not running: an address nothing listens on, not their default ports, which
+            # a `make run` beside the tests would answer on.
+            **{f"{name}_url": "http://127.0.0.1:9" for name in ("verification", "audit", "notify")},
             "gateway_access_flush_seconds": 0.2,
             # Each gateway (replicas in one test too) spools its access records in a directory of its own.
             "gateway_access_spool_dir": self.tmp / f"access-spool-{len(self.gateways)}",
