@@ -96,8 +96,11 @@ def load_demo(gateway: str, data_dir: Path, per_department: int = 3) -> None:
         if resource in wanted or (dept in departments and taken.get(dept, 0) < per_department):
             resources.append(resource)
             taken[dept] = taken.get(dept, 0) + 1
+    # No provider runs here (a data call is refused 502): the interfaces point at an address nothing listens on,
+    # not at the demo provider's port, where a `make run` beside the tests would answer.
+    text = json.dumps({**catalog, "resources": resources}, ensure_ascii=False)
     catalog_file = data_dir / "demo-catalog.json"
-    catalog_file.write_text(json.dumps({**catalog, "resources": resources}, ensure_ascii=False), encoding="utf-8")
+    catalog_file.write_text(text.replace("http://127.0.0.1:8900/", "http://127.0.0.1:9/"), encoding="utf-8")
     clients = yaml.safe_load(DEMO_CLIENTS.read_text(encoding="utf-8"))
     clients["clients"] = [c for c in clients["clients"] if c.get("dept") in departments or c["client_id"] == "bureau"]
     loader_clients = data_dir / "demo-loader-clients.yaml"
