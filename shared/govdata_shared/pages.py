@@ -101,6 +101,8 @@ class PageCache:
         self.version = version
         self.max_bytes = max_bytes
         self._stores: weakref.WeakKeyDictionary[Database, _Store] = weakref.WeakKeyDictionary()
+        self._served_kept = PAGES_SERVED.labels(listing, "true")  # bound once: looked up on every request
+        self._served_rendered = PAGES_SERVED.labels(listing, "false")
 
     async def respond(self, session: AsyncSession, key: Hashable, render: Callable[[], Awaitable[bytes]]) -> Response:
         """The page for `key` (the caller's view, the query and whatever else the page depends on) as a JSON
@@ -111,11 +113,11 @@ class PageCache:
         store = self.store(db)
         body = store.get(key, version)
         if body is not None:
-            PAGES_SERVED.labels(self.listing, "true").inc()
+            self._served_kept.inc()
             return _json(body)
         body = await render()
         store.keep(key, version, body)
-        PAGES_SERVED.labels(self.listing, "false").inc()
+        self._served_rendered.inc()
         return _json(body)
 
     def store(self, db: Database) -> _Store:

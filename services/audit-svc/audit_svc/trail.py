@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from govdata_shared.identifiers import mask_in_obj
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit_svc import chain
 from audit_svc.domain import as_utc
-from audit_svc.models import HEAD_ID, audit_chain_head, audit_log
+from audit_svc.models import audit_log
 from audit_svc.schemas import EventPage
 
 
@@ -52,11 +53,11 @@ async def list_events(
         conditions.append(audit_log.c.time < time_to)
     if conditions:
         count = sa.select(sa.func.count()).select_from(audit_log).where(*conditions)
+        total = (await session.execute(count)).scalar_one()
     else:
         # The trail is numbered from 1 without gaps and never shrinks (its triggers refuse UPDATE, DELETE and
         # TRUNCATE): its length is the chain head's seq, read instead of counting a table of millions.
-        count = sa.select(audit_chain_head.c.seq).where(audit_chain_head.c.id == HEAD_ID)
-    total = (await session.execute(count)).scalar() or 0
+        total, _ = await chain.chain_head(session)
     rows = (
         await session.execute(
             sa.select(audit_log.c.record, audit_log.c.hash)
