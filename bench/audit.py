@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 from audit_svc import chain
-from audit_svc.events import CONSUMED_TOPICS, append_batch
+from audit_svc.events import CONSUMED_TOPICS, PARTITION_FETCH_BYTES, append_batch
 from govdata_local.broker import LOCAL_BROKER_GROUP_TIMING, LocalBroker
 from govdata_shared.consumer import IdempotentConsumer
 from govdata_shared.contracts.access import ACCESS_RECORDS
@@ -277,7 +277,14 @@ async def run_replica(bootstrap: str, url: str) -> None:
     """One audit-svc replica's consumer, exactly as create_service_app wires it, until SIGTERM."""
     settings = Settings(service_name="audit", kafka_bootstrap_servers=bootstrap, **LOCAL_BROKER_GROUP_TIMING)
     db = Database(url)
-    consumer = IdempotentConsumer(db, settings, name="audit-svc", topics=CONSUMED_TOPICS, batch_handler=append_batch)
+    consumer = IdempotentConsumer(
+        db,
+        settings,
+        name="audit-svc",
+        topics=CONSUMED_TOPICS,
+        batch_handler=append_batch,
+        partition_fetch_bytes=PARTITION_FETCH_BYTES,
+    )
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await consumer.start()

@@ -112,6 +112,7 @@ class IdempotentConsumer:
         # Up to 2,000 events a transaction: audit-svc's ingest went from 8,700 to 9,300 events/s over 500
         # (bench/audit.py); 5,000 gained nothing more.
         max_records: int = 2000,
+        partition_fetch_bytes: int = 1024 * 1024,  # aiokafka's default
         retry_attempts: int = 3,
     ) -> None:
         self.db = db
@@ -124,6 +125,7 @@ class IdempotentConsumer:
         self.default_handler = default_handler
         self.batch_handler = batch_handler
         self.max_records = max_records
+        self.partition_fetch_bytes = partition_fetch_bytes
         self.retry_attempts = retry_attempts
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task | None = None
@@ -137,6 +139,7 @@ class IdempotentConsumer:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             max_poll_records=self.max_records,
+            max_partition_fetch_bytes=self.partition_fetch_bytes,
             session_timeout_ms=self.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self.settings.kafka_heartbeat_interval_ms,
             rebalance_timeout_ms=self.settings.kafka_rebalance_timeout_ms,

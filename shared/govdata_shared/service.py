@@ -45,7 +45,8 @@ class ServiceSpec:
     """What makes one service different from the others.
 
     `events` is the service's events.py: what it consumes is read from its `CONSUMED_TOPICS`, `HANDLERS` (event
-    type → handler) and, where a service takes each batch whole, `BATCH_HANDLER`.
+    type → handler) and, where a service takes each batch whole, `BATCH_HANDLER`, and where its events are large,
+    `PARTITION_FETCH_BYTES` (how much one fetch takes of each partition).
     """
 
     name: str  # catalog | sharing | verification | audit | notify
@@ -67,6 +68,11 @@ class ServiceSpec:
     @property
     def batch_handler(self) -> BatchHandler | None:
         return getattr(self.events, "BATCH_HANDLER", None)
+
+    @property
+    def consumer_options(self) -> dict[str, int]:
+        fetch = getattr(self.events, "PARTITION_FETCH_BYTES", None)
+        return {"partition_fetch_bytes": fetch} if fetch else {}
 
 
 def create_service_app(spec: ServiceSpec, settings: Settings | None = None, *, broker: bool = True) -> FastAPI:
@@ -141,6 +147,7 @@ async def _start_messaging(
             topics=spec.consume_topics,
             handlers=spec.handlers,
             batch_handler=spec.batch_handler,
+            **spec.consumer_options,
         )
         await consumer.start()
         stack.push_async_callback(consumer.stop)

@@ -151,3 +151,35 @@ async def test_records_past_retention_are_pruned_whole_batches_and_verify_still_
     page = (await audit.get("/access")).json()
     assert {item["id"] for item in page["items"]} == {c["id"] for c in recent}
     assert (await audit.get("/verify")).json()["ok"] is True  # a pruned batch is not a tampered one
+
+
+@pytest.mark.backends("postgres", "sqlite")
+async def test_batches_of_one_transaction_are_kept_in_order_each_record_once(audit):
+    """The batches of one fetch are stored one after the other (on Postgres while the next is read): a record
+    another batch of the same fetch stored, or repeated within its own batch, is counted once."""
+    now = audit.NOW
+    first = [call(n, time=now - timedelta(minutes=n)) for n in range(3)]
+    repeated = call(7, time=now)
+    second = batch(audit, [*first[1:], repeated, repeated, {"id": "no-time"}])
+    other = audit.event("grant.created", "g-9", {"grant_id": "g-9"})
+    await audit.append([batch(audit, first), other, second])
+    assert (await audit.get("/access", size=100)).json()["total"] == 4
+    trail = (await audit.get("/events", "auditor", size=10)).json()["items"]
+    assert [item["type"] for item in reversed(trail)] == ["access.records", "grant.created", "access.records"]
+    summary = trail[0]["data"]
+    assert (summary["count"], summary["duplicates"], summary["malformed"]) == (1, 3, 1)
+    assert (await audit.get("/verify")).json()["ok"] is True
+
+
+@pytest.mark.backends("postgres")
+async def test_a_batch_the_database_refuses_leaves_no_record_of_its_transaction(audit):
+    """Postgres text holds no NUL: the second batch's insert fails while the first is stored in the same
+    transaction, and the rollback takes both back; the connection serves the next transaction."""
+    good = batch(audit, [call(1, time=audit.NOW)])
+    refused = batch(audit, [call(2, time=audit.NOW, path="/data/res-pop/\x00")])
+    with pytest.raises(Exception, match=r"\\u0000"):
+        await audit.append([good, refused])
+    assert (await audit.get("/access")).json()["total"] == 0
+    assert (await audit.get("/events", "auditor")).json()["total"] == 0
+    await audit.append([good])
+    assert (await audit.get("/access")).json()["total"] == 1
