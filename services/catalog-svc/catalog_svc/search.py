@@ -24,7 +24,8 @@ substring": 人口 finds 流动人口, 车辆 finds 机动车辆, whatever a dic
   word is the phrase of its bigrams, which is exactly a substring.
 - Ranking, the same SQL on both: per query word the best field it is in — name 8, an item name 4, summary 2,
   a code 1 — summed over the words; then the shorter name (the more specific resource), newest, id. A query
-  equal to a resource code puts that resource first.
+  equal to a resource code puts that resource first. Within the first GROUP_WINDOW results, a resource's town or
+  year copies and the registers kept of it (same name stem, `name_stem`) follow the distinct resources.
 - Query words are space-separated and all must match; when no resource has all, any may (ranked by how many
   matched, `SearchPage.any_word`). Government abbreviations widen through `SYNONYMS` (社保 → 社会保险 …).
 - User input never reaches tsquery/FTS5 syntax: only CJK and [0-9a-z] runs survive normalisation, every
@@ -77,6 +78,25 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "车辆": ("机动车",),
     "个税": ("个人所得税",),
 }
+
+# Variants of one resource — a town's or a year's copy (城关镇户籍人口基本信息, 2019年…), a register kept of it
+# (…统计台账, …变更记录) — share its name stem. Among the first GROUP_WINDOW results, the first of each stem keeps
+# its place and the other variants follow the distinct resources, so a common word's first page shows different
+# resources instead of one resource's copies. bench/catalog_search.py at 100,000, whose synthetic catalog grows
+# by exactly such variants: recall@10 0.78 → 0.93 (a window of 100: 0.82); the 328 real resources: 0.996, as before.
+GROUP_WINDOW = 200
+# 伊川县's towns, townships and subdistricts (乡镇街道), as a town's copy of a resource puts them before its name.
+COUNTY_TOWNS = (
+    "城关街道", "河滨街道", "城关镇", "鸣皋镇", "白沙镇", "彭婆镇", "江左镇", "高山镇", "吕店镇",
+    "半坡镇", "葛寨镇", "水寨镇", "白元镇", "鸦岭镇", "平等乡", "酒后乡",
+)  # fmt: skip
+# Words that say what kind of record a name is, not what it is about; stripped from the end, repeatedly.
+RECORD_KIND_WORDS = (
+    "信息", "数据", "台账", "报表", "名册", "明细", "目录", "记录", "清单", "统计", "汇总", "年度", "月度",
+    "变更", "核查", "备案", "归档",
+)  # fmt: skip
+_QUALIFIER = re.compile("^(?:" + "|".join(COUNTY_TOWNS) + r"|\d{4}年度?)+")
+_RECORD_KIND = re.compile("(?:" + "|".join(RECORD_KIND_WORDS) + ")+$")
 
 _CJK = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN = re.compile(f"[{_CJK}]+|[0-9a-z]+")
@@ -145,6 +165,7 @@ class SearchPage:
     ids: list[str]  # best first
     total: int
     any_word: bool = False  # True when no resource had every word and the page holds partial matches
+    names: list[str] = field(default_factory=list)  # the ids' normalised names, where the query read them
 
 
 @dataclass(frozen=True)
@@ -206,6 +227,24 @@ def _norm_field(*texts: str) -> str:
     """A field as its runs between spaces, padded: CJK words are found with strpos(word), ASCII with ' word '."""
     runs = [run for text in texts for run in text_runs(text)]
     return " " + " ".join(runs) + " " if runs else " "
+
+
+def name_stem(name: str) -> str:
+    """What a resource is about: its name without a leading town or year and trailing record-kind words."""
+    compact = "".join(name.split())
+    return _RECORD_KIND.sub("", _QUALIFIER.sub("", compact)) or compact
+
+
+def group_variants(ids: Sequence[str], names: Sequence[str]) -> list[str]:
+    """`ids` in their order, except that a resource whose name stem an earlier one had follows the others."""
+    firsts: list[str] = []
+    variants: list[str] = []
+    seen: set[str] = set()
+    for resource_id, name in zip(ids, names, strict=True):
+        stem = name_stem(name)
+        (variants if stem in seen else firsts).append(resource_id)
+        seen.add(stem)
+    return firsts + variants
 
 
 # --- query parsing ---------------------------------------------------------------------------------------
@@ -410,13 +449,19 @@ async def search(
     }
     if not parsed.words:
         return await _browse(session, is_postgres, filters, page, size)
+    # Pages within GROUP_WINDOW are cut from the window's results with variants grouped; later ones as ranked.
+    grouped = page * size <= GROUP_WINDOW
+    fetch_page, fetch_size = (1, GROUP_WINDOW) if grouped else (page, size)
     found = None
     if is_postgres and not parsed.exact_code:
-        found = await _name_matches_page(session, parsed, filters, page, size)
+        found = await _name_matches_page(session, parsed, filters, fetch_page, fetch_size)
     if found is None:
-        found = await _match(session, is_postgres, parsed, filters, page, size, any_word=False)
+        found = await _match(session, is_postgres, parsed, filters, fetch_page, fetch_size, any_word=False)
     if found.total == 0 and len(parsed.words) > 1:
-        found = await _match(session, is_postgres, parsed, filters, page, size, any_word=True)
+        found = await _match(session, is_postgres, parsed, filters, fetch_page, fetch_size, any_word=True)
+    if grouped:
+        ids = group_variants(found.ids, found.names)[(page - 1) * size : page * size]
+        return SearchPage(ids=ids, total=found.total, any_word=found.any_word)
     return found
 
 
@@ -457,7 +502,7 @@ async def _name_matches_page(
     rows = (
         await session.execute(
             sa.text(
-                f"SELECT s.resource_id FROM resource_search s "
+                f"SELECT s.resource_id, s.name_norm FROM resource_search s "
                 f"WHERE {' AND '.join([f'{PG_NAME_TOKENS} @@ CAST({tsquery} AS tsquery)', *where, *in_name])} "
                 f"ORDER BY s.name_len, s.updated_at DESC, s.resource_id LIMIT {int(wanted)}"
             ),
@@ -481,7 +526,8 @@ async def _name_matches_page(
             sql.params,
         )
     ).scalar_one()
-    return SearchPage(ids=[r[0] for r in rows[(page - 1) * size :]], total=int(total))
+    page_rows = rows[(page - 1) * size :]
+    return SearchPage(ids=[r[0] for r in page_rows], total=int(total), names=[r[1] for r in page_rows])
 
 
 async def _match(
@@ -518,14 +564,14 @@ async def _match(
         order = f"CASE WHEN code = {sql.bind(parsed.exact_code)} THEN 0 ELSE 1 END, " + order
     # MATERIALIZED: weigh each candidate once, and count and sort narrow rows (not the wide indexed ones).
     statement = (
-        f"WITH m AS MATERIALIZED (SELECT s.resource_id, s.code, s.name_len, s.updated_at, {columns} "
+        f"WITH m AS MATERIALIZED (SELECT s.resource_id, s.code, s.name_norm, s.name_len, s.updated_at, {columns} "
         f"FROM resource_search s WHERE {where}) "
-        f"SELECT resource_id, (SELECT count(*) FROM m WHERE {keep}) AS total FROM m WHERE {keep} "
+        f"SELECT resource_id, (SELECT count(*) FROM m WHERE {keep}) AS total, name_norm FROM m WHERE {keep} "
         f"ORDER BY {order} LIMIT {int(size)} OFFSET {int((page - 1) * size)}"
     )
     rows = (await session.execute(sa.text(statement), sql.params)).all()
     if rows:
-        return SearchPage(ids=[r[0] for r in rows], total=int(rows[0][1]), any_word=any_word)
+        return SearchPage([r[0] for r in rows], int(rows[0][1]), any_word, names=[r[2] for r in rows])
     if page == 1:
         return SearchPage(ids=[], total=0, any_word=any_word)
     # Past the last page: no row to read the total from.

@@ -333,6 +333,27 @@ async def test_pages_are_disjoint_and_total_counts_every_match(index: Index) -> 
     assert len({i for p in browse for i in p.ids}) == 26
 
 
+async def test_a_resources_copies_and_registers_follow_the_distinct_resources(index: Index, monkeypatch) -> None:
+    """A common word's first page shows different resources, not one resource's town copies and registers
+    (which rank alike: same word, same name length); every match is still on exactly one page."""
+    await index.put(
+        document("poor", "脱贫人口信息"),
+        document("poor-ledger", "脱贫人口统计台账"),
+        document("poor-archive", "脱贫人口归档目录"),
+        document("poor-town", "城关镇脱贫人口信息"),
+        document("poor-aid", "脱贫人口参保资助信息", updated_at=BASE_TIME + timedelta(days=1)),
+        document("floating", "流动人口居住登记信息"),
+    )
+    first, second = await index.find("人口", size=3), await index.find("人口", page=2, size=3)
+    assert first.ids == ["poor", "poor-aid", "floating"] and first.total == 6
+    assert second.ids == ["poor-archive", "poor-ledger", "poor-town"]
+    # Grouping reaches as far as the window (here the four shortest names, all of one stem); later pages follow
+    # the ranking as it is, and each match is still on exactly one page.
+    monkeypatch.setattr(search, "GROUP_WINDOW", 4)
+    pages = [(await index.find("人口", page=page, size=2)).ids for page in (1, 2, 3)]
+    assert pages == [["poor", "poor-archive"], ["poor-ledger", "poor-town"], ["poor-aid", "floating"]]
+
+
 async def test_bad_paging_and_overlong_query_are_value_errors(index: Index) -> None:
     with pytest.raises(ValueError):
         await index.find("人" * 101)

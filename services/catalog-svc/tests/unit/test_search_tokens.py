@@ -37,3 +37,26 @@ def test_query_words_reach_tsquery_and_fts5_only_quoted_and_quotes_never_reach_t
     assert search.pg_tsquery(words) == "(('婚姻' & '姻登' & '登记')) & ('o') & ('brien')"
     assert search.fts5_query(words) == '("婚姻 姻登 登记") AND ("o") AND ("brien")'
     assert search.pg_tsquery(words, any_word=True).count(" | ") == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "stem"),
+    [
+        ("户籍人口基本信息", "户籍人口基本"),
+        ("城关镇户籍人口基本信息", "户籍人口基本"),  # a town's copy
+        (" 2019 年度户籍人口基本信息 ", "户籍人口基本"),  # a year's, as the index keeps names (runs, padded)
+        ("户籍人口基本统计台账", "户籍人口基本"),  # a register kept of it
+        ("户籍人口变动统计信息", "户籍人口变动"),  # another resource
+        ("带病回乡退伍军人信息", "带病回乡退伍军人"),  # 回乡 is no town
+        ("统计信息", "统计信息"),  # nothing but record-kind words: the name itself
+    ],
+)
+def test_name_stem_drops_town_year_and_record_kind(name: str, stem: str) -> None:
+    assert search.name_stem(name) == stem
+
+
+def test_variants_follow_the_distinct_resources_in_rank_order() -> None:
+    ids = ["a", "a-ledger", "b", "a-town", "c", "b-2019"]
+    names = ["脱贫人口信息", "脱贫人口统计台账", "流动人口信息", "鸣皋镇脱贫人口信息", "人口普查信息"]
+    names.append("2019年流动人口信息")
+    assert search.group_variants(ids, names) == ["a", "b", "c", "a-ledger", "a-town", "b-2019"]
