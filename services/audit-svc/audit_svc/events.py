@@ -37,6 +37,6 @@ async def append_batch(session: AsyncSession, events: list[Event]) -> None:
 
 BATCH_HANDLER = append_batch
 # An access.records event carries up to 500 calls (~225 KB). With aiokafka's 1 MiB a partition, a fetch held
-# four of them; with 4 MiB it holds up to eighteen, and one transaction pipelines them all: 19,000 → 20,500 records/s
-# (bench/audit.py --access-records). At most 6 partitions × 4 MiB = 24 MiB a fetch (~170 MB decoded).
+# four of them; with 4 MiB up to eighteen, and one transaction pipelines them all (bench/audit.py --access-records,
+# two runs each: 16,167 and 18,296 records/s → 20,251 and 20,785). At most 6 partitions × 4 MiB = 24 MiB a fetch.
 PARTITION_FETCH_BYTES = 4 * 1024 * 1024
