@@ -325,6 +325,21 @@ def test_every_call_of_two_clients_allowed_or_denied_is_one_access_record(platfo
     assert auditor.get("/api/audit/verify").json()["ok"] is True
 
 
+def test_a_nul_in_a_callers_path_costs_no_call_its_access_record(platform, world, mz_grant):
+    """aiohttp decodes a caller's %00 into the path the gateway records, refused calls included, and Postgres
+    text holds no NUL: the probe's record, and those of the calls sent in the same batch, all reach the trail."""
+    rid = world["population"]["id"]
+    token = _token(world, mz_grant)
+    since = now_iso()
+    assert data_call(platform, token, rid, "/records?page=1&size=3").status_code == 200
+    assert httpx.get(f"{platform.gateway}/data/{rid}/%00?q=%00", timeout=10).status_code == 401
+    assert data_call(platform, token, rid, "/records?page=2&size=3").status_code == 200
+    records = wait_access(Dept(platform, "auditor"), since, 3, resource_id=rid)
+    assert len(records) == 3
+    (probe,) = [r for r in records if r["status"] == 401]
+    assert "\x00" not in probe["path"] and probe["path"].count("\ufffd") == 2
+
+
 def test_a_resource_provided_only_in_part_routes_each_request_by_the_items_asked_for(platform, world):
     """第二十四条 仅能够部分提供: 居住证办理信息 is shared unconditionally except its 证件号码, which 公安局 shares
     only on conditions; a request for the open items goes to the platform, one naming the conditional item to

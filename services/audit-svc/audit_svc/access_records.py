@@ -80,6 +80,11 @@ def _row(record: AccessRecord, batch_id: str) -> dict[str, Any]:
     # Masked by the gateway already; again here, as every record of the trail is (DESIGN §3.4).
     row["path"] = mask_identifiers_in_text(record.path)[:1000]
     row["batch_id"] = batch_id
+    for name, value in row.items():
+        # Postgres text holds no NUL, and a caller's %00 reaches the path decoded (refused calls are recorded
+        # too): one such record would make the database refuse its whole batch, everyone's calls in it.
+        if isinstance(value, str) and "\x00" in value:
+            row[name] = value.replace("\x00", "\ufffd")
     return row
 
 

@@ -173,13 +173,26 @@ async def test_batches_of_one_transaction_are_kept_in_order_each_record_once(aud
 
 @pytest.mark.backends("postgres")
 async def test_a_batch_the_database_refuses_leaves_no_record_of_its_transaction(audit):
-    """Postgres text holds no NUL: the second batch's insert fails while the first is stored in the same
+    """A status past Postgres's integer: the second batch's insert fails while the first is stored in the same
     transaction, and the rollback takes both back; the connection serves the next transaction."""
     good = batch(audit, [call(1, time=audit.NOW)])
-    refused = batch(audit, [call(2, time=audit.NOW, path="/data/res-pop/\x00")])
-    with pytest.raises(Exception, match=r"\\u0000"):
+    refused = batch(audit, [call(2, time=audit.NOW, status=2**31)])
+    with pytest.raises(Exception, match="out of range"):
         await audit.append([good, refused])
     assert (await audit.get("/access")).json()["total"] == 0
     assert (await audit.get("/events", "auditor")).json()["total"] == 0
     await audit.append([good])
     assert (await audit.get("/access")).json()["total"] == 1
+
+
+@pytest.mark.backends("postgres", "sqlite")
+async def test_a_nul_in_a_callers_path_does_not_cost_the_batch_its_records(audit):
+    """The gateway records refused calls too, with the path as aiohttp decoded it: anyone's /data/x/%00 arrives
+    with a NUL, which Postgres text cannot hold. The record is kept with the NUL replaced, and so is the rest."""
+    others = [call(n, time=audit.NOW) for n in range(3)]
+    probe = call(9, time=audit.NOW, path="/data/res-pop/\x00", request_id="req-\x00", status=401, records=0)
+    await audit.append([batch(audit, [*others, probe])])
+    items = {item["id"]: item for item in (await audit.get("/access", size=10)).json()["items"]}
+    assert set(items) == {c["id"] for c in [*others, probe]}
+    assert items[probe["id"]]["path"] == "/data/res-pop/\ufffd"
+    assert (await audit.get("/verify")).json()["ok"] is True
