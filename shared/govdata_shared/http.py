@@ -9,12 +9,14 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from govdata_shared.errors import PROBLEM_JSON, Problem
+from govdata_shared.errors import PROBLEM_JSON, Problem, validation_problem
 from govdata_shared.identifiers import mask_identifiers_in_text
 from govdata_shared.logs import request_id_var, trace_id_var
 
@@ -72,6 +74,33 @@ class RequestContextMiddleware:
             return
 
         received = 0
+        nul = _nul_in_query_or_path(scope)
+        if nul is None and _is_json(scope):
+            # The whole JSON body first (the limit above holds): a NUL escaped in it reaches the handler as a
+            # string that Postgres cannot store, and the insert would fail as a 500 after the handler's checks.
+            body, more = b"", True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+                if len(body) > self.max_body_bytes:
+                    await self._problem(
+                        send,
+                        request_id,
+                        Problem(413, "payload_too_large", f"请求体超过上限 {self.max_body_bytes} 字节"),
+                    )
+                    request_id_var.reset(rid_token)
+                    trace_id_var.reset(tid_token)
+                    return
+            nul = _nul_in_json(body)
+            receive = _replay(body, receive)
+        if nul is not None:
+            await self._problem(send, request_id, _nul_problem(nul))
+            request_id_var.reset(rid_token)
+            trace_id_var.reset(tid_token)
+            return
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -117,12 +146,87 @@ class RequestContextMiddleware:
             trace_id_var.reset(tid_token)
 
     async def _too_large(self, send: Send, request_id: str) -> None:
-        problem = Problem(413, "payload_too_large", f"请求体超过上限 {self.max_body_bytes} 字节")
+        await self._problem(
+            send, request_id, Problem(413, "payload_too_large", f"请求体超过上限 {self.max_body_bytes} 字节")
+        )
+
+    async def _problem(self, send: Send, request_id: str, problem: Problem) -> None:
+        HTTP_REQUESTS.labels(self.service, "-", "unmatched", str(problem.status)).inc()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": problem.status,
                 "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"x-request-id", request_id.encode())],
             }
         )
         await send({"type": "http.response.body", "body": orjson.dumps(problem.body())})
+
+
+# ---- NUL characters: no Postgres text column holds one, so they are refused at the door, by field
+
+_NUL_RULE = "no_nul_character"
+
+
+def _nul_problem(field: str) -> Problem:
+    detail = "不能包含空字符（U+0000）"
+    return validation_problem([{"field": field, "rule": _NUL_RULE, "detail": detail}])
+
+
+def _nul_in_query_or_path(scope: Scope) -> str | None:
+    """The query parameter (or "path") that holds a NUL, percent-encoded as %00."""
+    if b"%00" in (scope.get("raw_path") or b"") or "\x00" in scope.get("path", ""):
+        return "path"
+    query = scope.get("query_string", b"")
+    if b"%00" not in query and b"\x00" not in query:
+        return None
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "") or "query"
+    return "query"
+
+
+def _is_json(scope: Scope) -> bool:
+    kind = _header(scope, b"content-type") or ""
+    return scope["method"] in ("POST", "PUT", "PATCH") and "json" in kind.split(";")[0].lower()
+
+
+def _nul_in_json(body: bytes) -> str | None:
+    """The dotted field (items.0.name) of the first string, key or value, holding a NUL; None when none does."""
+    if b"\\u0000" not in body:  # the only way JSON carries a NUL
+        return None
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None  # FastAPI answers the malformed body itself
+
+    def find(value: Any, at: list[str]) -> list[str] | None:
+        if isinstance(value, str):
+            return at if "\x00" in value else None
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    return [*at, key.replace("\x00", "")]
+                if (found := find(item, [*at, key])) is not None:
+                    return found
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                if (found := find(item, [*at, str(index)])) is not None:
+                    return found
+        return None
+
+    found = find(document, [])
+    return None if found is None else ".".join(found) or "body"
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives the buffered body once, then what the server sends next (a disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
