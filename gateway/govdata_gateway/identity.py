@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, unquote_plus
 import orjson
 from aiohttp import web
 from govdata_shared.db import Database
-from govdata_shared.errors import Problem
+from govdata_shared.errors import NUL_RULE, Problem
 from govdata_shared.events import TOPICS
 from govdata_shared.kafka import ensure_topics, make_producer
 from govdata_shared.migrations import upgrade_async
@@ -218,6 +218,9 @@ async def read_form(request: web.Request) -> dict[str, str]:
         if name in form:
             # RFC 6749 §3.2: request parameters must not be repeated.
             raise _oauth_problem(400, "invalid_request", f"参数 {name} 重复出现", field=name, rule="not_repeated")
+        if "\x00" in name or "\x00" in value:  # a %00: no Postgres text holds it (the sign-in's lookups would 500)
+            field = name.replace("\x00", "") or "form"
+            raise _oauth_problem(400, "invalid_request", f"参数 {field} 含有空字符", field=field, rule=NUL_RULE)
         form[name] = value
     return form
 

@@ -9,11 +9,12 @@ import re
 import time
 
 from aiohttp import hdrs, web
+from govdata_shared.errors import nul_in_query, nul_problem
 from govdata_shared.identifiers import mask_identifiers_in_text
 from govdata_shared.logs import request_id_var, trace_id_var
 from prometheus_client import Counter, Histogram
 
-from govdata_gateway.problems import problem_response
+from govdata_gateway.problems import problem_response, render_problem
 
 REQUEST_ID = web.RequestKey("request_id", str)
 log = logging.getLogger("govdata.gateway")
@@ -76,6 +77,16 @@ def choose_request_id(request: web.BaseRequest) -> str:
     return incoming if incoming and _SAFE_ID.fullmatch(incoming) else os.urandom(16).hex()
 
 
+def _nul_outside_the_data_plane(request: web.Request) -> str | None:
+    """Where a %00 is in the path or query of a call to the gateway's own routes (sign-in, identity, the services'
+    pass-through): no Postgres text holds a NUL, and a lookup with one would fail as a 500. A data call keeps its
+    path as sent: the data plane refuses NUL segments itself, and the access record keeps the rest."""
+    if "%00" not in request.raw_path or request.path.startswith("/data/"):
+        return None
+    raw_path, _, raw_query = request.raw_path.partition("?")
+    return "path" if "%00" in raw_path else nul_in_query(raw_query)
+
+
 @web.middleware
 async def request_context(request: web.Request, handler) -> web.StreamResponse:
     request_id = choose_request_id(request)
@@ -86,7 +97,8 @@ async def request_context(request: web.Request, handler) -> web.StreamResponse:
     status = 500
     try:
         try:
-            response = await handler(request)
+            nul = _nul_outside_the_data_plane(request)
+            response = render_problem(nul_problem(nul)) if nul is not None else await handler(request)
         except web.HTTPException as exc:
             if exc.status < 400:  # a redirect is an answer, not a failure
                 status = exc.status

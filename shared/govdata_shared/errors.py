@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -97,6 +98,46 @@ def validation_problem(errors: list[dict[str, Any]]) -> Problem:
     first = errors[0]
     detail = "；".join(f"{e['field']}：{e['detail']}" for e in errors)
     return Problem(422, "validation_failed", detail, field=first["field"], rule=first["rule"], errors=errors)
+
+
+# A NUL character (U+0000): no Postgres text column holds one, so it is refused where text comes in, by field.
+NUL_RULE = "no_nul_character"
+
+
+def nul_problem(field: str) -> Problem:
+    return validation_problem([{"field": field, "rule": NUL_RULE, "detail": "不能包含空字符（U+0000）"}])
+
+
+def nul_in_query(query: str) -> str | None:
+    """The parameter of a raw query string that holds a NUL (percent-encoded as %00)."""
+    if "%00" not in query and "\x00" not in query:
+        return None
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "") or "query"
+    return "query"
+
+
+def nul_in_document(document: Any) -> str | None:
+    """The dotted field (items.0.name) of the first string, key or value, holding a NUL; None when none does."""
+
+    def find(value: Any, at: list[str]) -> list[str] | None:
+        if isinstance(value, str):
+            return at if "\x00" in value else None
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    return [*at, key.replace("\x00", "")]
+                if (found := find(item, [*at, key])) is not None:
+                    return found
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                if (found := find(item, [*at, str(index)])) is not None:
+                    return found
+        return None
+
+    found = find(document, [])
+    return None if found is None else ".".join(found) or "body"
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:

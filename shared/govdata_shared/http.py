@@ -9,14 +9,12 @@ import logging
 import re
 import time
 import uuid
-from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from govdata_shared.errors import PROBLEM_JSON, Problem, validation_problem
+from govdata_shared.errors import PROBLEM_JSON, Problem, nul_in_document, nul_in_query, nul_problem
 from govdata_shared.identifiers import mask_identifiers_in_text
 from govdata_shared.logs import request_id_var, trace_id_var
 
@@ -97,7 +95,7 @@ class RequestContextMiddleware:
             nul = _nul_in_json(body)
             receive = _replay(body, receive)
         if nul is not None:
-            await self._problem(send, request_id, _nul_problem(nul))
+            await self._problem(send, request_id, nul_problem(nul))
             request_id_var.reset(rid_token)
             trace_id_var.reset(tid_token)
             return
@@ -164,25 +162,11 @@ class RequestContextMiddleware:
 
 # ---- NUL characters: no Postgres text column holds one, so they are refused at the door, by field
 
-_NUL_RULE = "no_nul_character"
-
-
-def _nul_problem(field: str) -> Problem:
-    detail = "不能包含空字符（U+0000）"
-    return validation_problem([{"field": field, "rule": _NUL_RULE, "detail": detail}])
-
 
 def _nul_in_query_or_path(scope: Scope) -> str | None:
-    """The query parameter (or "path") that holds a NUL, percent-encoded as %00."""
     if b"%00" in (scope.get("raw_path") or b"") or "\x00" in scope.get("path", ""):
         return "path"
-    query = scope.get("query_string", b"")
-    if b"%00" not in query and b"\x00" not in query:
-        return None
-    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-        if "\x00" in name or "\x00" in value:
-            return name.replace("\x00", "") or "query"
-    return "query"
+    return nul_in_query(scope.get("query_string", b"").decode("latin-1"))
 
 
 def _is_json(scope: Scope) -> bool:
@@ -191,31 +175,12 @@ def _is_json(scope: Scope) -> bool:
 
 
 def _nul_in_json(body: bytes) -> str | None:
-    """The dotted field (items.0.name) of the first string, key or value, holding a NUL; None when none does."""
     if b"\\u0000" not in body:  # the only way JSON carries a NUL
         return None
     try:
-        document = orjson.loads(body)
+        return nul_in_document(orjson.loads(body))
     except orjson.JSONDecodeError:
         return None  # FastAPI answers the malformed body itself
-
-    def find(value: Any, at: list[str]) -> list[str] | None:
-        if isinstance(value, str):
-            return at if "\x00" in value else None
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if "\x00" in key:
-                    return [*at, key.replace("\x00", "")]
-                if (found := find(item, [*at, key])) is not None:
-                    return found
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                if (found := find(item, [*at, str(index)])) is not None:
-                    return found
-        return None
-
-    found = find(document, [])
-    return None if found is None else ".".join(found) or "body"
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

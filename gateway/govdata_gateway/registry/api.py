@@ -20,7 +20,7 @@ import orjson
 from aiohttp import web
 from govdata_shared.auth import Caller, Role, StaticKeySet, TokenVerifier, bearer_token, describe_roles
 from govdata_shared.db import Database
-from govdata_shared.errors import Problem
+from govdata_shared.errors import Problem, nul_in_document, nul_problem
 from sqlalchemy.exc import IntegrityError
 
 from govdata_gateway.keys import ALGORITHM, SigningKey
@@ -173,6 +173,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
         body = None
     if not isinstance(body, dict):
         raise Problem(422, "validation_failed", "请求体须为 JSON 对象", field="body", rule="json_object")
+    if (field := nul_in_document(body)) is not None:
+        raise nul_problem(field)
     return body
 
 

@@ -28,7 +28,7 @@ from govdata_gateway.clients import password_policy_violation
 from govdata_gateway.identity import SIGNING_KEY, setup_identity, utc_now
 from govdata_gateway.keys import SigningKey
 from govdata_gateway.registry.api import ROUTES
-from govdata_gateway.registry.models import ClientRecord, Person
+from govdata_gateway.registry.models import ClientRecord, Department, Person
 from govdata_gateway.settings import GatewaySettings
 from govdata_shared.contracts.sharing import GRANT_CREATED
 from govdata_shared.db import Database
@@ -793,3 +793,17 @@ async def test_a_disabled_bureau_administrator_cannot_manage_the_registry(platfo
         return (status, body.get("code")) == (403, "client_disabled")
 
     await platform.until(refused, timeout=1.0, interval=0.01)
+
+
+@pytest.mark.backends("postgres", "sqlite")
+async def test_a_nul_character_in_a_body_or_a_token_request_is_refused_naming_the_field(gw: Gw, bureau: str):
+    """No Postgres text holds U+0000: a department named with one was a 500 at the insert. Refused up front,
+    by field, and nothing is written."""
+    named = await gw.call("POST", "/departments", bureau, {"code": "YC-MZ", "name": "伊川县\u0000民政局"})
+    body = await expect_problem(named, 422, "validation_failed")
+    assert (body["field"], body["rule"]) == ("name", "no_nul_character")
+    assert await gw.row(Department, "YC-MZ") is None
+    form = {"grant_type": "client_credentials", "client_id": "ga-system\x00", "client_secret": "s-ga"}
+    token = await expect_problem(await gw.http.post("/auth/token", data=form), 400, "invalid_request")
+    assert (token["field"], token["rule"]) == ("client_id", "no_nul_character")
+    assert (await gw.call("POST", "/departments", bureau, {"code": "YC-MZ", "name": "伊川县民政局"})).status == 201

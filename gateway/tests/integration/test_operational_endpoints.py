@@ -172,3 +172,26 @@ async def test_the_gateway_process_serves_metrics_apart_and_stops_them_on_sigter
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/identity/users?dept=YC-GA%00", "dept"),
+        ("/auth/authorize?response_type=code&client_id=portal%00", "client_id"),
+        ("/auth/login?pending=%00", "pending"),
+        ("/api/catalog/resources/res-%00", "path"),
+    ],
+)
+async def test_a_nul_character_in_the_path_or_query_of_the_gateways_own_routes_is_a_422(platform, path, field):
+    """A %00 reaching a sign-in lookup or a registry query was a 500 on Postgres; it is refused at the gateway,
+    naming the parameter, before any handler or service sees it."""
+    gw = await platform.start_gateway()
+    seen = len(platform.snapshots.calls)
+    url = aiohttp.client.URL(f"{gw.url}{path}", encoded=True)
+    async with platform.http.get(url, allow_redirects=False) as resp:
+        body = await resp.json(content_type=None)
+        assert resp.status == 422, body
+        assert resp.content_type == "application/problem+json"
+        assert (body["field"], body["rule"]) == (field, "no_nul_character")
+    assert len(platform.snapshots.calls) == seen
