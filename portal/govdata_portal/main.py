@@ -173,7 +173,7 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_middleware(SecurityHeaders, cookie_secure=settings.portal_cookie_secure)
-    app.add_middleware(RequestContextMiddleware, service="portal")
+    app.add_middleware(RequestContextMiddleware, service="portal", refuse_nul=False)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:

@@ -48,10 +48,15 @@ def _trace_from_traceparent(value: str | None) -> str | None:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, service: str, max_body_bytes: int = 10 * 1024 * 1024) -> None:
+    def __init__(
+        self, app: ASGIApp, service: str, max_body_bytes: int = 10 * 1024 * 1024, *, refuse_nul: bool = True
+    ) -> None:
         self.app = app
         self.service = service
         self.max_body_bytes = max_body_bytes
+        # The services refuse NUL characters here; the portal keeps nothing and lets the services' 422s name
+        # the field in its own error summary.
+        self.refuse_nul = refuse_nul
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,8 +77,8 @@ class RequestContextMiddleware:
             return
 
         received = 0
-        nul = _nul_in_query_or_path(scope)
-        if nul is None and _is_json(scope):
+        nul = _nul_in_query_or_path(scope) if self.refuse_nul else None
+        if nul is None and self.refuse_nul and _is_json(scope):
             # The whole JSON body first (the limit above holds): a NUL escaped in it reaches the handler as a
             # string that Postgres cannot store, and the insert would fail as a 500 after the handler's checks.
             body, more = b"", True

@@ -164,6 +164,18 @@ async def test_a_refused_filter_is_named_in_the_error_summary(platform) -> None:
     assert '<a href="#page">页码：' in summary and "应为整数" in summary
 
 
+async def test_a_nul_character_in_a_filter_is_named_in_the_error_summary(platform) -> None:
+    """The catalog service refuses U+0000 naming the parameter; the portal shows that as for any refused filter,
+    as a page, not the service's problem+json."""
+    services, portal = platform
+    portal.hold(services.session("mz"))
+    resp = await portal.browser.get("/catalog", params={"q": "人口", "provider_dept": "YC-GA\x00"})
+    assert resp.status_code == 422 and "<html" in resp.text
+    summary = re.search(r'<div class="error-summary".*?</div>', resp.text, re.S).group(0)
+    assert '<a href="#provider_dept">提供部门：不能包含空字符（U+0000）</a>' in summary
+    assert "no_nul_character" in summary
+
+
 async def test_the_resource_page_shows_items_sharing_and_update_cycle(platform) -> None:
     services, portal = platform
     resource = await services.resource("ga")
