@@ -69,14 +69,17 @@ class RequestContextMiddleware:
         tid_token = trace_id_var.set(trace_id)
         started = time.perf_counter()
         status = 500
-        declared = _header(scope, b"content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._too_large(send, request_id)
+        too_large = Problem(413, "payload_too_large", f"请求体超过上限 {self.max_body_bytes} 字节")
+
+        async def refuse(problem: Problem) -> None:
+            await self._problem(scope, send, request_id, problem)
             request_id_var.reset(rid_token)
             trace_id_var.reset(tid_token)
-            return
 
-        received = 0
+        declared = _header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await refuse(too_large)
+            return
         nul = _nul_in_query_or_path(scope) if self.refuse_nul else None
         if nul is None and self.refuse_nul and _is_json(scope):
             # The whole JSON body first (the limit above holds): a NUL escaped in it reaches the handler as a
@@ -89,21 +92,14 @@ class RequestContextMiddleware:
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
                 if len(body) > self.max_body_bytes:
-                    await self._problem(
-                        send,
-                        request_id,
-                        Problem(413, "payload_too_large", f"请求体超过上限 {self.max_body_bytes} 字节"),
-                    )
-                    request_id_var.reset(rid_token)
-                    trace_id_var.reset(tid_token)
+                    await refuse(too_large)
                     return
             nul = _nul_in_json(body)
             receive = _replay(body, receive)
         if nul is not None:
-            await self._problem(send, request_id, nul_problem(nul))
-            request_id_var.reset(rid_token)
-            trace_id_var.reset(tid_token)
+            await refuse(nul_problem(nul))
             return
+        received = 0
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -111,7 +107,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise Problem(413, "payload_too_large", f"请求体超过上限 {self.max_body_bytes} 字节")
+                    raise too_large
             return message
 
         async def send_with_id(message: Message) -> None:
@@ -148,13 +144,11 @@ class RequestContextMiddleware:
             request_id_var.reset(rid_token)
             trace_id_var.reset(tid_token)
 
-    async def _too_large(self, send: Send, request_id: str) -> None:
-        await self._problem(
-            send, request_id, Problem(413, "payload_too_large", f"请求体超过上限 {self.max_body_bytes} 字节")
-        )
-
-    async def _problem(self, send: Send, request_id: str, problem: Problem) -> None:
-        HTTP_REQUESTS.labels(self.service, "-", "unmatched", str(problem.status)).inc()
+    async def _problem(self, scope: Scope, send: Send, request_id: str, problem: Problem) -> None:
+        """Answer before the app runs (a body too large, a NUL character), counted and logged like the rest."""
+        HTTP_REQUESTS.labels(self.service, scope["method"], "unmatched", str(problem.status)).inc()
+        shown = mask_identifiers_in_text(scope["path"])
+        log.info("%s %s %s", scope["method"], shown, problem.status, extra={"path": shown, "status": problem.status})
         await send(
             {
                 "type": "http.response.start",

@@ -9,7 +9,7 @@ import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
-from govdata_shared.errors import Problem, install_error_handlers
+from govdata_shared.errors import Problem, install_error_handlers, nul_in_document, nul_in_query
 from govdata_shared.http import RequestContextMiddleware
 from govdata_shared.logs import JsonFormatter
 from pydantic import BaseModel, Field
@@ -128,3 +128,46 @@ def test_json_log_lines_mask_identifiers_and_keep_chinese_readable():
     assert entry["message"].startswith("公民 3405")
     assert "提出校核" in line  # UTF-8, not \u escapes
     assert entry["service"] == "test-svc" and entry["level"] == "INFO"
+
+
+async def test_a_json_body_sent_in_pieces_reaches_the_handler_whole(client):
+    """The middleware reads a JSON body before the app (to look for NUL characters) and hands it on as sent."""
+
+    async def pieces():
+        for part in (b'{"name": "\xe6\x88\xb7\xe7\xb1\x8d', b'\xe4\xba\xba\xe5\x8f\xa3", ', b'"count": 3}'):
+            yield part
+
+    response = await client.post("/demands", content=pieces(), headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"name": "户籍人口", "count": 3}
+
+
+async def test_a_json_body_over_the_limit_in_pieces_is_413(client):
+    async def pieces():
+        yield b'{"name": "'
+        for _ in range(40):
+            yield b"x" * 50
+        yield b'", "count": 1}'
+
+    response = await client.post("/demands", content=pieces(), headers={"content-type": "application/json"})
+    assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ({"name": "a\x00b"}, "name"),
+        ({"items": [{"code": "x"}, {"name": "\x00"}]}, "items.1.name"),
+        ({"meta": {"ke\x00y": "v"}}, "meta.key"),
+        ("\x00", "body"),
+        ({"name": "\\u0000 written out"}, None),
+    ],
+)
+def test_the_field_holding_a_nul_is_named(document, field):
+    assert nul_in_document(document) == field
+
+
+def test_the_query_parameter_holding_a_nul_is_named():
+    assert nul_in_query("q=%E4%BA%BA&dept=YC-GA%00") == "dept"
+    assert nul_in_query("q=%2500") is None  # a percent sign and 00, not a NUL
+    assert nul_in_query("q=%E4%BA%BA") is None
