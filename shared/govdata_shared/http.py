@@ -1,6 +1,8 @@
-"""ASGI middleware every service installs: request id, trace id, access log, metrics and body size limit.
+"""ASGI middleware every service installs: request id, trace id, access log, metrics, the body size limit and
+the refusal of NUL characters.
 
-Written as plain ASGI (not BaseHTTPMiddleware) so streaming bodies pass through untouched and cheaply.
+Written as plain ASGI (not BaseHTTPMiddleware) so streaming bodies pass through untouched and cheaply; only a
+JSON body is read whole first, to look for NUL characters, and then handed on as it came.
 """
 
 from __future__ import annotations
