@@ -9,7 +9,7 @@ import re
 import time
 
 from aiohttp import hdrs, web
-from govdata_shared.errors import nul_in_query, nul_problem
+from govdata_shared.errors import nul_in_target, nul_problem
 from govdata_shared.identifiers import mask_identifiers_in_text
 from govdata_shared.logs import request_id_var, trace_id_var
 from prometheus_client import Counter, Histogram
@@ -84,7 +84,7 @@ def _nul_outside_the_data_plane(request: web.Request) -> str | None:
     if "%00" not in request.raw_path or request.path.startswith("/data/"):
         return None
     raw_path, _, raw_query = request.raw_path.partition("?")
-    return "path" if "%00" in raw_path else nul_in_query(raw_query)
+    return nul_in_target(raw_path, raw_query)
 
 
 @web.middleware

@@ -118,6 +118,11 @@ def nul_in_query(query: str) -> str | None:
     return "query"
 
 
+def nul_in_target(raw_path: str, query: str) -> str | None:
+    """Where an undecoded path and query carry a NUL (as %00): "path", the query parameter, or None."""
+    return "path" if "%00" in raw_path else nul_in_query(query)
+
+
 def nul_in_document(document: Any) -> str | None:
     """The dotted field (items.0.name) of the first string, key or value, holding a NUL; None when none does."""
 

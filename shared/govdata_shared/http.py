@@ -16,7 +16,7 @@ import orjson
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from govdata_shared.errors import PROBLEM_JSON, Problem, nul_in_document, nul_in_query, nul_problem
+from govdata_shared.errors import PROBLEM_JSON, Problem, nul_in_document, nul_in_target, nul_problem
 from govdata_shared.identifiers import mask_identifiers_in_text
 from govdata_shared.logs import request_id_var, trace_id_var
 
@@ -165,9 +165,8 @@ class RequestContextMiddleware:
 
 
 def _nul_in_query_or_path(scope: Scope) -> str | None:
-    if b"%00" in (scope.get("raw_path") or b"") or "\x00" in scope.get("path", ""):
-        return "path"
-    return nul_in_query(scope.get("query_string", b"").decode("latin-1"))
+    raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+    return nul_in_target(raw_path, scope.get("query_string", b"").decode("latin-1"))
 
 
 def _is_json(scope: Scope) -> bool:

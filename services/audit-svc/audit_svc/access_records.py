@@ -117,7 +117,7 @@ async def ingest(session: AsyncSession, events: list[Event], received_at: dateti
     to chain in its place.
 
     On Postgres the batches are pipelined: while the database inserts one batch's records, this process reads the
-    next batch and digests the one before, so neither waits for the other (a third more records a second)."""
+    next batch and digests the one before, so neither waits for the other (bench/README.md: 1.6× in one hour)."""
     ids = [event.id for event in events]
     stored = sa.select(access_batch.c.batch_id).where(access_batch.c.batch_id.in_(ids))
     known = set((await session.execute(stored)).scalars())
