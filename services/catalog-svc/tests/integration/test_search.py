@@ -107,6 +107,11 @@ class Index:
     async def ids(self, q: str | None, **kwargs) -> list[str]:
         return (await self.find(q, **kwargs)).ids
 
+    async def read(self, q: str | None, **kwargs) -> search.SearchPage:
+        """As a request searches: in a reading session, whose ranked windows are kept (search.WINDOWS)."""
+        async with self.db.reading() as session:
+            return await search.search(session, self.db.is_postgres, q=q, **kwargs)
+
 
 @pytest.fixture
 async def index(backend, migrated, tmp_path) -> AsyncIterator[Index]:
@@ -352,6 +357,58 @@ async def test_a_resources_copies_and_registers_follow_the_distinct_resources(in
     monkeypatch.setattr(search, "GROUP_WINDOW", 4)
     pages = [(await index.find("人口", page=page, size=2)).ids for page in (1, 2, 3)]
     assert pages == [["poor", "poor-archive"], ["poor-ledger", "poor-town"], ["poor-aid", "floating"]]
+
+
+# --- ranked windows kept while the catalog is unchanged ----------------------------------------------------
+
+
+class Statements:
+    """Counts the statements the database's engines run (the data version's read goes around them)."""
+
+    def __init__(self, db: Database) -> None:
+        self.count = 0
+        for engine in {db.engine.sync_engine, db._read_engine.sync_engine}:
+            sa.event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_: Any) -> None:
+        self.count += 1
+
+
+async def test_a_repeated_search_and_its_later_pages_run_no_ranking_until_the_catalog_changes(index: Index) -> None:
+    search.WINDOWS.clear()
+    await index.put(*(document(f"r{n:02d}", f"人口统计表{n:02d}") for n in range(12)), document("x", "企业登记信息"))
+    statements = Statements(index.db)
+    first = await index.read("人口", size=5)
+    ranked = statements.count
+    assert ranked > 0 and first.total == 12
+    pages = [await index.read("人口", page=page, size=5) for page in (1, 2, 3)]
+    assert statements.count == ranked  # every page of the window, none ranked again
+    assert [p.ids for p in pages] == [(await index.find("人口", page=page, size=5)).ids for page in (1, 2, 3)]
+    assert pages[0] == first and [len(p.ids) for p in pages] == [5, 5, 2]
+    assert len({i for p in pages for i in p.ids}) == 12
+    # Another query, other facets and a page past the window are searches of their own.
+    await index.read("人口", size=5, category="base")
+    await index.read("企业")
+    assert (await index.read("人口", page=50, size=5)).ids == []
+    assert statements.count > ranked
+
+    # A change (any writer's: here the index's own) is seen at the next search, on both backends.
+    await index.put(document("r-new", "人口信息"))
+    changed = await index.read("人口", size=5)
+    assert changed.total == 13 and changed.ids[0] == "r-new"
+    await index.remove("r00")
+    assert "r00" not in (await index.read("人口", size=20)).ids
+    assert (await index.read("人口", size=20)).total == 12
+
+
+async def test_a_writing_session_keeps_no_ranked_window(index: Index) -> None:
+    search.WINDOWS.clear()
+    await index.put(document("a", "人口基础信息"))
+    statements = Statements(index.db)
+    await index.find("人口")
+    once = statements.count
+    await index.find("人口")
+    assert statements.count == 2 * once > 0
 
 
 async def test_bad_paging_and_overlong_query_are_value_errors(index: Index) -> None:
