@@ -60,6 +60,21 @@ async def sequential_ms(http: aiohttp.ClientSession, urls: list[str], bearer: st
     return timings
 
 
+async def settled_catalog(http: aiohttp.ClientSession, gateway: str, bearer: str, quiet_s: float = 3.0) -> int:
+    """The number of published resources once it has held for `quiet_s`: `make run` answers /readyz while it is
+    still loading the demo catalog, and every write while loading makes the kept pages anew (a run measured then
+    showed a fifth fewer calls and ten times the p99)."""
+    last, since = -1, time.monotonic()
+    while True:
+        async with http.get(f"{gateway}/api/catalog/resources?size=1", headers=auth(bearer)) as resp:
+            total = (await resp.json())["total"]
+        if total != last:
+            last, since = total, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return total
+        await asyncio.sleep(0.5)
+
+
 async def main(args: argparse.Namespace) -> int:
     chosen = args.targets.split(",") if args.targets else list(TARGETS)
     unknown = [t for t in chosen if t not in TARGETS]
@@ -68,8 +83,7 @@ async def main(args: argparse.Namespace) -> int:
     async with aiohttp.ClientSession() as http:
         tokens = {client: await token(http, args.gateway, client) for client in {TARGETS[t][0] for t in chosen}}
         tokens.setdefault("mz-system", await token(http, args.gateway, "mz-system"))
-        async with http.get(f"{args.gateway}/api/catalog/resources?size=1", headers=auth(tokens["mz-system"])) as r:
-            total = (await r.json())["total"]
+        total = await settled_catalog(http, args.gateway, tokens["mz-system"])
         rows = []
         for name in chosen:
             client, path = TARGETS[name]

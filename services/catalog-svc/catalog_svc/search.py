@@ -464,7 +464,7 @@ async def search(
         found = await _ranked(session, is_postgres, parsed, filters, fetch_page, fetch_size)
         if grouped:
             found = SearchPage(group_variants(found.ids, found.names), found.total, found.any_word)
-        if kept is not None:
+        if kept is not None and len(found.ids) <= GROUP_WINDOW:  # a page of up to 1000 past the window is not kept
             kept.keep(key, found)
     if grouped:
         return SearchPage(ids=found.ids[(page - 1) * size : page * size], total=found.total, any_word=found.any_word)
