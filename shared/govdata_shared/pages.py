@@ -36,8 +36,20 @@ DATA_VERSION_TABLE = "data_version"
 DATA_VERSION = f"SELECT version FROM {DATA_VERSION_TABLE}"
 """The version that the triggers of `create_data_version` advance."""
 
+_VERSIONS_READ = "govdata_data_versions_read"  # session.info: statement → the version this session read
+
 # Bookkeeping of the shared outbox and consumer: written on every event sent or taken, read by no listing.
 _BOOKKEEPING = frozenset({"outbox", "processed_event", "failed_event", "alembic_version", DATA_VERSION_TABLE})
+
+
+async def data_version(session: AsyncSession, statement: str = DATA_VERSION) -> Any:
+    """The data version for this reading session (Database.reading), read once before its transaction begins:
+    every layer of a request that keeps something by version (kept pages, the catalog's ranked windows) keys it
+    by the same reading, with one round trip."""
+    read = session.info.setdefault(_VERSIONS_READ, {})
+    if statement not in read:
+        read[statement] = await session.info[DATABASE].read_value(session, statement)
+    return read[statement]
 
 
 def department_view(caller: Caller) -> Hashable:
@@ -109,7 +121,7 @@ class PageCache:
         response: the kept one while the data version is unchanged, else `render()`'s, kept from then on.
         `session`: the route's reading session (Database.reading), which a kept page leaves unused."""
         db: Database = session.info[DATABASE]
-        version = await db.read_value(session, self.version)
+        version = await data_version(session, self.version)
         store = self.store(db)
         body = store.get(key, version)
         if body is not None:

@@ -48,7 +48,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from govdata_shared.db import DATABASE, Database
-from govdata_shared.pages import DATA_VERSION
+from govdata_shared.pages import data_version
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -527,7 +527,7 @@ class RankedWindows:
         db = session.info.get(DATABASE)
         if db is None:
             return None
-        version = await db.read_value(session, DATA_VERSION)
+        version = await data_version(session)
         windows = self._by_db.get(db)
         if windows is None or windows.version != version:
             windows = self._by_db[db] = _Windows(version, self.max_entries)
